@@ -1,0 +1,164 @@
+"""The one settings class of the platform service (API, workers).
+
+Every process of the service reads its configuration here, from ``PLATFORM_*`` environment
+variables (or a ``.env`` file given by ``PLATFORM_ENV_FILE``). Nothing else in ``service/`` reads
+``os.environ``. Defaults are the safe ones: production environment, no docs, no CORS origins,
+rate limits on; the service refuses to start without real secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "development", "staging", "production"]
+QueueName = Literal["hot", "backfill"]
+
+# Values people paste from examples; a key equal to one of these is as good as none.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"changeme", "change-me", "secret", "password", "admin", "test", "example", "default", "key"}
+)
+MIN_SECRET_LENGTH = 24
+
+
+class Settings(BaseSettings):
+    """Configuration of the platform service; one instance per process."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATFORM_", extra="forbid")
+
+    # --- identity of the deployment ---
+    environment: Environment = "production"
+    debug: bool = False
+    docs_enabled: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    build_commit: str = "unknown"
+    build_time: str = "unknown"
+
+    # --- datastore and files ---
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path("./data")
+    log_dir: Path | None = None
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_backup_count: int = Field(default=10, ge=1)
+    log_retention_days: int = Field(default=30, ge=1)
+
+    # --- secrets: key id -> key; the id is what logs and metrics show ---
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    admin_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    revoked_key_ids: frozenset[str] = frozenset()
+
+    # --- HTTP protection ---
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    rate_limit: str = "600/minute"
+    admin_rate_limit: str = "120/minute"
+    rate_limit_enabled: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0)
+
+    # --- jobs ---
+    queue_max_length: dict[QueueName, int] = Field(
+        default_factory=lambda: {"hot": 1_000, "backfill": 10_000}
+    )
+    queue_retry_after_s: int = Field(default=5, ge=1)
+    job_max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_base_s: float = Field(default=0.5, ge=0.0)
+    retry_max_s: float = Field(default=60.0, gt=0)
+    retry_jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+    backfill_share: int = Field(
+        default=4, ge=1, description="after this many hot jobs in a row a worker takes one backfill job"
+    )
+    job_visibility_timeout_s: float = Field(default=30.0, gt=0)
+    job_retention_s: int = Field(default=7 * 24 * 3600, ge=1)
+    job_default_timeout_s: float = Field(default=300.0, gt=0)
+
+    # --- workers ---
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    worker_heartbeat_s: float = Field(default=2.0, gt=0)
+    workers_min: int = Field(default=1, ge=0)
+
+    # --- health thresholds ---
+    disk_min_free_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    queue_depth_warn: dict[str, int] = Field(
+        default_factory=lambda: {"hot": 500, "backfill": 5_000, "retry": 500, "dead": 100}
+    )
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        # Accept a comma separated list as well as JSON, as operators write both.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("revoked_key_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        """Refuse to run without real keys: a gate that starts open is worse than one that fails."""
+        if not self.api_keys:
+            raise ValueError("PLATFORM_API_KEYS is empty: at least one API key is required")
+        if not self.admin_keys:
+            raise ValueError("PLATFORM_ADMIN_KEYS is empty: at least one admin key is required")
+        for kind, keys in (("api", self.api_keys), ("admin", self.admin_keys)):
+            for key_id, key in keys.items():
+                problem = secret_problem(key.get_secret_value())
+                if problem:
+                    raise ValueError(f"{kind} key {key_id!r} is {problem}")
+        return self
+
+    def redacted(self) -> dict[str, Any]:
+        """The running configuration with every secret replaced by its presence and length."""
+        data = self.model_dump(mode="json")
+        for field in ("api_keys", "admin_keys"):
+            keys: dict[str, SecretStr] = getattr(self, field)
+            data[field] = {
+                key_id: {
+                    "present": True,
+                    "length": len(key.get_secret_value()),
+                    "weak": secret_problem(key.get_secret_value()) is not None,
+                    "revoked": key_id in self.revoked_key_ids,
+                }
+                for key_id, key in keys.items()
+            }
+        data["redis_url"] = _redact_url(self.redis_url)
+        return data
+
+    def config_hash(self) -> str:
+        """A stable digest of the redacted configuration, for configuration backups."""
+        blob = json.dumps(self.redacted(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def secret_problem(value: str) -> str | None:
+    """Why a secret is unacceptable, or None when it is fine."""
+    if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
+        return "a known default value"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"shorter than {MIN_SECRET_LENGTH} characters"
+    return None
+
+
+def _redact_url(url: str) -> str:
+    """Drop a password from a URL (redis://:pw@host) but keep where it points."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings(...)`` instead."""
+    return Settings()
