@@ -63,16 +63,16 @@ class Settings(BaseSettings):
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
 
     # --- jobs ---
-    queue_max_length: dict[QueueName, int] = Field(
-        default_factory=lambda: {"hot": 1_000, "backfill": 10_000}
-    )
+    queue_max_length: dict[QueueName, int] = Field(default_factory=lambda: _default_queue_limits())
     queue_retry_after_s: int = Field(default=5, ge=1)
     job_max_attempts: int = Field(default=5, ge=1, le=50)
     retry_base_s: float = Field(default=0.5, ge=0.0)
     retry_max_s: float = Field(default=60.0, gt=0)
     retry_jitter: float = Field(default=0.2, ge=0.0, le=1.0)
     backfill_share: int = Field(
-        default=4, ge=1, description="after this many hot jobs in a row a worker takes one backfill job"
+        default=4,
+        ge=1,
+        description="after this many hot jobs in a row a worker takes one backfill job",
     )
     job_visibility_timeout_s: float = Field(default=30.0, gt=0)
     job_retention_s: int = Field(default=7 * 24 * 3600, ge=1)
@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=256)
     worker_heartbeat_s: float = Field(default=2.0, gt=0)
     workers_min: int = Field(default=1, ge=0)
+    worker_shutdown_grace_s: float = Field(
+        default=10.0, ge=0.0,
+        description="on SIGTERM, in-flight jobs get this long to finish before they are released",
+    )
 
     # --- health thresholds ---
     disk_min_free_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
@@ -139,6 +143,10 @@ class Settings(BaseSettings):
         """A stable digest of the redacted configuration, for configuration backups."""
         blob = json.dumps(self.redacted(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+def _default_queue_limits() -> dict[QueueName, int]:
+    return {"hot": 1_000, "backfill": 10_000}
 
 
 def secret_problem(value: str) -> str | None:

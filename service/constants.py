@@ -1,0 +1,105 @@
+"""Every Redis key prefix and TTL of the platform's job system, each with why it has that value.
+
+Kept in one module (arq's habit) so that the API, the workers, the admin tools and the tests agree
+on the layout, and so that a reviewer can see every key the service writes in one screen.
+Everything lives under one prefix so that an operator can find (or delete) the platform's data.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# One namespace for the whole platform: other users of the same Redis never collide with it.
+KEY_PREFIX: Final = "pf:"
+
+# Schema version of the datastore layout, set by the API at startup with SET NX: the first
+# deployment writes it, later ones compare (health `schema` component) rather than overwrite.
+SCHEMA_KEY: Final = KEY_PREFIX + "schema"
+
+# Queue names, hot first: the order is the worker's preference order.
+QUEUES: Final = ("hot", "backfill")
+
+# One stream per queue, e.g. "pf:stream:hot": the entries are delivery tickets, the job itself
+# lives in its hash. Entries are XACKed and XDELed when their attempt ends, so XLEN stays small.
+STREAM_PREFIX: Final = KEY_PREFIX + "stream:"
+
+# The one consumer group all workers share: each entry is delivered to exactly one worker.
+CONSUMER_GROUP: Final = "workers"
+
+# Job record hash, "pf:job:<id>". The job id is uuid4 hex (32 lowercase hex characters).
+JOB_PREFIX: Final = KEY_PREFIX + "job:"
+
+# Per-queue count of accepted, not yet terminal jobs ("pf:active:hot"): the hard length limit is
+# checked against it inside the enqueue script, so the limit is exact under any concurrency.
+ACTIVE_PREFIX: Final = KEY_PREFIX + "active:"
+
+# Idempotency key -> job id, "pf:idem:<key id>:<sha256 of key>": scoped per API key so two
+# clients cannot see each other's jobs through a shared key.
+IDEMPOTENCY_PREFIX: Final = KEY_PREFIX + "idem:"
+
+# Retries waiting for their time: ZSET job id -> due time (epoch seconds). Workers move due
+# members back to their stream with one Lua script, so a retry is moved exactly once.
+RETRY_KEY: Final = KEY_PREFIX + "retry"
+
+# Dead letters: ZSET job id -> time it died; the record (with its error) stays in its hash.
+DEAD_KEY: Final = KEY_PREFIX + "dead"
+
+# Worker heartbeat, "pf:worker:<worker id>" holding JSON; expires unless renewed.
+HEARTBEAT_PREFIX: Final = KEY_PREFIX + "worker:"
+
+# ZSET worker id -> last heartbeat time: lets the API list workers without SCAN.
+WORKERS_KEY: Final = KEY_PREFIX + "workers"
+
+# Job counters and histogram buckets written by workers inside their fenced scripts (so a count
+# is exact even across SIGKILLs) and read by the API's Prometheus collector.
+STATS_KEY: Final = KEY_PREFIX + "stats"
+
+# A heartbeat lives this many intervals: one missed beat (a GC pause, a slow Redis) is not a
+# death, three are. Health calls a worker stale at 2 intervals, before its key vanishes.
+HEARTBEAT_TTL_INTERVALS: Final = 3
+
+# Safety TTL of a job record that is not yet terminal: 30 days. A record must outlive any
+# realistic backlog and retry schedule, but an orphan (bug, manual surgery) must not live forever.
+# Terminal records get `Settings.job_retention_s` instead.
+JOB_SAFETY_TTL_S: Final = 30 * 24 * 3600
+
+# attempt_history keeps the last 20 attempts: enough to read a retry story, bounded in size
+# even when an admin requeues a dead job again and again.
+ATTEMPT_HISTORY_MAX: Final = 20
+
+# Longest stored error text (characters): tracebacks are logged, the record keeps a summary.
+ERROR_MAX_CHARS: Final = 2_000
+
+# Retries moved from the ZSET to the streams per script call: bounds the script's run time
+# (Redis is single threaded) while a backlog of due retries still drains within a few calls.
+RETRY_MOVE_BATCH: Final = 100
+
+# Reconnect backoff after a lost Redis connection: start fast (a restart takes ~100 ms) and
+# never wait longer than 2 s, so a worker resumes promptly after an outage.
+RECONNECT_BACKOFF_MIN_S: Final = 0.05
+RECONNECT_BACKOFF_MAX_S: Final = 2.0
+
+# Histogram bounds (seconds) for job duration and enqueue-to-start wait; written by Lua into
+# STATS_KEY, so they are fixed here rather than in prometheus_client's defaults.
+DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                           60.0, 300.0)
+
+
+def stream_key(queue: str) -> str:
+    """The stream of a queue, e.g. ``pf:stream:hot``."""
+    return STREAM_PREFIX + queue
+
+
+def job_key(job_id: str) -> str:
+    """The hash of a job record."""
+    return JOB_PREFIX + job_id
+
+
+def active_key(queue: str) -> str:
+    """Counter of accepted, not terminal jobs of a queue (what the length limit counts)."""
+    return ACTIVE_PREFIX + queue
+
+
+def heartbeat_key(worker_id: str) -> str:
+    """Heartbeat of one worker."""
+    return HEARTBEAT_PREFIX + worker_id

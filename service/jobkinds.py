@@ -1,0 +1,76 @@
+"""The kinds of job the platform runs: payload models and handlers, one registry.
+
+The API validates a payload with the kind's model before accepting the job (422 otherwise); the
+worker validates again before running (a record written by an older version must not crash a
+newer worker) and treats an invalid payload as a permanent failure. ``probe`` exists so that the
+acceptance suite can drive retries, dead letters and slow jobs on a live system; it is admin-only
+because it lets a caller burn worker time on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobFailedError(Exception):
+    """An attempt failed in a way that a retry may fix; the message goes into the record."""
+
+
+class NoopPayload(BaseModel):
+    """``noop`` takes no parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProbePayload(BaseModel):
+    """A job whose behaviour the caller plans: fail N times, always fail, run for a while."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fail_times: int = Field(default=0, ge=0, le=1_000)
+    always_fail: bool = False
+    duration_s: float = Field(default=0.0, ge=0.0, le=60.0)
+    tag: str = Field(default="", max_length=64)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What a handler knows about the attempt it runs."""
+
+    job_id: str
+    attempt: int
+    max_attempts: int
+
+
+Handler = Callable[[Any, Attempt], Awaitable[dict[str, Any]]]
+
+
+async def run_noop(payload: NoopPayload, attempt: Attempt) -> dict[str, Any]:
+    return {"ok": True}
+
+
+async def run_probe(payload: ProbePayload, attempt: Attempt) -> dict[str, Any]:
+    if payload.duration_s:
+        await asyncio.sleep(payload.duration_s)
+    if payload.always_fail or attempt.attempt <= payload.fail_times:
+        raise JobFailedError(f"probe: planned failure {attempt.attempt}")
+    return {"ok": True, "tag": payload.tag, "attempt": attempt.attempt}
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    name: str
+    payload_model: type[BaseModel]
+    handler: Handler
+    admin_only: bool = False
+
+
+KINDS: dict[str, JobKind] = {
+    "noop": JobKind("noop", NoopPayload, run_noop),
+    "probe": JobKind("probe", ProbePayload, run_probe, admin_only=True),
+}

@@ -1,0 +1,288 @@
+"""The worker process: ``python -m service.worker --worker-id worker-1``.
+
+One asyncio loop runs up to ``worker_concurrency`` jobs. Priority: hot first; after
+``backfill_share`` hot jobs in a row the next pick is backfill (if any), so a saturating hot load
+never starves backfill; with hot empty, backfill. A maintenance task beats the heartbeat, keeps
+held entries fresh, claims the work of dead workers and moves due retries.
+
+Failure model: Redis may vanish (restart with AOF): every loop retries with bounded backoff and
+recreates the consumer group if it is missing. The worker may be SIGKILLed: its entries stay
+pending and are claimed by others (see ``service.recovery``). SIGTERM: stop taking work, give
+in-flight jobs ``worker_shutdown_grace_s``, then release the rest to the queue unrun; exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service import SCHEMA_VERSION, __version__, heartbeat, recovery
+from service import constants as c
+from service.jobexec import execute
+from service.queue import BUCKETS_ARG, FINISH, RELEASE, START, ensure_groups, jitter_factor, text
+from service.recovery import Delivery
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("service.worker")
+T = TypeVar("T")
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class Worker:
+    """One worker process's state: what it holds, what it runs, when to stop."""
+
+    def __init__(self, redis: Redis, settings: Settings, worker_id: str) -> None:
+        self.redis, self.settings, self.worker_id = redis, settings, worker_id
+        # Unique per process: a restarted "worker-1" must not inherit its predecessor's entries
+        # as if they were its own; they are recovered as a dead consumer's instead.
+        self.consumer = f"{worker_id}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.started_at = time.time()
+        self.stopping = asyncio.Event()
+        self.backlog: deque[Delivery] = deque()
+        self.running: dict[str, Delivery] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(settings.worker_concurrency)
+        self.hot_in_row = 0
+        self.jobs_done = 0
+
+    # ---- resilience -------------------------------------------------------------------------
+    async def retrying(self, what: str, op: Callable[[], Awaitable[T]],
+                       deadline: float | None = None) -> T | None:
+        """Run ``op`` until it succeeds; back off on a lost Redis; None when stopped or late."""
+        delay = c.RECONNECT_BACKOFF_MIN_S
+        while True:
+            try:
+                return await op()
+            except TRANSIENT as exc:
+                log.warning("redis unavailable during %s: %s", what, exc)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("consumer group missing during %s; recreating", what)
+                await self.retrying("ensure_groups", lambda: ensure_groups(self.redis))
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            if self.stopping.is_set():
+                if deadline is None:
+                    return None
+                await asyncio.sleep(delay)  # finishing work at shutdown: keep the backoff
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+            delay = min(c.RECONNECT_BACKOFF_MAX_S, delay * 2)
+
+    # ---- picking work -----------------------------------------------------------------------
+    def order(self) -> list[str]:
+        if self.hot_in_row >= self.settings.backfill_share:
+            return ["backfill", "hot"]
+        return ["hot", "backfill"]
+
+    async def read(self, queues: list[str], block_ms: int | None) -> list[Delivery]:
+        reply: Any = await self.redis.xreadgroup(
+            c.CONSUMER_GROUP, self.consumer, {c.stream_key(q): ">" for q in queues},
+            count=1, block=block_ms,
+        )
+        out: list[Delivery] = []
+        for stream, entries in reply or []:
+            queue = text(stream).removeprefix(c.STREAM_PREFIX)
+            out.extend(recovery._deliveries(queue, entries))
+        return out
+
+    async def next_delivery(self) -> Delivery | None:
+        if self.backlog:
+            return self.backlog.popleft()
+        order = self.order()
+        got: list[Delivery] = []
+        for queue in order:
+            got = await self.read([queue], None)
+            if got:
+                break
+        if not got:  # both empty: wait for whichever gets work first
+            block_ms = max(10, int(min(1.0, self.settings.worker_heartbeat_s / 2) * 1000))
+            got = await self.read(order, block_ms)
+        if not got:
+            return None
+        first, rest = got[0], got[1:]
+        self.backlog.extend(rest)
+        self.hot_in_row = self.hot_in_row + 1 if first.queue == "hot" else 0
+        return first
+
+    async def fetch_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.slots.acquire(), 0.5)
+            except TimeoutError:
+                continue
+            delivery = await self.retrying("read", self.next_delivery)
+            if delivery is None or self.stopping.is_set():
+                if delivery is not None:
+                    self.backlog.appendleft(delivery)
+                self.slots.release()
+                continue
+            self.running[delivery.entry] = delivery
+            task = asyncio.create_task(self.handle(delivery))
+            self.tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job task crashed", exc_info=task.exception())
+
+    # ---- running one job --------------------------------------------------------------------
+    async def handle(self, d: Delivery) -> None:
+        try:
+            await self._handle(d)
+        finally:
+            self.running.pop(d.entry, None)
+
+    async def _handle(self, d: Delivery) -> None:
+        s = self.settings
+        token = secrets.token_hex(12)
+        keys = [c.job_key(d.job_id), c.stream_key(d.queue), c.DEAD_KEY, c.active_key(d.queue),
+                c.STATS_KEY]
+        args = [d.entry, self.worker_id, token, c.CONSUMER_GROUP, s.job_retention_s,
+                c.ATTEMPT_HISTORY_MAX, BUCKETS_ARG]
+        reply = await self.retrying("start", lambda: START(self.redis, keys, args))
+        if reply is None or text(reply[0]) != "run":
+            return
+        kind, payload, attempt, max_attempts = (text(reply[1]), text(reply[2]), int(reply[3]),
+                                                int(reply[4]))
+        log.info("job %s attempt %d/%d started (%s, %s)", d.job_id, attempt, max_attempts,
+                 kind, d.queue)
+        try:
+            outcome = await execute(kind, payload, d.job_id, attempt, max_attempts,
+                                    float(reply[5]))
+        except asyncio.CancelledError:
+            await self.release(d, token)
+            raise
+        ok, body, final = outcome
+        finish_keys = [c.job_key(d.job_id), c.stream_key(d.queue), c.RETRY_KEY, c.DEAD_KEY,
+                       c.active_key(d.queue), c.STATS_KEY]
+        finish_args = [token, c.CONSUMER_GROUP, "ok" if ok else "fail", body, s.job_retention_s,
+                       c.ATTEMPT_HISTORY_MAX, s.retry_base_s, s.retry_max_s, jitter_factor(s),
+                       BUCKETS_ARG, "1" if final else "0"]
+        deadline = time.monotonic() + 2 * s.job_visibility_timeout_s
+        done = await self.retrying("finish", lambda: FINISH(self.redis, finish_keys, finish_args),
+                                   deadline)
+        status = text(done[0]) if done is not None else "unrecorded"
+        if status == "fenced":
+            log.warning("job %s attempt %d: outcome refused, the job was taken over", d.job_id,
+                        attempt)
+        else:
+            self.jobs_done += 1
+            log.info("job %s attempt %d: %s", d.job_id, attempt, status)
+
+    async def release(self, d: Delivery, token: str) -> None:
+        """Give an interrupted attempt back to the queue (SIGTERM past the grace period)."""
+        keys = [c.job_key(d.job_id), c.stream_key(d.queue)]
+        args = [token, c.CONSUMER_GROUP, c.ATTEMPT_HISTORY_MAX, "abandoned: worker shutdown"]
+        deadline = time.monotonic() + 2.0
+        await self.retrying("release", lambda: RELEASE(self.redis, keys, args), deadline)
+        log.info("job %s released at shutdown", d.job_id)
+
+    # ---- maintenance ------------------------------------------------------------------------
+    def info(self) -> heartbeat.WorkerInfo:
+        return heartbeat.WorkerInfo(
+            id=self.worker_id, pid=os.getpid(), age_s=0.0, version=__version__,
+            schema_version=SCHEMA_VERSION, jobs_done=self.jobs_done, consumer=self.consumer,
+            started_at=self.started_at)
+
+    async def maintain_once(self) -> None:
+        await heartbeat.write_heartbeat(self.redis, self.settings, self.info())
+        await recovery.touch(self.redis, self.consumer,
+                             [*self.backlog, *self.running.values()])
+        room = max(0, self.settings.worker_concurrency - len(self.backlog))
+        if room and not self.stopping.is_set():
+            alive = {w.consumer for w in await heartbeat.list_workers(self.redis, self.settings)}
+            self.backlog.extend(await recovery.claim_from_dead(
+                self.redis, self.settings, self.consumer, alive, room))
+            room = max(0, self.settings.worker_concurrency - len(self.backlog))
+            if room:
+                self.backlog.extend(await recovery.autoclaim(
+                    self.redis, self.settings, self.consumer, room))
+
+    async def maintain_loop(self) -> None:
+        next_beat = 0.0
+        while not self.stopping.is_set():
+            if time.monotonic() >= next_beat:
+                await self.retrying("maintenance", self.maintain_once)
+                next_beat = time.monotonic() + self.settings.worker_heartbeat_s
+            await self.retrying("retries", lambda: recovery.move_due_retries(self.redis))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 0.1)
+
+    async def run(self) -> None:
+        await self.retrying("ensure_groups", lambda: ensure_groups(self.redis))
+        await self.retrying("heartbeat", lambda: heartbeat.write_heartbeat(
+            self.redis, self.settings, self.info()))
+        log.info("worker %s started (consumer %s)", self.worker_id, self.consumer)
+        maintenance = asyncio.create_task(self.maintain_loop())
+        await self.fetch_loop()
+        if self.tasks:
+            grace = self.settings.worker_shutdown_grace_s
+            log.info("stopping: waiting up to %.1fs for %d jobs", grace, len(self.tasks))
+            _, late = await asyncio.wait(set(self.tasks), timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5.0)
+        await maintenance
+        # On failure the key expires on its own; other workers then claim what is left.
+        with contextlib.suppress(*TRANSIENT):
+            await heartbeat.remove_heartbeat(self.redis, self.worker_id)
+        log.info("worker %s stopped", self.worker_id)
+
+
+def make_redis(settings: Settings) -> Redis:
+    """Timeouts bound every call: a hung Redis must surface as an error the loops retry."""
+    return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2.0,
+                          socket_timeout=10.0, health_check_interval=5)
+
+
+async def serve(settings: Settings, worker_id: str) -> None:
+    redis = make_redis(settings)
+    worker = Worker(redis, settings, worker_id)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stopping.set)
+    try:
+        await worker.run()
+    finally:
+        await redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.worker", description=__doc__)
+    parser.add_argument("--worker-id", required=True, metavar="ID",
+                        help="stable name of this worker (heartbeat key, logs)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    try:
+        from service.logs import configure_logging
+    except ImportError:  # the logging module is optional for the worker's own tests
+        logging.basicConfig(level=settings.log_level)
+    else:
+        configure_logging(settings, args.worker_id)
+    asyncio.run(serve(settings, args.worker_id))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
