@@ -1,0 +1,103 @@
+"""Per-key rate limiting on Redis with the `limits` library (fixed window).
+
+Counters live in Redis so that every API process shares one budget per key. A fixed window is
+enough here (one INCR + EXPIRE per request) and its reset time is exact, which is what the
+``RateLimit-Reset`` and ``Retry-After`` headers report.
+
+If Redis cannot answer within `CHECK_TIMEOUT_S` the request is let through (fail open) and an
+error is logged: the rate limit protects capacity, and with Redis down the job routes fail anyway,
+while auth (which never touches Redis) still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+
+from service.constants import KEY_PREFIX
+
+logger = logging.getLogger("platform.ratelimit")
+
+# Rate-limit counters: "pf:rl/<limit>/<key id>" (limits appends its own key layout); they
+# expire with their window, so nothing is left behind.
+RATE_LIMIT_PREFIX = KEY_PREFIX + "rl"
+
+# A limit check must not hold a request hostage to a slow Redis.
+CHECK_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitResult:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds when the window resets
+
+    def reset_after_s(self, now: float | None = None) -> int:
+        """Whole seconds until the window resets, at least 1 (what Retry-After needs)."""
+        return max(1, math.ceil(self.reset_at - (time.time() if now is None else now)))
+
+    def headers(self) -> dict[str, str]:
+        """IETF draft ``RateLimit-*`` (reset as delta seconds) plus GitHub-style ``X-RateLimit-*``
+        (reset as epoch seconds), as clients in the wild read either."""
+        reset_after = str(self.reset_after_s())
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": reset_after,
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = reset_after
+        return headers
+
+
+class RateLimiter:
+    """One per app: owns the `limits` storage (its own small connection pool)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.storage = RedisStorage(
+            "async+" + redis_url,
+            implementation="redispy",
+            key_prefix=RATE_LIMIT_PREFIX,
+            socket_timeout=CHECK_TIMEOUT_S,
+            socket_connect_timeout=CHECK_TIMEOUT_S,
+        )
+        self.strategy = FixedWindowRateLimiter(self.storage)
+        self._items: dict[str, RateLimitItem] = {}
+
+    def item(self, limit: str) -> RateLimitItem:
+        if limit not in self._items:
+            self._items[limit] = parse(limit)
+        return self._items[limit]
+
+    async def hit(self, limit: str, key_id: str) -> RateLimitResult | None:
+        """Count one request of `key_id` against `limit`; None when Redis could not tell."""
+        item = self.item(limit)
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                allowed = await self.strategy.hit(item, key_id)
+                stats = await self.strategy.get_window_stats(item, key_id)
+        except Exception as exc:  # any storage failure: fail open, loudly
+            logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
+            return None
+        return RateLimitResult(
+            allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time
+        )
+
+    async def aclose(self) -> None:
+        """Close the storage's connections (called from the app lifespan)."""
+        bridge = getattr(self.storage, "bridge", None)
+        client = getattr(bridge, "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
