@@ -1,0 +1,108 @@
+"""``python -m service.stack`` / ``preflight-stack``: run the local stack until Ctrl-C or SIGTERM.
+
+Prints where things are, never the keys themselves (they are in ``stack.json``, mode 0600), so
+that a terminal scroll-back or a CI log does not leak them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from service.stack import StackError, StackOptions, StackSettings, running_stack
+from service.stack.options import parse_assignment
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="preflight-stack",
+        description="Boot the local reference stack (Valkey, API over HTTPS, workers) on free "
+        "loopback ports and keep it running until Ctrl-C or SIGTERM.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--dir", type=Path, default=None, metavar="DIR",
+        help="stack directory (logs, data, TLS, stack.json); default: a new temporary directory")
+    add("--workers", type=int, default=2, metavar="N", help="number of worker processes")
+    add("--set", dest="overrides", type=_assignment, action="append", default=[],
+        metavar="NAME=VALUE",
+        help="service setting override, PLATFORM_ prefix optional, e.g. "
+        "--set cors_allow_origins='[\"*\"]'; repeatable")
+    add("--cert-days", type=int, default=30, metavar="N",
+        help="validity of the server certificate in days (0 or less: already expired)")
+    add("--no-restart", action="store_true", help="do not restart workers that exit")
+    add("--redis-url", default=None, metavar="URL",
+        help="use this Redis instead of starting Valkey (also: REDIS_URL)")
+    add("--json-out", type=Path, default=None, metavar="PATH",
+        help="also write stack.json here (kept up to date; mode 0600)")
+    add("--startup-timeout", type=float, default=60.0, metavar="S",
+        help="give up booting after this many seconds")
+    add("--environment", default="local", help="PLATFORM_ENVIRONMENT of the service")
+    add("-v", "--verbose", action="store_true", help="log what the stack does")  # fmt: skip
+    return parser
+
+
+class _Stop:
+    """Turns the first SIGINT/SIGTERM into a clean stop; later ones only say it is underway."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.event.is_set():
+            print("preflight-stack: already stopping, please wait", file=sys.stderr)
+            return
+        self.event.set()
+        raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="preflight-stack: %(levelname)s %(message)s")  # fmt: skip
+    settings = StackSettings()
+    options = StackOptions(
+        workers=args.workers, directory=args.dir, overrides=dict(args.overrides),
+        cert_days=args.cert_days, restart_workers=not args.no_restart,
+        redis_url=args.redis_url or settings.redis_url, startup_timeout_s=args.startup_timeout,
+        environment=args.environment, json_out=args.json_out,
+    )  # fmt: skip
+    stop = _Stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with running_stack(options, settings) as stack:
+            info = stack.info
+            print(f"preflight stack up: {info.url}")
+            print(f"  CA file:    {info.ca_file}")
+            also = f" (and {args.json_out})" if args.json_out else ""
+            print(f"  stack.json: {info.stack_json}{also}")
+            print(f"  keys:       in stack.json (0600), ids {info.key_ids.model_dump()}")
+            print(f"  redis:      {info.redis_url}")
+            print(f"  logs:       {info.dir / 'logs'}")
+            print("Ctrl-C or SIGTERM stops everything.", flush=True)
+            while not stop.event.wait(1.0):
+                pass
+    except KeyboardInterrupt:
+        pass
+    except StackError as exc:
+        print(f"preflight-stack: {exc}", file=sys.stderr)
+        return 1
+    print("preflight stack stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

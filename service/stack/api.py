@@ -1,0 +1,79 @@
+"""The API process (uvicorn over HTTPS) and the probes the stack uses to call it ready.
+
+Readiness is judged the way a client would: over HTTPS, verified against the stack's own CA.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.stack.environment import PYTHON
+from service.stack.tls import TlsFiles
+
+PROBE_TIMEOUT_S = 2.0
+# OpenSSL's flag (not exported by the ssl module) to verify a chain without its validity period.
+X509_V_FLAG_NO_CHECK_TIME = 0x200000
+
+
+def uvicorn_argv(port: int, tls: TlsFiles) -> list[str]:
+    """The uvicorn command line: production-like limits, no server header, no access log."""
+    return [
+        PYTHON, "-m", "uvicorn", "service.app:create_app", "--factory",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--ssl-keyfile", str(tls.key_file),
+        "--ssl-certfile", str(tls.cert_file),
+        "--no-access-log",
+        "--no-server-header",
+        "--timeout-keep-alive", "5",
+        "--timeout-graceful-shutdown", "5",
+        "--limit-concurrency", "1000",
+        "--h11-max-incomplete-event-size", "16384",
+    ]  # fmt: skip
+
+
+def api_url(port: int) -> str:
+    return f"https://127.0.0.1:{port}"
+
+
+def client(ca_file: Path, *, ignore_expiry: bool = False) -> httpx.Client:
+    """An HTTPS client trusting only the stack's CA.
+
+    ``ignore_expiry`` is for the expired-certificate self-test stack: chain and host name are
+    still verified against the CA, only the validity period is not.
+    """
+    context = ssl.create_default_context(cafile=str(ca_file))
+    if ignore_expiry:
+        context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
+    return httpx.Client(verify=context, timeout=PROBE_TIMEOUT_S)
+
+
+def live(http: httpx.Client, url: str) -> bool:
+    """Whether ``GET /health/live`` answers 200."""
+    try:
+        return http.get(f"{url}/health/live").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def health(http: httpx.Client, url: str) -> dict[str, Any] | None:
+    """The ``GET /health`` body, or None when it cannot be had."""
+    try:
+        response = http.get(f"{url}/health")
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def workers_alive(body: dict[str, Any] | None) -> int:
+    """``components.workers.alive`` of a ``/health`` body (0 when absent)."""
+    if body is None:
+        return 0
+    workers = body.get("components", {}).get("workers", {})
+    alive = workers.get("alive", 0) if isinstance(workers, dict) else 0
+    return alive if isinstance(alive, int) else 0

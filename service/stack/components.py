@@ -1,0 +1,74 @@
+"""Auxiliary services: the extension point for emulators (vLLM, Ollama, ...).
+
+An emulator joins the stack by appending one ``AuxiliaryService`` to ``AUXILIARY_SERVICES``, e.g.::
+
+    AUXILIARY_SERVICES.append(AuxiliaryService(
+        name="vllm",
+        argv=lambda ctx: [ctx.python, "-m", "service.emulators.vllm", "--port", str(ctx.port),
+                          "--requests-log", str(ctx.logs_dir / "vllm.jsonl")],
+        ready_path="/health",
+        info=lambda ctx: {"url": ctx.url, "requests_log": str(ctx.logs_dir / "vllm.jsonl")},
+        service_env=lambda ctx: {"PLATFORM_VLLM_URL": ctx.url},
+    ))
+
+The stack starts them after the datastore and before the API (whose environment may point at
+them), on free ports with the same clash retry as everything else, polls ``http://127.0.0.1:PORT``
++ ``ready_path`` until it answers below 500, records ``info(ctx)`` under ``emulators.<name>`` in
+``stack.json`` and stops them after the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuxiliaryContext:
+    """What an auxiliary service's callbacks may use to build argv and stack.json entries."""
+
+    name: str
+    port: int
+    python: str
+    stack_dir: Path
+    logs_dir: Path
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _no_env(_ctx: AuxiliaryContext) -> dict[str, str]:
+    return {}
+
+
+def _url_only(ctx: AuxiliaryContext) -> dict[str, Any]:
+    return {"url": ctx.url}
+
+
+@dataclass(frozen=True)
+class AuxiliaryService:
+    """A process the stack boots next to the service, described by callbacks of its port."""
+
+    name: str
+    argv: Callable[[AuxiliaryContext], list[str]]
+    ready_path: str = "/health"
+    info: Callable[[AuxiliaryContext], dict[str, Any]] = field(default=_url_only)
+    service_env: Callable[[AuxiliaryContext], dict[str, str]] = field(default=_no_env)
+    enabled: bool = True
+
+
+# Emulators register here (one entry each). Empty until service/emulators/ provides them.
+AUXILIARY_SERVICES: list[AuxiliaryService] = []
+
+
+def enabled_services() -> list[AuxiliaryService]:
+    """The auxiliary services a stack boots, in registration order."""
+    names = [service.name for service in AUXILIARY_SERVICES]
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise ValueError(f"auxiliary services registered twice: {sorted(duplicates)}")
+    return [service for service in AUXILIARY_SERVICES if service.enabled]

@@ -1,0 +1,254 @@
+"""``Stack``: boots the parts in order, publishes ``stack.json``, stops everything on the way out.
+
+Order: TLS and keys, the datastore, auxiliary services (emulators), the API, the workers. Stop is
+the reverse, so that draining workers still reach the datastore. One lock guards the processes and
+``info`` because the supervisor thread restarts workers while a check may be killing one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from service.stack import api
+from service.stack.boot import Layout, boot_auxiliary, wait_for_workers
+from service.stack.environment import (
+    KEY_IDS,
+    PYTHON,
+    base_env,
+    generate_keys,
+    public_settings,
+    service_env,
+)
+from service.stack.info import StackInfo
+from service.stack.options import StackOptions
+from service.stack.polling import StackError, wait_until
+from service.stack.processes import ManagedProcess, launch_on_free_port, stop_all
+from service.stack.settings import StackSettings
+from service.stack.supervisor import Supervisor
+from service.stack.tls import write_tls
+from service.stack.valkey import Valkey, redis_answers
+
+logger = logging.getLogger(__name__)
+
+
+class Stack:
+    """One local stack. ``start()`` boots it, ``stop()`` (idempotent) leaves no process behind."""
+
+    def __init__(self, options: StackOptions, settings: StackSettings | None = None) -> None:
+        self.options = options
+        self.settings = settings if settings is not None else StackSettings()
+        directory = options.directory or Path(tempfile.mkdtemp(prefix="preflight-stack-"))
+        self.layout = Layout(directory.resolve())
+        self._lock = threading.RLock()
+        self._valkey: Valkey | None = None
+        self._api: ManagedProcess | None = None
+        self._auxiliary: dict[str, ManagedProcess] = {}
+        self._workers: dict[str, ManagedProcess] = {}
+        self._supervisor: Supervisor | None = None
+        self._info: StackInfo | None = None
+        self._published = False
+        self._stopped = False
+
+    @property
+    def info(self) -> StackInfo:
+        """The live description; the same object is updated in place when a worker restarts."""
+        if self._info is None:
+            raise RuntimeError("the stack has not been started")
+        return self._info
+
+    def start(self) -> StackInfo:
+        """Boot everything and return once the API and every worker are up; clean up on failure."""
+        atexit.register(self.stop)
+        try:
+            self._boot(time.monotonic() + self.options.startup_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self.info
+
+    def _boot(self, deadline: float) -> None:
+        def left() -> float:
+            return max(0.1, deadline - time.monotonic())
+
+        layout, options = self.layout, self.options
+        layout.create()
+        tls = write_tls(layout.tls, options.cert_days)
+        keys = generate_keys()
+        env = base_env()
+        redis_url = options.redis_url or self.settings.redis_url
+        if redis_url is None:
+            self._valkey = Valkey(layout.valkey, layout.logs, env)
+            self._valkey.start(left())
+            redis_url = self._valkey.url
+        else:
+            wait_until(lambda: redis_answers(str(redis_url)), timeout=left(), what=redis_url)
+        emulators, aux_env = boot_auxiliary(layout, env, self._auxiliary, left)
+        env.update(
+            service_env(
+                keys=keys,
+                redis_url=redis_url,
+                stack_dir=layout.root,
+                environment=options.environment,
+                extra=aux_env,
+                overrides=options.override_env(),
+            )
+        )
+        http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
+        try:
+            self._api, port = launch_on_free_port(
+                lambda p: ManagedProcess(
+                    "api", api.uvicorn_argv(p, tls), env=env, log_path=layout.out("api"),
+                    cwd=layout.root,
+                ),
+                lambda p: api.live(http, api.api_url(p)),
+                timeout=left(),
+                what="the API (GET /health/live over HTTPS)",
+            )
+            url = api.api_url(port)
+            managed = self._valkey is not None
+            names = [f"worker-{n}" for n in range(1, options.workers + 1)]
+            self._info = StackInfo(
+                url=url, ca_file=tls.ca_file, environment=options.environment,
+                dir=layout.root, redis_url=redis_url, keys=keys, key_ids=KEY_IDS,
+                logs=layout.logs_map(names, [*self._auxiliary], managed_redis=managed),
+                settings=public_settings(env), emulators=emulators, workers=names,
+                restarts=dict.fromkeys(names, 0), managed_redis=managed,
+                cert_file=tls.cert_file, cert_not_after=tls.not_after.isoformat(),
+                started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )  # fmt: skip
+            with self._lock:
+                for name in names:
+                    argv = [PYTHON, "-m", "service.worker", "--worker-id", name]
+                    proc = ManagedProcess(
+                        name, argv, env=env, log_path=layout.out(name), cwd=layout.root
+                    )
+                    proc.start()
+                    self._workers[name] = proc
+                self._supervisor = Supervisor(
+                    self._workers, restart=options.restart_workers, lock=self._lock,
+                    on_restart=self._worker_restarted,
+                )  # fmt: skip
+                self._supervisor.start()
+            wait_for_workers(
+                http, url, self._api, self._workers, self._supervisor,
+                count=options.workers, timeout=left(),
+                max_restarts=self.settings.max_startup_restarts,
+            )  # fmt: skip
+        finally:
+            http.close()
+        with self._lock:
+            self._refresh_pids()
+            self._published = True
+            self._publish()
+
+    def _refresh_pids(self) -> None:
+        pids = {"stack": os.getpid()}
+        parts: dict[str, ManagedProcess | None] = {
+            "api": self._api,
+            "valkey": self._valkey.process if self._valkey else None,
+            **self._auxiliary,
+            **self._workers,
+        }
+        pids.update({name: p.pid for name, p in parts.items() if p is not None and p.pid})
+        self.info.pids = pids
+
+    def _publish(self) -> None:
+        """Rewrite stack.json (and the --json-out copy) once the stack has been announced."""
+        if not self._published or self._info is None:
+            return
+        self._info.save()
+        if self.options.json_out is not None:
+            self._info.save(self.options.json_out)
+
+    def _worker_restarted(self, name: str, proc: ManagedProcess) -> None:
+        # Called by the supervisor with the lock held.
+        if self._info is None or self._supervisor is None:
+            return
+        self._info.restarts[name] = self._supervisor.restarts[name]
+        self._refresh_pids()
+        self._publish()
+        logger.warning("%s restarted as pid %s", name, proc.pid)
+
+    def stop(self) -> None:
+        """Stop workers, auxiliary services and API, then the datastore; safe to call twice."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        timeout = self.settings.stop_timeout_s
+        if self._supervisor is not None:
+            self._supervisor.stop()
+        stop_all(self._workers.values(), timeout)
+        stop_all([self._api] if self._api else [], timeout)
+        stop_all(self._auxiliary.values(), timeout)
+        if self._valkey is not None:
+            self._valkey.stop(timeout)
+        atexit.unregister(self.stop)
+
+    # --- fault injection (for checks and self-tests) ----------------------------------------
+
+    def kill_worker(self, name: str, signum: int = signal.SIGKILL) -> int:
+        """Send ``signum`` to worker ``name``; return its pid (the supervisor restarts it)."""
+        with self._lock:
+            proc = self._workers[name]
+            pid = proc.pid
+            if pid is None or not proc.alive():
+                raise StackError(f"{name} is not running")
+            proc.signal(signum)
+            return pid
+
+    def wait_for_worker_restart(self, name: str, old_pid: int, timeout: float = 30.0) -> int:
+        """Wait until worker ``name`` runs with a pid other than ``old_pid``; return the new one."""
+
+        def restarted() -> bool:
+            with self._lock:
+                return self._workers[name].alive() and self._workers[name].pid != old_pid
+
+        wait_until(restarted, timeout=timeout, what=f"{name} to be restarted")
+        return self.info.pids[name]
+
+    def stop_workers(self, names: list[str] | None = None) -> None:
+        """Stop workers on purpose (SIGTERM, bounded); the supervisor leaves them stopped."""
+        assert self._supervisor is not None, "the stack has not been started"
+        chosen = names if names is not None else list(self._workers)
+        with self._lock:
+            for name in chosen:
+                self._supervisor.pause(name)
+        stop_all([self._workers[n] for n in chosen], self.settings.stop_timeout_s)
+
+    def start_workers(self, names: list[str] | None = None) -> None:
+        """Start workers stopped by ``stop_workers`` and supervise them again."""
+        assert self._supervisor is not None, "the stack has not been started"
+        with self._lock:
+            for name in names if names is not None else list(self._workers):
+                proc = self._workers[name]
+                if not proc.alive():
+                    proc.start()
+                self._supervisor.resume(name)
+            self._refresh_pids()
+            self._publish()
+
+    def stop_redis(self) -> None:
+        """Stop the stack's Valkey (SIGTERM: the append-only file is flushed)."""
+        self._managed_valkey().stop(self.settings.stop_timeout_s)
+
+    def start_redis(self) -> None:
+        """Start Valkey again on the same port and directory (its AOF is replayed)."""
+        valkey = self._managed_valkey()
+        valkey.start(self.options.startup_timeout_s)
+        with self._lock:
+            self._refresh_pids()
+            self._publish()
+
+    def _managed_valkey(self) -> Valkey:
+        if self._valkey is None:
+            raise StackError("this stack uses an external Redis; it cannot stop or start it")
+        return self._valkey

@@ -1,0 +1,69 @@
+"""``StackInfo``: the model of ``stack.json``, the one description of a running stack.
+
+The suite reads it to find the URL, keys, CA, logs and pids (its ground truth); the CLI writes it
+for stacks started elsewhere. It holds keys, hence mode 0600 and keys hidden from ``repr`` (pytest
+prints reprs of locals into CI logs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.stack.files import write_private
+
+STACK_SCHEMA = 1
+
+
+class StackKeys(BaseModel):
+    """The four keys a check needs; the same shape holds their ids in ``key_ids``."""
+
+    api: str
+    api_2: str
+    admin: str
+    revoked: str
+
+
+class StackInfo(BaseModel):
+    """Contents of ``stack.json`` (see docs/DESIGN.md, "Stack contract")."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    schema_version: int = Field(default=STACK_SCHEMA, alias="schema")
+    url: str
+    ca_file: Path
+    environment: str
+    dir: Path
+    redis_url: str
+    keys: StackKeys = Field(repr=False)
+    key_ids: StackKeys
+    logs: dict[str, Path] = Field(default_factory=dict)
+    pids: dict[str, int] = Field(default_factory=dict)
+    settings: dict[str, str] = Field(default_factory=dict)
+    emulators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Beyond the contract's example, for checks and people reading the file:
+    workers: list[str] = Field(default_factory=list)
+    restarts: dict[str, int] = Field(default_factory=dict)
+    managed_redis: bool = True
+    cert_file: Path | None = None
+    cert_not_after: str | None = None
+    started_at: str | None = None
+
+    @property
+    def stack_json(self) -> Path:
+        """Where this stack's ``stack.json`` lives."""
+        return self.dir / "stack.json"
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write JSON (mode 0600, atomically) to ``path`` or ``<dir>/stack.json``; return where."""
+        target = path if path is not None else self.stack_json
+        text = self.model_dump_json(by_alias=True, indent=2) + "\n"
+        write_private(target, text.encode())
+        return target
+
+    @classmethod
+    def load(cls, path: Path | str) -> StackInfo:
+        """Read a ``stack.json``."""
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,55 @@
+"""``StackOptions``: what a caller (CLI, pytest plugin, a self-test) asks the stack to boot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "PLATFORM_"
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Everything that can differ between two stacks.
+
+    ``overrides`` are service settings (``cors_allow_origins`` or ``PLATFORM_CORS_ALLOW_ORIGINS``,
+    any case) passed to API and workers as environment variables; they win over the stack's own
+    values, which is how self-tests build deliberately broken stacks.
+    """
+
+    workers: int = 2
+    directory: Path | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    cert_days: int = 30
+    restart_workers: bool = True
+    redis_url: str | None = None
+    startup_timeout_s: float = 60.0
+    environment: str = "local"
+    # A second place to keep stack.json up to date (the CLI's --json-out).
+    json_out: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
+        if self.startup_timeout_s <= 0:
+            raise ValueError("startup_timeout_s must be > 0")
+
+    def override_env(self) -> dict[str, str]:
+        """``overrides`` as ``PLATFORM_<NAME>`` environment variables."""
+        return {env_name(name): value for name, value in self.overrides.items()}
+
+
+def env_name(setting: str) -> str:
+    """A setting in any spelling (``cors_allow_origins``) -> ``PLATFORM_CORS_ALLOW_ORIGINS``."""
+    name = setting.strip().upper().replace("-", "_")
+    if not name:
+        raise ValueError("empty setting name")
+    return name if name.startswith(PREFIX) else PREFIX + name
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` (as given to ``--set``) -> ``(NAME, VALUE)``; the value may contain '='."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
