@@ -1,0 +1,86 @@
+"""What a request will produce (tokens, finish reason) and its paced delivery.
+
+Both emulators share this so that "the same prompt gives the same tokens at the same pace"
+holds across vLLM and Ollama and a failover check can compare them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from service.emulators import tokens as tok
+from service.emulators.config import EmulatorConfig
+from service.emulators.pacing import schedule, sleep_until
+from service.emulators.state import RequestContext
+
+
+@dataclass
+class Plan:
+    """The whole answer, decided up front so it is deterministic and loggable."""
+
+    tokens: list[str]
+    chunks: list[str]
+    chunk_sizes: list[int]
+    finish_reason: str  # "stop" | "length"
+    prompt_tokens: int
+    error_after_chunks: int | None = None  # emit an error instead of chunk k (mid-stream fault)
+    sent_at: list[float] = field(default_factory=list)  # time.monotonic() of each chunk written
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+
+def make_plan(
+    config: EmulatorConfig,
+    prompt: str,
+    prompt_tokens: int,
+    cap: int | None,
+    *,
+    ignore_eos: bool = False,
+) -> Plan:
+    """The model "wants" `output_tokens`; a cap at or below that ends it with "length"."""
+    natural = config.output_tokens
+    if cap is not None and (ignore_eos or cap <= natural):
+        count, reason = cap, "length"
+    else:
+        count, reason = natural, "stop"
+    words = tok.generate(prompt, count, config.seed)
+    per = config.tokens_per_chunk
+    chunks = tok.chunked(words, per)
+    sizes = [min(per, count - i * per) for i in range(len(chunks))]
+    error_after = None
+    if config.error_mid_stream:
+        error_after = min(len(chunks), -(-config.error_after_tokens // per))
+    return Plan(words, chunks, sizes, reason, prompt_tokens, error_after)
+
+
+def interval_s(config: EmulatorConfig) -> float:
+    """Time between chunks: a chunk of k tokens takes k inter-token latencies to produce."""
+    return config.itl_ms / 1000 * config.tokens_per_chunk
+
+
+async def paced_chunks(
+    plan: Plan, context: RequestContext, config: EmulatorConfig
+) -> AsyncIterator[tuple[int, str]]:
+    """Yield (index, text) on schedule; record TTFT and token counts once each is written.
+
+    Code after `yield` runs when the consumer asks for the next chunk, i.e. after the server
+    wrote this one: that is the moment TTFT is defined by.
+    """
+    count = len(plan.chunks) if plan.error_after_chunks is None else plan.error_after_chunks
+    async for k in schedule(count, context.t0, config.ttft_ms / 1000, interval_s(config)):
+        yield k, plan.chunks[k]
+        now = time.monotonic()
+        plan.sent_at.append(now)
+        context.tokens += plan.chunk_sizes[k]
+        if context.ttft_s is None:
+            context.ttft_s = now - context.t0
+
+
+async def wait_whole(plan: Plan, context: RequestContext, config: EmulatorConfig) -> None:
+    """A non-streaming answer is ready when its last token would have been generated."""
+    last = max(len(plan.chunks) - 1, 0)
+    await sleep_until(context.t0 + config.ttft_ms / 1000 + last * interval_s(config))
