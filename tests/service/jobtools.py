@@ -1,0 +1,95 @@
+"""Helpers of the job system's tests: settings, clients, in-process workers, polling.
+
+Plain functions, not fixtures: ``tests/service/conftest.py`` belongs to the API's tests, and a
+fixture imported into a test module is a name-shadowing trap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import redis
+from redis.asyncio import Redis
+
+from service.settings import Settings
+from service.worker import Worker
+
+T = TypeVar("T")
+KEY_API = "k" * 32
+KEY_ADMIN = "a" * 32
+OVERRIDDEN = ("redis_url", "environment", "retry_base_s", "retry_max_s", "retry_jitter",
+              "worker_heartbeat_s", "job_visibility_timeout_s", "worker_concurrency",
+              "job_max_attempts", "worker_shutdown_grace_s")
+
+
+def make_job_settings(redis_url: str, **overrides: Any) -> Settings:
+    """Fast, deterministic settings: short heartbeats and backoffs, no jitter."""
+    values: dict[str, Any] = {
+        "redis_url": redis_url, "environment": "local",
+        "api_keys": {"ci": KEY_API}, "admin_keys": {"ops": KEY_ADMIN},
+        "retry_base_s": 0.2, "retry_max_s": 2.0, "retry_jitter": 0.0,
+        "worker_heartbeat_s": 0.3, "job_visibility_timeout_s": 30.0, "worker_concurrency": 2,
+        "job_max_attempts": 3, "worker_shutdown_grace_s": 0.5,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The PLATFORM_* environment that reproduces ``settings`` in a worker subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+    for name in OVERRIDDEN:
+        env[f"PLATFORM_{name.upper()}"] = str(getattr(settings, name))
+    env["PLATFORM_API_KEYS"] = json.dumps({"ci": KEY_API})
+    env["PLATFORM_ADMIN_KEYS"] = json.dumps({"ops": KEY_ADMIN})
+    return env
+
+
+def fresh_settings(redis_server: str, **overrides: Any) -> Settings:
+    """Settings on the session's Valkey after flushing its database (tests share the server)."""
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return make_job_settings(redis_server, **overrides)
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def running_worker(redis_client: Redis, settings: Settings,
+                         worker_id: str = "w-test") -> AsyncIterator[Worker]:
+    """A worker in this event loop, stopped (SIGTERM path) on exit."""
+    worker = Worker(redis_client, settings, worker_id)
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stopping.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def poll(fn: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
+    """Await ``fn`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)  # polling interval, not synchronisation
