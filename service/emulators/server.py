@@ -92,8 +92,13 @@ def protocol_for(state: EmulatorState) -> type[HttpToolsProtocol]:
     return RefusingProtocol
 
 
-def serve(app: FastAPI, state: EmulatorState, args: argparse.Namespace) -> None:
-    """Bind (port 0 allowed), publish the port, serve until SIGINT/SIGTERM."""
+def serve(
+    app: FastAPI, state: EmulatorState, args: argparse.Namespace, *, server_header: bool = True
+) -> None:
+    """Bind (port 0 allowed), publish the port, serve until SIGINT/SIGTERM.
+
+    `server_header=False` for servers that send none (Ollama is Go's net/http, vLLM uvicorn).
+    """
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -113,6 +118,7 @@ def serve(app: FastAPI, state: EmulatorState, args: argparse.Namespace) -> None:
         log_level="warning",
         timeout_keep_alive=5,  # vLLM's default (VLLM_HTTP_TIMEOUT_KEEP_ALIVE)
         backlog=2048,
+        server_header=server_header,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
