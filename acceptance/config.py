@@ -1,0 +1,201 @@
+"""SuiteConfig: the one settings class of the suite (thresholds, expectations, waivers, target).
+
+Values come from ``preflight.toml`` (the documented defaults live in the ``Field`` descriptions
+below and in the repository's ``preflight.toml``) and from ``PREFLIGHT_*`` environment variables,
+which win over the file. Nothing else in ``acceptance/`` reads ``os.environ``: the plugin's command
+line options fall back to the target fields of this class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Waiver(BaseModel):
+    """A known failure accepted for a limited time by a named person."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="checklist id the waiver applies to")
+    reason: str = Field(min_length=1, description="why the failure is acceptable for now")
+    owner: str = Field(min_length=1, description="who accepted it")
+    expires: dt.date = Field(description="last day the waiver is valid (inclusive)")
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+
+class ReportSettings(BaseModel):
+    """What goes into the reports besides the verdicts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    previous_run: Path | None = Field(
+        default=None,
+        description="checklist.json of an earlier run to compare figures with. Default: None",
+    )
+    title: str = Field(default="Preflight release checklist", description="report title")
+    fetch_version_timeout_s: float = Field(
+        default=5.0, gt=0, description="timeout of the /version probe for the report header"
+    )
+
+
+DEFAULT_QUEUE_DEPTH_MAX = {"hot": 100, "backfill": 5_000, "retry": 50, "dead": 10}
+
+
+class SuiteConfig(BaseSettings):
+    """Thresholds and expectations of the checks; one instance per pytest run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PREFLIGHT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    # --- target (command line options win over these) ---
+    target: str | None = Field(default=None, description="URL of an external target")
+    stack: Path | None = Field(default=None, description="stack.json of a running stack")
+    api_key: str | None = Field(default=None, description="ordinary API key")
+    api_key_2: str | None = Field(default=None, description="a second ordinary API key")
+    admin_key: str | None = Field(default=None, description="admin API key")
+    ca_file: Path | None = Field(default=None, description="CA bundle to verify the target")
+
+    # --- HTTP and waits ---
+    http_timeout_s: float = Field(default=10.0, gt=0, description="per request. Default: 10.0")
+    health_deadline_s: float = Field(
+        default=2.0, gt=0, description="a health route must answer within this. Default: 2.0"
+    )
+    job_wait_timeout_s: float = Field(
+        default=60.0, gt=0, description="longest wait for a job to finish. Default: 60.0"
+    )
+    hot_wait_sla_s: float = Field(
+        default=5.0, gt=0, description="a hot job must start within this. Default: 5.0"
+    )
+
+    # --- health ---
+    queue_depth_max: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_QUEUE_DEPTH_MAX),
+        description="depth above which a queue is an excessive backlog, per queue. "
+        "Default: hot 100, backfill 5000, retry 50, dead 10",
+    )
+    workers_min: int = Field(default=1, ge=0, description="workers alive at least. Default: 1")
+    heartbeat_max_age_factor: float = Field(
+        default=2.0, gt=0, description="heartbeat older than factor x interval = dead. Default: 2.0"
+    )
+    database_probes: int = Field(
+        default=10, ge=1, description="datastore round trips probed via /health. Default: 10"
+    )
+    database_max_latency_ms: float = Field(
+        default=100.0, gt=0, description="worst acceptable datastore latency. Default: 100.0"
+    )
+
+    # --- configuration ---
+    rate_limit_min_per_minute: int = Field(
+        default=10, ge=1, description="lowest per-key limit the policy allows. Default: 10"
+    )
+    rate_limit_max_per_minute: int = Field(
+        default=10_000, ge=1, description="highest per-key limit the policy allows. Default: 10000"
+    )
+    rate_limit_probe_max: int = Field(
+        default=2_000, ge=1, description="most requests sent to hit a limit. Default: 2000"
+    )
+    rate_limit_reset_max_s: float = Field(
+        default=70.0, gt=0, description="longest wait for a rate limit to reset. Default: 70.0"
+    )
+    tls_min_days_to_expiry: int = Field(
+        default=14, ge=0, description="certificate must stay valid this long. Default: 14"
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins the CORS policy must admit; empty: read from the target's admin "
+        "config. Default: []",
+    )
+    cors_unlisted_origin: str = Field(
+        default="https://unlisted.invalid",
+        description="an origin the CORS policy must refuse. Default: 'https://unlisted.invalid'",
+    )
+    expected_environment: str | None = Field(
+        default=None, description="environment the target must report; None: not checked"
+    )
+    expected_version: str | None = Field(
+        default=None, description="version the target must report; None: not checked"
+    )
+    expected_commit: str | None = Field(
+        default=None, description="commit the target must report; None: not checked"
+    )
+
+    # --- queue behaviour ---
+    priority_backlog: int = Field(
+        default=20, ge=1, description="backlog size in the priority checks. Default: 20"
+    )
+    priority_max_overtaken: int = Field(
+        default=2,
+        ge=0,
+        description="backfill jobs that may start before a later hot job (already claimed "
+        "by workers). Default: 2",
+    )
+    backfill_saturation_jobs: int = Field(
+        default=20, ge=1, description="backfill jobs that saturate the workers. Default: 20"
+    )
+    queue_fill_max: int = Field(
+        default=2_000,
+        ge=1,
+        description="largest queue limit the suite will fill to prove it. Default: 2000",
+    )
+    queue_overfill: int = Field(
+        default=5, ge=1, description="enqueues past the limit that must be refused. Default: 5"
+    )
+    timing_slack_s: float = Field(
+        default=0.5, ge=0, description="tolerance on measured delays (backoff). Default: 0.5"
+    )
+
+    # --- verdicts and reports ---
+    waivers: list[Waiver] = Field(default_factory=list)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> SuiteConfig:
+        if self.rate_limit_min_per_minute > self.rate_limit_max_per_minute:
+            raise ValueError("rate_limit_min_per_minute must not exceed rate_limit_max_per_minute")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init kwargs, then environment, then preflight.toml: the file holds the team's
+        defaults, the environment the per-run overrides (CI secrets)."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+class ConfigError(ValueError):
+    """preflight.toml or the PREFLIGHT_* environment is invalid."""
+
+
+def load_suite_config(path: Path | None) -> SuiteConfig:
+    """SuiteConfig from ``path`` (None: no file) plus the environment.
+
+    The file is bound through a throwaway subclass because pydantic-settings takes the TOML
+    location from ``model_config`` only, and the path is a command line option.
+    """
+
+    class _FromFile(SuiteConfig):
+        model_config = SettingsConfigDict(**{**SuiteConfig.model_config, "toml_file": path})
+
+    try:
+        return _FromFile()
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid preflight configuration{where}:\n{exc}") from exc

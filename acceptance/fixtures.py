@@ -1,0 +1,108 @@
+"""Fixtures a check can use (docs/DESIGN.md, "Suite contract"); registered by the plugin.
+
+The target is session-scoped and created lazily: a run that selects no check needing it never
+boots or contacts anything. Clients are per test so no connection state leaks between checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from acceptance.config import SuiteConfig
+from acceptance.evidence import Evidence, evidence_of
+from acceptance.runstate import RUN_STATE, WORKER_IDENTITY
+from acceptance.target import USER_AGENT, Target, open_target
+from acceptance.verdicts import not_verified
+
+__all__ = [
+    "Evidence",
+    "admin_client",
+    "anon_client",
+    "client",
+    "client_2",
+    "config",
+    "evidence",
+    "evidence_of",
+    "stack",
+    "target",
+]
+
+
+@pytest.fixture(scope="session")
+def config(pytestconfig: pytest.Config) -> SuiteConfig:
+    """Thresholds and expectations from preflight.toml and PREFLIGHT_* (acceptance/config.py)."""
+    return pytestconfig.stash[RUN_STATE].config
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The live target; boots the reference stack (once per process) when none was given."""
+    state = pytestconfig.stash[RUN_STATE]
+    with open_target(state.spec, timeout=state.config.report.fetch_version_timeout_s) as live:
+        state.identity = live.identity
+        workeroutput = getattr(pytestconfig, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKER_IDENTITY] = json.dumps(live.identity)
+        yield live
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """``evidence.add(name=value, ...)`` attaches figures to the test's checklist items."""
+    return evidence_of(request.node)
+
+
+@pytest.fixture
+def stack(target: Target) -> Any:
+    """Ground truth (service.stack.StackInfo); not verified against an external target."""
+    if target.stack is None:
+        not_verified("no ground truth: target is not a reference stack")
+    return target.stack
+
+
+def _client(target: Target, config: SuiteConfig, key: str | None) -> httpx.Client:
+    headers = {"User-Agent": USER_AGENT}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.Client(
+        base_url=target.url, verify=target.verify, timeout=config.http_timeout_s, headers=headers
+    )
+
+
+@pytest.fixture
+def client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """httpx client authenticated with the ordinary API key."""
+    if target.api_key is None:
+        not_verified("no API key (use --api-key or PREFLIGHT_API_KEY)")
+    with _client(target, config, target.api_key) as http:
+        yield http
+
+
+@pytest.fixture
+def client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """httpx client authenticated with the second ordinary API key (per-key behaviour)."""
+    if target.api_key_2 is None:
+        not_verified("no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)")
+    with _client(target, config, target.api_key_2) as http:
+        yield http
+
+
+@pytest.fixture
+def anon_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """httpx client without credentials."""
+    with _client(target, config, None) as http:
+        yield http
+
+
+@pytest.fixture
+def admin_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """httpx client authenticated with the admin key."""
+    if target.admin_key is None:
+        not_verified("no admin key (use --admin-key or PREFLIGHT_ADMIN_KEY)")
+    with _client(target, config, target.admin_key) as http:
+        yield http

@@ -1,0 +1,267 @@
+"""The preflight pytest plugin: options, markers and hooks, and nothing else.
+
+Fixtures live in ``acceptance.fixtures``, verdict logic in ``acceptance.verdicts`` and
+``acceptance.results``, report writing in ``acceptance.report`` and ``acceptance.html_report``.
+The root ``conftest.py`` loads this module; the run state lives in ``config.stash[RUN_STATE]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acceptance import html_report, report
+from acceptance.checklist import PHASES, load_checklist
+from acceptance.config import ConfigError, SuiteConfig, load_suite_config
+from acceptance.evidence import evidence_of
+from acceptance.results import aggregate
+from acceptance.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
+from acceptance.target import TargetSpec, fetch_identity, make_verify
+from acceptance.verdicts import Verdict, not_verified, verdict_of_phase, worst
+
+pytest_plugins = ["acceptance.fixtures"]
+
+DEFAULT_CONFIG = "preflight.toml"
+MARKERS = {
+    "preflight": "a check of the release checklist (added automatically from `checklist`)",
+    "functional": "checklist category functional",
+    "security": "checklist category security",
+    "performance": "checklist category performance",
+    "compliance": "checklist category compliance",
+    "predeploy": "run before the deployment",
+    "postdeploy_5m": "run within 5 minutes after the deployment",
+    "postdeploy_1h": "run within 1 hour after the deployment",
+    "postdeploy_24h": "run within 24 hours after the deployment",
+    "destructive": "fault injection, queue filling, overload: needs --allow-destructive "
+    "unless the suite booted the target",
+    "slow": "takes more than a few seconds",
+    "checklist(*ids)": "ties the test to checklist ids from acceptance/checklist.yaml",
+}
+_PHASES_KEY = pytest.StashKey[list[tuple[Verdict, str | None]]]()
+
+
+def _workers(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be >= 0")
+    return number
+
+
+# (flag, argparse keywords): one group, each with a metavar and its default in the help.
+_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--target", {"metavar": "URL", "help": "URL of the target to check (env PREFLIGHT_TARGET); "
+        "neither this nor --stack: boot the reference stack"}),
+    ("--stack", {"metavar": "PATH",
+        "help": "stack.json of a reference stack started elsewhere (env PREFLIGHT_STACK)"}),
+    ("--api-key", {"metavar": "KEY", "help": "ordinary API key (env PREFLIGHT_API_KEY)"}),
+    ("--api-key-2", {"metavar": "KEY", "help": "second API key (env PREFLIGHT_API_KEY_2)"}),
+    ("--admin-key", {"metavar": "KEY", "help": "admin API key (env PREFLIGHT_ADMIN_KEY)"}),
+    ("--ca-file", {"metavar": "PATH",
+        "help": "CA bundle that verifies the target (env PREFLIGHT_CA_FILE)"}),
+    ("--allow-destructive", {"action": "store_true", "default": False,
+        "help": "run destructive checks against a target the suite did not boot"}),
+    ("--report-dir", {"metavar": "DIR", "default": "preflight-report",
+        "help": "directory for report.html, checklist.md and checklist.json"}),
+    ("--preflight-config", {"metavar": "PATH", "default": DEFAULT_CONFIG,
+        "help": "suite configuration: thresholds, expectations, waivers (used if it exists)"}),
+    ("--phase", {"metavar": "PHASE", "choices": PHASES, "default": "predeploy",
+        "help": f"release phase recorded in checklist.json, one of {', '.join(PHASES)} "
+        "(select its checks with -m)"}),
+    ("--stack-workers", {"metavar": "N", "type": _workers, "default": 2,
+        "help": "worker processes of a stack the suite boots"}),
+)  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("preflight", "preflight release checklist")
+    for flag, keywords in _OPTIONS:
+        keywords = {"default": None, **keywords}
+        group.addoption(flag, **{**keywords, "help": keywords["help"] + ". Default: %(default)r"})
+
+
+def _config_path(config: pytest.Config) -> Path | None:
+    """The configuration file: an explicit path must exist, the default one may be absent."""
+    value = str(config.getoption("preflight_config"))
+    for base in (config.invocation_params.dir, config.rootpath):
+        if (base / value).is_file():
+            return base / value
+    if value != DEFAULT_CONFIG:
+        raise pytest.UsageError(f"--preflight-config: {value} does not exist")
+    return None
+
+
+def _build_state(config: pytest.Config) -> RunState:
+    try:
+        suite: SuiteConfig = load_suite_config(_config_path(config))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    checklist = load_checklist()
+    for waiver in suite.waivers:
+        if waiver.id not in checklist:
+            raise pytest.UsageError(f"waiver for unknown checklist id {waiver.id!r}")
+    option = config.getoption
+    ca_file = option("ca_file") or suite.ca_file
+    stack_file = option("stack") or suite.stack
+    spec = TargetSpec(
+        url=option("target") or suite.target,
+        stack_file=Path(stack_file) if stack_file else None,
+        api_key=option("api_key") or suite.api_key,
+        api_key_2=option("api_key_2") or suite.api_key_2,
+        admin_key=option("admin_key") or suite.admin_key,
+        ca_file=Path(ca_file) if ca_file else None,
+        stack_workers=option("stack_workers"),
+    )
+    return RunState(
+        checklist=checklist,
+        config=suite,
+        spec=spec,
+        phase=option("phase"),
+        report_dir=config.invocation_params.dir / option("report_dir"),
+        allow_destructive=option("allow_destructive"),
+    )
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    state = _build_state(config)
+    config.stash[RUN_STATE] = state
+    config.pluginmanager.register(_Recorder(config), "preflight-recorder")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(html_report.HtmlHooks(config), "preflight-html-hooks")
+        if not config.getoption("htmlpath") and not _is_worker(config):
+            gated = html_report.GatedHtmlReport(state.report_dir / "report.html", config)
+            config.pluginmanager.register(gated, "preflight-html-report")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every check its preflight, category and phase markers before -m selects."""
+    state = config.stash[RUN_STATE]
+    for item in items:
+        ids = [str(i) for mark in item.iter_markers("checklist") for i in mark.args]
+        if not item.get_closest_marker("checklist"):
+            continue
+        if not ids:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.checklist needs ids")
+        unknown = [i for i in ids if i not in state.checklist]
+        if unknown:
+            raise pytest.UsageError(
+                f"unknown checklist id {unknown[0]!r} in {item.nodeid} "
+                "(ids: acceptance/checklist.yaml)"
+            )
+        entries = [state.checklist[i] for i in dict.fromkeys(ids)]
+        names = ["preflight", *(e.category for e in entries), *(e.phase for e in entries)]
+        for name in dict.fromkeys(names):
+            item.add_marker(getattr(pytest.mark, name))
+        state.collected[item.nodeid] = list(dict.fromkeys(ids))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash[RUN_STATE]
+    state.selected = {item.nodeid for item in session.items if item.nodeid in state.collected}
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKER_COLLECTED] = state.worker_collected_json()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Destructive checks only with --allow-destructive or against a stack we boot."""
+    state = item.config.stash[RUN_STATE]
+    if item.get_closest_marker("destructive") and not state.destructive_allowed:
+        not_verified("destructive checks not allowed (use --allow-destructive)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach each phase's verdict and evidence to the report, so xdist carries them along."""
+    result = yield
+    ids = item.config.stash[RUN_STATE].collected.get(item.nodeid)
+    if ids is None:
+        return result
+    phase = verdict_of_phase(result, call)
+    phases = item.stash.setdefault(_PHASES_KEY, [])
+    if phase is not None:
+        phases.append(phase)
+    evidence = evidence_of(item).data
+    payload = {
+        "ids": ids,
+        "when": result.when,
+        "verdict": phase[0].value if phase else None,
+        "reason": phase[1] if phase else None,
+        "evidence": evidence,
+    }
+    # A new list: the report shares item.user_properties, and each phase carries only its own.
+    result.user_properties = [*result.user_properties, (USER_PROPERTY, json.dumps(payload))]
+    if result.when == "teardown":
+        verdict, reasons = worst(phases)
+        extra = html_report.evidence_extras(ids, verdict.value, "; ".join(reasons), evidence)
+        result.extras = [*getattr(result, "extras", []), *extra]  # type: ignore[attr-defined]
+    return result
+
+
+class _Recorder:
+    """Hooks that need the config but get none from pytest (reports carry no config)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[RUN_STATE]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Runs on the xdist controller too: the verdicts travel in report.user_properties."""
+        for name, value in report.user_properties:
+            if name == USER_PROPERTY:
+                self.state.record_phase(report.nodeid, json.loads(str(value)))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: what a worker collected and which target it saw."""
+        output = getattr(node, "workeroutput", None)
+        if output:
+            self.state.merge_worker_output(output)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Decide every item, write the reports, make a failing item fail the run."""
+        state = self.state
+        if _is_worker(self.config) or not state.has_checks:
+            return
+        state.finished = dt.datetime.now(dt.UTC)
+        if state.identity is None:
+            state.identity = _identity_without_fixture(state)
+        state.items = aggregate(
+            state.checklist,
+            state.collected,
+            state.records,
+            state.config.waivers,
+            dt.date.today(),
+        )
+        report.write_reports(state)
+        if session.exitstatus == 0 and any(i.verdict is Verdict.FAIL for i in state.items):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.state.items is not None:
+            line = report.summary_line(self.state).replace("**", "")
+            terminalreporter.write_sep("-", f"preflight: {line}")
+            terminalreporter.write_line(f"preflight reports in {self.state.report_dir}")
+
+
+def _identity_without_fixture(state: RunState) -> dict[str, str | None]:
+    """The report header when no check opened the target: probe an external one, else nulls."""
+    timeout = state.config.report.fetch_version_timeout_s
+    if state.spec.url is not None:
+        return fetch_identity(state.spec.url, make_verify(state.spec.ca_file), timeout)
+    return {"url": None, "version": None, "commit": None, "environment": None}
