@@ -1,0 +1,54 @@
+"""Admin routes of the job system: dead letters (inspect, requeue) and the live workers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from service import heartbeat, queue
+from service.deps import AdminKey, RedisDep, SettingsDep
+from service.errors import ApiError
+from service.routers.job_models import DeadLetters, JobRecord, Workers, error_responses
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/dead-letters", response_model=DeadLetters, responses=error_responses(401, 403))
+async def read_dead_letters(
+    principal: AdminKey, redis: RedisDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Dead jobs, most recent first, each with its last error and attempt history."""
+    items, total = await queue.list_dead(redis, limit=limit, offset=offset)
+    return {"items": items, "total": total}
+
+
+@router.post("/dead-letters/{job_id}/requeue", status_code=202, response_model=JobRecord,
+             responses=error_responses(401, 403, 404, 409, 422, 429))
+async def requeue_dead_letter(
+    job_id: Annotated[str, Path(pattern=queue.JOB_ID_PATTERN)],
+    principal: AdminKey, redis: RedisDep, settings: SettingsDep,
+) -> dict[str, Any]:
+    """Queue a dead job again with its attempts reset; 409 if the job is not dead."""
+    try:
+        record = await queue.requeue_dead(redis, settings, job_id)
+    except queue.NotDeadError as exc:
+        raise ApiError(409, "invalid_request_error", str(exc), code="job_not_dead",
+                       param="job_id") from exc
+    except queue.QueueFullError as exc:
+        raise ApiError(429, "overloaded_error", str(exc), code="queue_full",
+                       headers={"Retry-After": str(settings.queue_retry_after_s)}) from exc
+    if record is None:
+        raise ApiError(404, "not_found_error", f"no job {job_id}", code="job_not_found",
+                       param="job_id")
+    return record
+
+
+@router.get("/workers", response_model=Workers, responses=error_responses(401, 403))
+async def read_workers(principal: AdminKey, redis: RedisDep,
+                       settings: SettingsDep) -> dict[str, Any]:
+    """Workers with a live heartbeat (expired ones are absent)."""
+    workers = await heartbeat.list_workers(redis, settings)
+    return {"workers": [w.public() for w in workers]}
