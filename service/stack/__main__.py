@@ -33,22 +33,52 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--dir", type=Path, default=None, metavar="DIR",
-        help="stack directory (logs, data, TLS, stack.json); default: a new temporary directory")
+    add(
+        "--dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="stack directory (logs, data, TLS, stack.json); default: a new temporary directory",
+    )
     add("--workers", type=int, default=2, metavar="N", help="number of worker processes")
-    add("--set", dest="overrides", type=_assignment, action="append", default=[],
+    add(
+        "--set",
+        dest="overrides",
+        type=_assignment,
+        action="append",
+        default=[],
         metavar="NAME=VALUE",
         help="service setting override, PLATFORM_ prefix optional, e.g. "
-        "--set cors_allow_origins='[\"*\"]'; repeatable")
-    add("--cert-days", type=int, default=30, metavar="N",
-        help="validity of the server certificate in days (0 or less: already expired)")
+        "--set cors_allow_origins='[\"*\"]'; repeatable",
+    )
+    add(
+        "--cert-days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="validity of the server certificate in days (0 or less: already expired)",
+    )
     add("--no-restart", action="store_true", help="do not restart workers that exit")
-    add("--redis-url", default=None, metavar="URL",
-        help="use this Redis instead of starting Valkey (also: REDIS_URL)")
-    add("--json-out", type=Path, default=None, metavar="PATH",
-        help="also write stack.json here (kept up to date; mode 0600)")
-    add("--startup-timeout", type=float, default=60.0, metavar="S",
-        help="give up booting after this many seconds")
+    add(
+        "--redis-url",
+        default=None,
+        metavar="URL",
+        help="use this Redis instead of starting Valkey (also: REDIS_URL)",
+    )
+    add(
+        "--json-out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write stack.json here (kept up to date; mode 0600)",
+    )
+    add(
+        "--startup-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="give up booting after this many seconds",
+    )
     add("--environment", default="local", help="PLATFORM_ENVIRONMENT of the service")
     add("-v", "--verbose", action="store_true", help="log what the stack does")  # fmt: skip
     return parser

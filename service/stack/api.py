@@ -6,12 +6,14 @@ Readiness is judged the way a client would: over HTTPS, verified against the sta
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from service.stack.environment import PYTHON
+from service.stack.processes import ManagedProcess, launch_on_free_port
 from service.stack.tls import TlsFiles
 
 PROBE_TIMEOUT_S = 2.0
@@ -34,6 +36,24 @@ def uvicorn_argv(port: int, tls: TlsFiles) -> list[str]:
         "--limit-concurrency", "1000",
         "--h11-max-incomplete-event-size", "16384",
     ]  # fmt: skip
+
+
+def launch(
+    http: httpx.Client,
+    tls: TlsFiles,
+    env: Mapping[str, str],
+    log_path: Path,
+    cwd: Path,
+    timeout: float,
+) -> tuple[ManagedProcess, str]:
+    """Start uvicorn on a free port; return once ``/health/live`` answers over HTTPS."""
+    proc, port = launch_on_free_port(
+        lambda p: ManagedProcess("api", uvicorn_argv(p, tls), env=env, log_path=log_path, cwd=cwd),
+        lambda p: live(http, api_url(p)),
+        timeout=timeout,
+        what="the API (GET /health/live over HTTPS)",
+    )
+    return proc, api_url(port)
 
 
 def api_url(port: int) -> str:

@@ -50,9 +50,9 @@ class Layout:
         for sub in (self.logs, self.data, self.tls, self.valkey):
             sub.mkdir(exist_ok=True)
 
-    def logs_map(self, workers: list[str], auxiliary: list[str], *, managed_redis: bool) -> dict[
-        str, Path
-    ]:
+    def logs_map(
+        self, workers: list[str], auxiliary: list[str], *, managed_redis: bool
+    ) -> dict[str, Path]:
         """``stack.json`` ``logs``: the service's own JSON logs and every child's captured output.
 
         ``app.log``/``access.log`` are written by the API (``service/logs.py``: ``<process>.log``),
@@ -122,6 +122,12 @@ def _build_auxiliary(
     return ManagedProcess(
         service.name, argv, env=env, log_path=layout.out(service.name), cwd=layout.root
     )
+
+
+def worker_process(layout: Layout, env: Mapping[str, str], name: str) -> ManagedProcess:
+    """A worker child (not started yet); its id is its name, e.g. ``worker-1``."""
+    argv = [PYTHON, "-m", "service.worker", "--worker-id", name]
+    return ManagedProcess(name, argv, env=env, log_path=layout.out(name), cwd=layout.root)
 
 
 def wait_for_workers(

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 from service.stack import api
-from service.stack.boot import Layout, boot_auxiliary, wait_for_workers
+from service.stack.boot import Layout, boot_auxiliary, wait_for_workers, worker_process
 from service.stack.environment import (
     KEY_IDS,
-    PYTHON,
     base_env,
     generate_keys,
     public_settings,
@@ -30,7 +29,7 @@ from service.stack.environment import (
 from service.stack.info import StackInfo
 from service.stack.options import StackOptions
 from service.stack.polling import StackError, wait_until
-from service.stack.processes import ManagedProcess, launch_on_free_port, stop_all
+from service.stack.processes import ManagedProcess, stop_all
 from service.stack.settings import StackSettings
 from service.stack.supervisor import Supervisor
 from service.stack.tls import write_tls
@@ -103,16 +102,7 @@ class Stack:
         )
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
-            self._api, port = launch_on_free_port(
-                lambda p: ManagedProcess(
-                    "api", api.uvicorn_argv(p, tls), env=env, log_path=layout.out("api"),
-                    cwd=layout.root,
-                ),
-                lambda p: api.live(http, api.api_url(p)),
-                timeout=left(),
-                what="the API (GET /health/live over HTTPS)",
-            )
-            url = api.api_url(port)
+            self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
             managed = self._valkey is not None
             names = [f"worker-{n}" for n in range(1, options.workers + 1)]
             self._info = StackInfo(
@@ -126,12 +116,8 @@ class Stack:
             )  # fmt: skip
             with self._lock:
                 for name in names:
-                    argv = [PYTHON, "-m", "service.worker", "--worker-id", name]
-                    proc = ManagedProcess(
-                        name, argv, env=env, log_path=layout.out(name), cwd=layout.root
-                    )
-                    proc.start()
-                    self._workers[name] = proc
+                    self._workers[name] = worker_process(layout, env, name)
+                    self._workers[name].start()
                 self._supervisor = Supervisor(
                     self._workers, restart=options.restart_workers, lock=self._lock,
                     on_restart=self._worker_restarted,

@@ -112,4 +112,3 @@ def public_settings(env: Mapping[str, str]) -> dict[str, str]:
             or not any(marker in name.removeprefix("PLATFORM_") for marker in _SECRET_MARKERS)
         )
     }
-

@@ -82,5 +82,3 @@ class Valkey:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()
-
-
