@@ -132,6 +132,20 @@ class LiveServer:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
+    def wait_for_record(
+        self, name: str, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The first record of `name` that matches, polled for: the access record is written
+        after the last response byte, so the client can see the answer before it exists."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.log_records(name) if match(r)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching record in {name}.log within {timeout} s")
+            time.sleep(0.01)  # polling interval, bounded by the deadline
+
 
 def _close_logging() -> None:
     """Drop the file handlers configure_logging installed, so no test writes into another's dir."""
