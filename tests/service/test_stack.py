@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -28,12 +29,17 @@ from service.stack import (
     StackInfo,
     StackOptions,
     StackSettings,
+    components,
+    processes,
     running_stack,
     start_stack,
 )
+from service.stack.components import AuxiliaryContext, AuxiliaryService
 from service.stack.options import env_name, parse_assignment
 from service.stack.polling import wait_until
+from service.stack.ports import free_port
 from service.stack.tls import write_tls
+from service.stack.valkey import Valkey
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,8 +53,8 @@ def _client(info: StackInfo) -> httpx.Client:
 def _processes_of(directory: Path) -> list[int]:
     """Pids of live processes whose environment or command line mentions ``directory``.
 
-    Every child of a stack gets PLATFORM_LOG_DIR (or --dir) under its directory, so this finds
-    leftovers even of processes the stack never recorded.
+    Every child of a stack runs in its directory (and API and workers get PLATFORM_LOG_DIR under
+    it), so this finds leftovers even of processes the stack never recorded.
     """
     needle = str(directory).encode()
     found = []
@@ -56,7 +62,8 @@ def _processes_of(directory: Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            blob = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
+            cwd = os.readlink(entry / "cwd").encode()
+            blob = cwd + (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
@@ -260,6 +267,48 @@ def test_cli_runs_until_signalled_and_exits_cleanly(stack_dir: Path, tmp_path: P
         if cli.poll() is None:
             cli.kill()
             cli.wait(timeout=10)
+
+
+def test_port_taken_before_the_child_binds_it_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of free ports: the child's bind fails, the stack retries on another port."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        offered = iter([taken])
+        monkeypatch.setattr(processes, "free_port", lambda: next(offered, None) or free_port())
+        valkey = Valkey(tmp_path / "valkey", tmp_path / "logs", dict(os.environ))
+        try:
+            valkey.start(timeout=30)
+            assert valkey.port not in (None, taken)
+            assert "Address already in use" in (tmp_path / "logs" / "valkey.log").read_text()
+        finally:
+            valkey.stop(timeout=10)
+
+
+def _http_server(ctx: AuxiliaryContext) -> list[str]:
+    return [ctx.python, "-m", "http.server", "--bind", "127.0.0.1", str(ctx.port)]
+
+
+def test_auxiliary_service_is_booted_described_and_stopped(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered auxiliary service (here the stdlib HTTP server) runs beside the service."""
+    service = AuxiliaryService(
+        name="files",
+        argv=_http_server,
+        ready_path="/",
+        info=lambda ctx: {"url": ctx.url, "kind": "http.server"},
+    )
+    monkeypatch.setattr(components, "AUXILIARY_SERVICES", [service])
+    with start_stack(StackOptions(workers=0, directory=stack_dir)) as info:
+        entry = info.emulators["files"]
+        assert entry["kind"] == "http.server"
+        assert httpx.get(entry["url"] + "/", timeout=5).status_code == 200
+        assert "files" in info.pids
+        assert "files.out" in info.logs
 
 
 def test_override_names_and_assignments() -> None:
