@@ -44,14 +44,13 @@ def state_from_arguments(name: str, args: argparse.Namespace) -> EmulatorState:
     return EmulatorState(name, from_arguments(args), Recorder(args.requests_log), args.admin_token)
 
 
-def _reset_socket(transport: asyncio.BaseTransport) -> None:
+def _reset_socket(transport: asyncio.Transport) -> None:
     """Close with a TCP RST: the client reads ECONNRESET, as from a crashed process."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):  # already gone: abort() is all that is left
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    if isinstance(transport, asyncio.Transport):
-        transport.abort()
+    transport.abort()
 
 
 def protocol_for(state: EmulatorState) -> type[HttpToolsProtocol]:

@@ -126,7 +126,11 @@ class EmulatorState:
         return Fault(status, f"Emulated error (status {status})", "injected")
 
     def apply(self, patch: dict[str, Any]) -> None:
+        """Patch the configuration; setting `slow_start_s` starts a new loading period now,
+        as a restart of the real server would."""
         self.config.apply(patch)
+        if "slow_start_s" in patch:
+            self.started = time.monotonic()
         if self.config.outage == "refuse":
             self.cut_connections()
 
