@@ -118,9 +118,13 @@ def _context(service: AuxiliaryService, layout: Layout, port: int) -> AuxiliaryC
 def _build_auxiliary(
     service: AuxiliaryService, layout: Layout, env: Mapping[str, str], port: int
 ) -> ManagedProcess:
-    argv = service.argv(_context(service, layout, port))
+    ctx = _context(service, layout, port)
     return ManagedProcess(
-        service.name, argv, env=env, log_path=layout.out(service.name), cwd=layout.root
+        service.name,
+        service.argv(ctx),
+        env={**env, **service.child_env(ctx)},
+        log_path=layout.out(service.name),
+        cwd=layout.root,
     )
 
 

@@ -57,7 +57,10 @@ class AuxiliaryService:
     argv: Callable[[AuxiliaryContext], list[str]]
     ready_path: str = "/health"
     info: Callable[[AuxiliaryContext], dict[str, Any]] = field(default=_url_only)
+    # PLATFORM_* variables pointing API and workers at this service:
     service_env: Callable[[AuxiliaryContext], dict[str, str]] = field(default=_no_env)
+    # Extra environment of the auxiliary process itself (e.g. its latency knobs):
+    child_env: Callable[[AuxiliaryContext], dict[str, str]] = field(default=_no_env)
     enabled: bool = True
 
 
