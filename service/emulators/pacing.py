@@ -21,6 +21,10 @@ async def sleep_until(deadline: float) -> None:
     delay = deadline - time.monotonic()
     if delay > 0:
         await asyncio.sleep(delay)
+    # Timers may fire up to a millisecond early (uvloop rounds to its cached millisecond
+    # clock); yield to the loop until the deadline has really passed, so TTFT is never short.
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0)
 
 
 async def schedule(count: int, t0: float, ttft_s: float, interval_s: float) -> AsyncIterator[int]:
