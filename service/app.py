@@ -6,6 +6,7 @@ the lifespan, so tests can run several apps with their own `Settings` in one pro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ logger = logging.getLogger("platform.app")
 # datastore (the API issues no blocking commands, so 5 s is far above any normal reply).
 REDIS_CONNECT_TIMEOUT_S = 2.0
 REDIS_SOCKET_TIMEOUT_S = 5.0
+# Startup must not wait on a hung datastore: health reports a missing schema mark meanwhile.
+SCHEMA_MARK_TIMEOUT_S = 1.0
 
 CORS_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_HEADERS = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "Idempotency-Key"]
@@ -47,7 +50,8 @@ CORS_EXPOSE = [
 async def _mark_schema(client: aioredis.Redis) -> None:
     """Record the datastore schema version once (SET NX): a later API compares, never overwrites."""
     try:
-        await client.set(SCHEMA_KEY, SCHEMA_VERSION, nx=True)
+        async with asyncio.timeout(SCHEMA_MARK_TIMEOUT_S):
+            await client.set(SCHEMA_KEY, SCHEMA_VERSION, nx=True)
     except Exception as exc:  # Redis may come up after the API; health reports it meanwhile
         logger.warning("could not record the schema version: %s", type(exc).__name__)
 

@@ -99,7 +99,7 @@ KEYS = {
 }
 
 
-def api_settings(redis_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+def api_settings(redis_url: str, tmp_path: Path, /, **overrides: Any) -> Settings:
     """Settings for a test app: known keys ("old" revoked), logs and data under tmp_path."""
     values: dict[str, Any] = {
         "environment": "local",
