@@ -1,0 +1,1 @@
+"""Benchmarks of the job system (documented commands, not timed tests); see each module."""
