@@ -3,8 +3,8 @@
 Each child runs in its own session (``start_new_session``): a Ctrl-C in the terminal then reaches
 only the stack, which stops the children itself, in order (workers, API, datastore), instead of
 every process receiving SIGINT at once and the datastore vanishing under a draining worker.
-The price is that nobody else stops them, hence the atexit hook in the stack and the bounded
-SIGTERM-then-SIGKILL here.
+The price is that nobody else stops them, hence the atexit hook in the stack, the bounded
+SIGTERM-then-SIGKILL here and, for a parent that dies hard, the reaper (``reaper.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from service.stack.polling import StackError, wait_until
 from service.stack.ports import free_port, is_port_clash
+from service.stack.reaper import REAPER
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class ManagedProcess:
 
     def start(self) -> None:
         """Start the child, appending its stdout and stderr to ``log_path``."""
+        if self.popen is not None and self.popen.poll() is not None:
+            REAPER.forget(self.popen.pid)  # a restart: the old pid may be reused by anyone
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._log_offset = log.tell()
@@ -66,6 +69,7 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
             )
+        REAPER.track(self.popen.pid)
         logger.debug("started %s (pid %s): %s", self.name, self.popen.pid, self.argv)
 
     def alive(self) -> bool:
@@ -119,6 +123,7 @@ def stop_all(processes: Iterable[ManagedProcess], timeout: float) -> None:
         # Leftovers of the group (grandchildren) go with their leader.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.popen.pid, signal.SIGKILL)
+        REAPER.forget(proc.popen.pid)
 
 
 def launch_on_free_port(

@@ -269,6 +269,23 @@ def test_cli_runs_until_signalled_and_exits_cleanly(stack_dir: Path, tmp_path: P
             cli.wait(timeout=10)
 
 
+def test_children_die_with_a_stack_process_killed_hard(stack_dir: Path) -> None:
+    """The reaper stops every child when the process that booted them gets SIGKILL."""
+    argv = [sys.executable, "-m", "service.stack", "--dir", str(stack_dir), "--workers", "1"]
+    cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        stack_json = stack_dir / "stack.json"
+        wait_until(stack_json.exists, timeout=60, what="stack.json")
+        assert len(_processes_of(stack_dir)) >= 3
+        cli.send_signal(signal.SIGKILL)
+        cli.wait(timeout=10)
+        wait_until(lambda: _processes_of(stack_dir) == [], timeout=20, what="the reaper")
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=10)
+
+
 def test_port_taken_before_the_child_binds_it_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
