@@ -52,7 +52,8 @@ class GatedHtmlReport(SelfContainedReport):  # type: ignore[misc]  # pytest-html
 
     def _wanted(self) -> bool:
         state = self._preflight_config.stash.get(RUN_STATE, None)
-        return state is not None and state.has_checks
+        # Items exist once the plugin decided them: only for runs that ran checklist checks.
+        return state is not None and state.items is not None
 
     def _write_report(self, rendered_report: str) -> None:
         if self._wanted():

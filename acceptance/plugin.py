@@ -236,7 +236,8 @@ class _Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Decide every item, write the reports, make a failing item fail the run."""
         state = self.state
-        if _is_worker(self.config) or not state.has_checks:
+        # --collect-only runs nothing, so it has no verdicts to report.
+        if _is_worker(self.config) or not state.has_checks or self.config.option.collectonly:
             return
         state.finished = dt.datetime.now(dt.UTC)
         if state.identity is None:
@@ -245,6 +246,7 @@ class _Recorder:
             state.checklist,
             state.collected,
             state.records,
+            state.selected,
             state.config.waivers,
             dt.date.today(),
         )

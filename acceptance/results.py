@@ -107,14 +107,15 @@ def aggregate(
     checklist: Checklist,
     collected: dict[str, list[str]],
     records: dict[str, TestRecord],
+    selected: set[str],
     waivers: list[Waiver],
     today: dt.date,
 ) -> list[ItemResult]:
     """All items in checklist order.
 
-    ``collected`` maps every collected check (selected or not) to its ids; ``records`` holds the
-    checks that ran. An item no check ran for is not verified: "not selected" when a check exists
-    but was deselected, "no check" when the suite has none.
+    ``collected`` maps every collected check (selected or not) to its ids, ``selected`` holds
+    those -m/-k kept and ``records`` those that ran. An item no check ran for is not verified:
+    "not selected" when a check exists but was deselected, "no check" when the suite has none.
     """
     by_waiver = {waiver.id: waiver for waiver in waivers}
     results = []
@@ -122,6 +123,8 @@ def aggregate(
         ran = [record for record in records.values() if item.id in record.ids]
         if ran:
             verdict, reason = aggregate_item(ran)
+        elif any(item.id in ids for node, ids in collected.items() if node in selected):
+            verdict, reason = Verdict.NOT_VERIFIED, "not run (session stopped early)"
         elif any(item.id in ids for ids in collected.values()):
             verdict, reason = Verdict.NOT_VERIFIED, "not selected"
         else:

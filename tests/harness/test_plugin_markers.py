@@ -6,7 +6,7 @@ import pytest
 
 from tests.harness.conftest import RunSuite
 
-CHECKS = '''
+CHECKS = """
 import pytest
 
 @pytest.mark.checklist("auth.invalid-key-401")
@@ -23,7 +23,7 @@ def test_post5m():
 
 def test_not_a_check():
     pass
-'''
+"""
 
 
 @pytest.mark.parametrize(
@@ -59,13 +59,13 @@ def test_phase_marker_matches_item(pytester: pytest.Pytester) -> None:
 def test_unknown_id_is_usage_error(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
     """A misspelt id names the id and the test and stops the run."""
     pytester.makepyfile(
-        test_typo='''
+        test_typo="""
 import pytest
 
 @pytest.mark.checklist("health.endpoint-ok")
 def test_typo():
     pass
-'''
+"""
     )
     run = run_suite()
     assert run.ret == pytest.ExitCode.USAGE_ERROR
@@ -79,25 +79,25 @@ def test_checklist_marker_without_ids_is_usage_error(
 ) -> None:
     """An empty checklist marker ties the test to nothing: refused."""
     pytester.makepyfile(
-        test_empty='''
+        test_empty="""
 import pytest
 
 @pytest.mark.checklist()
 def test_empty():
     pass
-'''
+"""
     )
     assert run_suite().ret == pytest.ExitCode.USAGE_ERROR
 
 
-DESTRUCTIVE = '''
+DESTRUCTIVE = """
 import pytest
 
 @pytest.mark.destructive
 @pytest.mark.checklist("queue.length-limits")
 def test_fill_queue():
     pass
-'''
+"""
 
 
 def test_destructive_needs_permission(pytester: pytest.Pytester, run_suite: RunSuite) -> None:

@@ -1,4 +1,4 @@
-"""The report contract: checklist.json, checklist.md, report.html, JUnit; written only for checks."""
+"""The report contract: checklist.json, checklist.md, report.html, JUnit; only for checks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from tests.harness.conftest import FAKE_TARGET, RunSuite
 
 CHECKLIST_YAML = Path(__file__).parents[2] / "acceptance" / "checklist.yaml"
-CHECKS = '''
+CHECKS = """
 import pytest
 from acceptance.verdicts import not_verified
 
@@ -28,7 +28,7 @@ def test_fail(evidence):
 @pytest.mark.checklist("logging.access-detail")
 def test_nv():
     not_verified("no log access")
-'''
+"""
 
 
 def _ids() -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.harness.conftest import RunSuite
 
-ENDINGS = '''
+ENDINGS = """
 import pytest
 from acceptance.verdicts import needs_confirmation, not_verified
 
@@ -43,7 +43,7 @@ def test_fixture_error(broken):
 @pytest.mark.xfail(reason="known broken")
 def test_xfail():
     assert False
-'''
+"""
 
 
 def test_each_ending_maps_to_its_verdict(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
@@ -69,7 +69,7 @@ def test_each_ending_maps_to_its_verdict(pytester: pytest.Pytester, run_suite: R
     assert run.ret == 1
 
 
-AGGREGATION = '''
+AGGREGATION = """
 import pytest
 from acceptance.verdicts import needs_confirmation, not_verified
 
@@ -92,7 +92,7 @@ def test_d():
 @pytest.mark.checklist("health.workers")
 def test_e():
     pass
-'''
+"""
 
 
 def test_items_aggregate_worst_verdict(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
@@ -125,13 +125,13 @@ def test_uncovered_items_say_why(pytester: pytest.Pytester, run_suite: RunSuite)
 def test_all_ready_when_everything_passes(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
     """Exit code 0 and no fail verdict when every selected check passes."""
     pytester.makepyfile(
-        test_ok='''
+        test_ok="""
 import pytest
 
 @pytest.mark.checklist("health.endpoints-ok")
 def test_ok():
     pass
-'''
+"""
     )
     run = run_suite()
     assert run.ret == 0
@@ -141,12 +141,38 @@ def test_ok():
 def test_failing_item_fails_the_run(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
     """A failing check makes the exit code non-zero (pytest's own, kept)."""
     pytester.makepyfile(
-        test_bad='''
+        test_bad="""
 import pytest
 
 @pytest.mark.checklist("health.endpoints-ok")
 def test_bad():
     assert False
-'''
+"""
     )
     assert run_suite().ret == 1
+
+
+def test_selected_but_not_run(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
+    """-x stops the session: the items of checks that never ran say so."""
+    pytester.makepyfile(
+        test_stop="""
+import pytest
+
+@pytest.mark.checklist("health.endpoints-ok")
+def test_first():
+    assert False
+
+@pytest.mark.checklist("health.database")
+def test_second():
+    pass
+"""
+    )
+    run = run_suite("-x")
+    assert run.item("health.database")["reason"] == "not run (session stopped early)"
+
+
+def test_collect_only_writes_nothing(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
+    """--collect-only runs no check, so there is nothing to report."""
+    pytester.makepyfile(test_agg=AGGREGATION)
+    run = run_suite("--collect-only")
+    assert not run.report_dir.exists()

@@ -1,4 +1,4 @@
-"""Waivers from preflight.toml: valid ones waive a failure, expired ones fail, unknown ids refuse."""
+"""Waivers from preflight.toml: valid ones waive, expired ones fail, unknown ids refuse."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pytest
 
 from tests.harness.conftest import RunSuite
 
-FAILING = '''
+FAILING = """
 import pytest
 
 @pytest.mark.checklist("latency.ttft")
 def test_ttft():
     assert False, "ttft p95 900 ms over 500 ms"
-'''
+"""
 
 
 def _waiver(pytester: pytest.Pytester, item_id: str, expires: dt.date) -> None:

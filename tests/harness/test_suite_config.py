@@ -61,7 +61,7 @@ def test_target_from_environment(
     """PREFLIGHT_TARGET selects an external target when --target is absent."""
     monkeypatch.setenv("PREFLIGHT_TARGET", "https://127.0.0.1:2")
     pytester.makepyfile(
-        test_t='''
+        test_t="""
 import pytest
 
 @pytest.mark.checklist("health.endpoints-ok")
@@ -69,7 +69,7 @@ def test_t(target, client):
     assert target.url == "https://127.0.0.1:2"
     assert target.stack is None and not target.booted
     assert target.api_key == "k1"
-'''
+"""
     )
     run = run_suite("--api-key", "k1", target=False)
     assert run.item("health.endpoints-ok")["verdict"] == "pass"
@@ -79,7 +79,7 @@ def test_t(target, client):
 def test_missing_keys_are_not_verified(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
     """admin_client without an admin key, stack against an external target: not verified."""
     pytester.makepyfile(
-        test_k='''
+        test_k="""
 import pytest
 
 @pytest.mark.checklist("auth.admin-protected")
@@ -89,7 +89,7 @@ def test_admin(admin_client):
 @pytest.mark.checklist("data.no-recent-errors")
 def test_stack(stack):
     pass
-'''
+"""
     )
     run = run_suite()
     assert run.item("auth.admin-protected")["reason"].startswith("no admin key")
