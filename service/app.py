@@ -73,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await _mark_schema(client)
     logger.info(
         "api started",
-        extra={"version": __version__, "environment": settings.environment, "pid_role": "api"},
+        extra={"version": __version__, "environment": settings.environment},
     )
     try:
         yield

@@ -32,10 +32,12 @@ _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 )
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
+# (`color_message` is uvicorn's ANSI-coloured duplicate of the message.)
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _MASK = "***"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -99,6 +100,18 @@ class Settings(BaseSettings):
         # Accept a comma separated list as well as JSON, as operators write both.
         if isinstance(value, str) and not value.strip().startswith("["):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("rate_limit", "admin_rate_limit")
+    @classmethod
+    def _parse_limit(cls, value: str) -> str:
+        # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
+        try:
+            items = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit string: {value!r}") from exc
+        if len(items) != 1:
+            raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
         return value
 
     @field_validator("revoked_key_ids", mode="before")

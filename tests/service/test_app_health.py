@@ -136,3 +136,10 @@ def test_settings_refuse_missing_or_weak_keys(
     """The service cannot even be configured without real keys."""
     with pytest.raises(ValidationError, match=problem):
         Settings(api_keys=api_keys, admin_keys=admin_keys)  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+
+
+@pytest.mark.parametrize("limit", ["lots", "", "5/minute;100/hour"])
+def test_settings_refuse_bad_rate_limit(limit: str) -> None:
+    """A rate limit the limiter cannot use is refused at startup, not on the first request."""
+    with pytest.raises(ValidationError, match="rate limit"):
+        Settings(api_keys={"ci": KEYS["ci"]}, admin_keys={"ops": KEYS["ops"]}, rate_limit=limit)  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
