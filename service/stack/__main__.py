@@ -25,6 +25,13 @@ def _assignment(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="preflight-stack",
@@ -38,9 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="stack directory (logs, data, TLS, stack.json); default: a new temporary directory",
+        help="stack directory (logs, data, TLS, stack.json); default: a new temporary directory; "
+        "a reused directory keeps its Valkey data",
     )
-    add("--workers", type=int, default=2, metavar="N", help="number of worker processes")
+    add("--workers", type=_count, default=2, metavar="N", help="number of worker processes")
     add(
         "--set",
         dest="overrides",

@@ -49,6 +49,8 @@ class Layout:
         self.root.chmod(0o700)
         for sub in (self.logs, self.data, self.tls, self.valkey):
             sub.mkdir(exist_ok=True)
+        # A reused directory: whoever waits for stack.json must not find the previous stack's.
+        (self.root / "stack.json").unlink(missing_ok=True)
 
     def logs_map(
         self, workers: list[str], auxiliary: list[str], *, managed_redis: bool

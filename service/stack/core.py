@@ -79,6 +79,8 @@ class Stack:
 
         layout, options = self.layout, self.options
         layout.create()
+        if options.json_out is not None:
+            options.json_out.unlink(missing_ok=True)
         tls = write_tls(layout.tls, options.cert_days)
         keys = generate_keys()
         env = base_env()
