@@ -45,15 +45,27 @@ class Emulator:
 def start_emulator(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `python -m service.emulators.<kind>` on port 0; wait until it answers."""
     port_file = workdir / f"{kind}.port"
-    argv = [sys.executable, "-m", f"service.emulators.{kind}", "--host", "127.0.0.1",
-            "--port", "0", "--port-file", str(port_file), *args]
+    argv = [
+        sys.executable,
+        "-m",
+        f"service.emulators.{kind}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        *args,
+    ]
     log = (workdir / f"{kind}.stderr").open("wb")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     log.close()  # the child holds its own descriptor
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{kind} emulator exited: {(workdir / f'{kind}.stderr').read_text()}")
+            raise RuntimeError(
+                f"{kind} emulator exited: {(workdir / f'{kind}.stderr').read_text()}"
+            )
         if port_file.exists():
             url = f"http://127.0.0.1:{port_file.read_text().strip()}"
             try:
@@ -79,9 +91,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def _vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     workdir = tmp_path_factory.mktemp("vllm")
     log = workdir / "requests.jsonl"
-    proc, url = start_emulator("vllm", workdir, "--model", "test/model", "--requests-log",
-                               str(log), "--ttft-ms", "150", "--itl-ms", "5",
-                               "--output-tokens", "20")
+    proc, url = start_emulator(
+        "vllm",
+        workdir,
+        "--model",
+        "test/model",
+        "--requests-log",
+        str(log),
+        "--ttft-ms",
+        "150",
+        "--itl-ms",
+        "5",
+        "--output-tokens",
+        "20",
+    )
     admin = httpx.Client(base_url=url, timeout=10.0)
     try:
         yield Emulator(url, log, admin)
@@ -94,9 +117,22 @@ def _vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]
 def _ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     workdir = tmp_path_factory.mktemp("ollama")
     log = workdir / "requests.jsonl"
-    proc, url = start_emulator("ollama", workdir, "--model", "llama3.2", "--model",
-                               "qwen2.5:0.5b", "--requests-log", str(log), "--ttft-ms", "50",
-                               "--itl-ms", "5", "--output-tokens", "12")
+    proc, url = start_emulator(
+        "ollama",
+        workdir,
+        "--model",
+        "llama3.2",
+        "--model",
+        "qwen2.5:0.5b",
+        "--requests-log",
+        str(log),
+        "--ttft-ms",
+        "50",
+        "--itl-ms",
+        "5",
+        "--output-tokens",
+        "12",
+    )
     admin = httpx.Client(base_url=url, timeout=10.0)
     try:
         yield Emulator(url, log, admin)

@@ -23,8 +23,7 @@ def client(ollama_server: Emulator) -> Iterator[ollama.Client]:
 
 def test_chat_stream_ndjson(ollama_server: Emulator, client: ollama.Client) -> None:
     """Streaming is the default: one line per token, then a done line with the counters."""
-    parts = list(client.chat(
-        model="llama3.2", messages=MESSAGES, stream=True))
+    parts = list(client.chat(model="llama3.2", messages=MESSAGES, stream=True))
     assert all(not p.done for p in parts[:-1])
     final = parts[-1]
     assert final.done and final.done_reason == "stop"
@@ -35,20 +34,26 @@ def test_chat_stream_ndjson(ollama_server: Emulator, client: ollama.Client) -> N
     assert final.model == "llama3.2"
 
 
-def test_chat_without_stream_and_num_predict(ollama_server: Emulator, client: ollama.Client) -> None:
+def test_chat_without_stream_and_num_predict(
+    ollama_server: Emulator, client: ollama.Client
+) -> None:
     """stream=false answers one object; options.num_predict caps it with done_reason length."""
     whole = client.chat(model="llama3.2", messages=MESSAGES, stream=False)
-    capped = client.chat(model="llama3.2:latest", messages=MESSAGES, stream=False,
-                         options={"num_predict": 4})
+    capped = client.chat(
+        model="llama3.2:latest", messages=MESSAGES, stream=False, options={"num_predict": 4}
+    )
     assert whole.done_reason == "stop" and len((whole.message.content or "").split()) == 12
     assert capped.done_reason == "length" and capped.eval_count == 4
     assert (whole.message.content or "").startswith(capped.message.content or "-")
 
 
-def test_raw_stream_is_ndjson_with_go_field_order(ollama_server: Emulator, client: ollama.Client) -> None:
+def test_raw_stream_is_ndjson_with_go_field_order(
+    ollama_server: Emulator, client: ollama.Client
+) -> None:
     """Content type and key order as Ollama's Go structs serialise them."""
-    with httpx.stream("POST", f"{ollama_server.url}/api/chat",
-                      json={"model": "llama3.2", "messages": MESSAGES}) as response:
+    with httpx.stream(
+        "POST", f"{ollama_server.url}/api/chat", json={"model": "llama3.2", "messages": MESSAGES}
+    ) as response:
         assert response.headers["content-type"] == "application/x-ndjson"
         lines = [line for line in response.iter_lines() if line]
     assert lines[0].startswith('{"model":"llama3.2","created_at":"')
@@ -71,16 +76,14 @@ def test_list_ps_version_root(ollama_server: Emulator, client: ollama.Client) ->
 def test_unknown_model_is_404(ollama_server: Emulator, client: ollama.Client) -> None:
     """Ollama's message for a model that is not pulled."""
     with pytest.raises(ollama.ResponseError) as caught:
-        client.chat(model="nope", messages=MESSAGES,
-                                                   stream=False)
+        client.chat(model="nope", messages=MESSAGES, stream=False)
     assert caught.value.status_code == 404
     assert caught.value.error == 'model "nope" not found, try pulling it first'
 
 
 def test_generate(ollama_server: Emulator, client: ollama.Client) -> None:
     """/api/generate streams "response" pieces and ends with a context."""
-    parts = list(client.generate(
-        model="llama3.2", prompt="hello", stream=True))
+    parts = list(client.generate(model="llama3.2", prompt="hello", stream=True))
     assert "".join(p.response or "" for p in parts).split().__len__() == 12
     assert parts[-1].done and parts[-1].context
 

@@ -10,23 +10,25 @@ import time
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.emulators.conftest import Emulator
 
 pytestmark = pytest.mark.timeout(60)
 MODEL = "test/model"
-MESSAGES = [{"role": "user", "content": "Say something about attention."}]
+MESSAGES: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "Say something about attention."}
+]
 
 
 def client(emulator: Emulator, **kwargs: object) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{emulator.url}/v1", api_key="sk-test", max_retries=0,
-                         **kwargs)  # type: ignore[arg-type]  # only timeout/headers are passed
+    return openai.OpenAI(base_url=f"{emulator.url}/v1", api_key="sk-test", max_retries=0, **kwargs)  # type: ignore[arg-type]  # only timeout/headers are passed
 
 
 def test_non_stream_answer_and_usage(vllm: Emulator) -> None:
     """A plain completion has vLLM's fields, content of output_tokens tokens, and usage."""
     with client(vllm) as api:
-        result = api.chat.completions.create(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]  # plain dicts are what callers send
+        result = api.chat.completions.create(model=MODEL, messages=MESSAGES)
     assert result.id.startswith("chatcmpl-")
     assert result.object == "chat.completion"
     choice = result.choices[0]
@@ -41,10 +43,15 @@ def test_non_stream_answer_and_usage(vllm: Emulator) -> None:
 def test_stream_chunks_and_usage_chunk(vllm: Emulator) -> None:
     """Role chunk first, one token per chunk, finish on the last, then choices=[] with usage."""
     with client(vllm) as api:
-        whole = api.chat.completions.create(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]  # plain dicts
-        chunks = list(api.chat.completions.create(
-            model=MODEL, messages=MESSAGES, stream=True,  # type: ignore[arg-type]  # plain dicts
-            stream_options={"include_usage": True}))
+        whole = api.chat.completions.create(model=MODEL, messages=MESSAGES)
+        chunks = list(
+            api.chat.completions.create(
+                model=MODEL,
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[0].choices[0].delta.content == ""
     assert all(c.object == "chat.completion.chunk" for c in chunks)
@@ -62,10 +69,10 @@ def test_async_stream_honours_max_tokens(vllm: Emulator) -> None:
     """The async client streams too; max_tokens caps the output and ends it with "length"."""
 
     async def run() -> list[str]:
-        async with openai.AsyncOpenAI(base_url=f"{vllm.url}/v1", api_key="k",
-                                      max_retries=0) as api:
+        async with openai.AsyncOpenAI(base_url=f"{vllm.url}/v1", api_key="k", max_retries=0) as api:
             stream = await api.chat.completions.create(
-                model=MODEL, messages=MESSAGES, stream=True, max_tokens=7)  # type: ignore[arg-type]  # plain dicts
+                model=MODEL, messages=MESSAGES, stream=True, max_tokens=7
+            )
             reasons, pieces = [], []
             async for chunk in stream:
                 if chunk.choices:
@@ -79,32 +86,46 @@ def test_async_stream_honours_max_tokens(vllm: Emulator) -> None:
 
 def test_unknown_model_is_404_in_vllm_format(vllm: Emulator) -> None:
     """vLLM's flat error body and message for a model it does not serve."""
-    response = httpx.post(f"{vllm.url}/v1/chat/completions",
-                          json={"model": "x", "messages": MESSAGES})
+    response = httpx.post(
+        f"{vllm.url}/v1/chat/completions", json={"model": "x", "messages": MESSAGES}
+    )
     assert response.status_code == 404
-    assert response.json() == {"object": "error", "message": "The model `x` does not exist.",
-                               "type": "NotFoundError", "param": None, "code": 404}
+    assert response.json() == {
+        "object": "error",
+        "message": "The model `x` does not exist.",
+        "type": "NotFoundError",
+        "param": None,
+        "code": 404,
+    }
     with client(vllm) as api, pytest.raises(openai.NotFoundError):
-        api.chat.completions.create(model="x", messages=MESSAGES)  # type: ignore[arg-type]  # plain dicts
+        api.chat.completions.create(model="x", messages=MESSAGES)
 
 
 def test_models_health_version_metrics(vllm: Emulator) -> None:
     """The side routes a router and Prometheus use."""
     with client(vllm) as api:
         models = api.models.list()
-        api.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=3)  # type: ignore[arg-type]  # plain dicts
+        api.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=3)
     assert [m.id for m in models.data] == [MODEL]
     assert models.data[0].owned_by == "vllm"
     health = httpx.get(f"{vllm.url}/health")
     assert health.status_code == 200 and health.content == b""
     assert "version" in httpx.get(f"{vllm.url}/version").json()
     metrics = httpx.get(f"{vllm.url}/metrics").text
-    for name in ("vllm:num_requests_running", "vllm:kv_cache_usage_perc",
-                 "vllm:gpu_cache_usage_perc", "vllm:time_to_first_token_seconds_bucket",
-                 "vllm:e2e_request_latency_seconds_count", "vllm:generation_tokens_total",
-                 "DCGM_FI_DEV_GPU_UTIL"):
+    for name in (
+        "vllm:num_requests_running",
+        "vllm:kv_cache_usage_perc",
+        "vllm:gpu_cache_usage_perc",
+        "vllm:time_to_first_token_seconds_bucket",
+        "vllm:e2e_request_latency_seconds_count",
+        "vllm:generation_tokens_total",
+        "DCGM_FI_DEV_GPU_UTIL",
+    ):
         assert name in metrics
-    assert f'vllm:request_success_total{{engine="0",finished_reason="length",model_name="{MODEL}"}} 1.0' in metrics
+    assert (
+        "vllm:request_success_total"
+        f'{{engine="0",finished_reason="length",model_name="{MODEL}"}} 1.0' in metrics
+    )
 
 
 def test_configured_gauges_are_exported(vllm: Emulator) -> None:
@@ -119,17 +140,17 @@ def test_error_rate_one_raises_internal_server_error(vllm: Emulator) -> None:
     """error_rate 1.0 turns every completion into a 500 the client maps to its exception."""
     vllm.configure(error_rate=1.0, error_status=500)
     with client(vllm) as api, pytest.raises(openai.InternalServerError):
-        api.chat.completions.create(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]  # plain dicts
+        api.chat.completions.create(model=MODEL, messages=MESSAGES)
     assert vllm.requests("/v1/chat/completions")[-1]["fault"] == "injected"
 
 
 def test_outage_modes(vllm: Emulator) -> None:
-    """"503" answers 503 everywhere; "refuse" resets connections; admin routes keep working."""
+    """ "503" answers 503 everywhere; "refuse" resets connections; admin routes keep working."""
     vllm.configure(outage="503")
     assert httpx.get(f"{vllm.url}/health").status_code == 503
     vllm.configure(outage="refuse")
     with client(vllm) as api, pytest.raises(openai.APIConnectionError):
-        api.chat.completions.create(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]  # plain dicts
+        api.chat.completions.create(model=MODEL, messages=MESSAGES)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{vllm.url}/health")
     vllm.configure(outage=False)
@@ -152,7 +173,7 @@ def test_error_mid_stream_raises_in_client(vllm: Emulator) -> None:
     """An error event inside a 200 stream surfaces as an APIError while iterating."""
     vllm.configure(error_mid_stream=True, error_after_tokens=3)
     with client(vllm) as api:
-        stream = api.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]  # plain dicts
+        stream = api.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
         with pytest.raises(openai.APIError):
             for _ in stream:
                 pass
@@ -161,9 +182,15 @@ def test_error_mid_stream_raises_in_client(vllm: Emulator) -> None:
 def test_request_log_records_request_id_and_redacts_credentials(vllm: Emulator) -> None:
     """The ground-truth log has X-Request-ID, the stream flag and tokens, never the key."""
     with client(vllm) as api:
-        list(api.chat.completions.create(
-            model=MODEL, messages=MESSAGES, stream=True, max_tokens=4,  # type: ignore[arg-type]  # plain dicts
-            extra_headers={"X-Request-ID": "req-123"}))
+        list(
+            api.chat.completions.create(
+                model=MODEL,
+                messages=MESSAGES,
+                stream=True,
+                max_tokens=4,
+                extra_headers={"X-Request-ID": "req-123"},
+            )
+        )
     record = vllm.requests("/v1/chat/completions")[-1]
     assert record["request_id"] == "req-123"
     assert record["headers"]["authorization"] == "[redacted]"
@@ -180,8 +207,12 @@ def test_ttft_within_25ms_of_configured(vllm: Emulator) -> None:
     with client(vllm) as api:
         for _ in range(5):
             start = time.perf_counter()
-            for chunk in api.chat.completions.create(model=MODEL, messages=MESSAGES,  # type: ignore[arg-type]  # plain dicts
-                                                     stream=True, max_tokens=2):
+            for chunk in api.chat.completions.create(
+                model=MODEL,
+                messages=MESSAGES,
+                stream=True,
+                max_tokens=2,
+            ):
                 if chunk.choices and chunk.choices[0].delta.content:
                     measured.append((time.perf_counter() - start) * 1000)
                     break
