@@ -11,6 +11,7 @@ import pytest
 
 from service.app import create_app
 from tests.conftest import KEYS, LiveServer, api_settings
+from tests.service.conftest import StartApi
 
 
 def _error(response: httpx.Response, status: int) -> dict[str, object]:
@@ -169,6 +170,13 @@ def test_docs_disabled_by_default(http: httpx.Client) -> None:
     assert http.get("/docs").status_code == 404
     assert http.get("/redoc").status_code == 404
     assert http.get("/openapi.json").status_code == 200
+
+
+def test_docs_when_enabled(start_api: StartApi) -> None:
+    api = start_api(docs_enabled=True)
+    with httpx.Client(base_url=api.url, timeout=10) as client:
+        assert client.get("/docs").status_code == 200
+        assert client.get("/redoc").status_code == 200
 
 
 def test_metrics_use_route_templates(http: httpx.Client) -> None:
