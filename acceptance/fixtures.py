@@ -28,6 +28,7 @@ __all__ = [
     "config",
     "evidence",
     "evidence_of",
+    "optional_admin_client",
     "stack",
     "target",
 ]
@@ -96,6 +97,16 @@ def client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
 def anon_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """httpx client without credentials."""
     with _client(target, config, None) as http:
+        yield http
+
+
+@pytest.fixture
+def optional_admin_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client | None]:
+    """The admin client, or None without an admin key: for checks that only use it if present."""
+    if target.admin_key is None:
+        yield None
+        return
+    with _client(target, config, target.admin_key) as http:
         yield http
 
 
