@@ -7,6 +7,7 @@ see the key id, never the key.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -46,11 +47,14 @@ def presented_key(headers: Headers) -> str | None:
 
 def match_key(settings: Settings, presented: str) -> KeyMatch | None:
     """Which configured key `presented` is, compared in constant time against all of them."""
-    candidate = presented.encode()
+    # Digests first: compare_digest is constant time only for equal lengths, and the length of
+    # a key is itself a hint.
+    candidate = hashlib.sha256(presented.encode()).digest()
     found: KeyMatch | None = None
     for is_admin, keys in ((False, settings.api_keys), (True, settings.admin_keys)):
         for key_id, secret in keys.items():
-            same = hmac.compare_digest(candidate, secret.get_secret_value().encode())
+            expected = hashlib.sha256(secret.get_secret_value().encode()).digest()
+            same = hmac.compare_digest(candidate, expected)
             # An id listed as admin wins over the same value listed as ordinary.
             if same and (found is None or is_admin):
                 found = KeyMatch(key_id, is_admin)
