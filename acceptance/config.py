@@ -199,3 +199,13 @@ def load_suite_config(path: Path | None) -> SuiteConfig:
     except ValidationError as exc:
         where = f" in {path}" if path else ""
         raise ConfigError(f"invalid preflight configuration{where}:\n{exc}") from exc
+
+
+def find_config_file(value: str, default: str, bases: tuple[Path, ...]) -> Path | None:
+    """The configuration file: an explicit path must exist, the default one may be absent."""
+    for base in bases:
+        if (base / value).is_file():
+            return base / value
+    if value != default:
+        raise ConfigError(f"--preflight-config: {value} does not exist")
+    return None

@@ -17,11 +17,11 @@ import pytest
 
 from acceptance import html_report, report
 from acceptance.checklist import PHASES, load_checklist
-from acceptance.config import ConfigError, SuiteConfig, load_suite_config
+from acceptance.config import ConfigError, SuiteConfig, find_config_file, load_suite_config
 from acceptance.evidence import evidence_of
 from acceptance.results import aggregate
 from acceptance.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
-from acceptance.target import TargetSpec, fetch_identity, make_verify
+from acceptance.target import TargetSpec, identity_for_report
 from acceptance.verdicts import Verdict, not_verified, verdict_of_phase, worst
 
 pytest_plugins = ["acceptance.fixtures"]
@@ -84,20 +84,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, **{**keywords, "help": keywords["help"] + ". Default: %(default)r"})
 
 
-def _config_path(config: pytest.Config) -> Path | None:
-    """The configuration file: an explicit path must exist, the default one may be absent."""
-    value = str(config.getoption("preflight_config"))
-    for base in (config.invocation_params.dir, config.rootpath):
-        if (base / value).is_file():
-            return base / value
-    if value != DEFAULT_CONFIG:
-        raise pytest.UsageError(f"--preflight-config: {value} does not exist")
-    return None
-
-
 def _build_state(config: pytest.Config) -> RunState:
     try:
-        suite: SuiteConfig = load_suite_config(_config_path(config))
+        value = str(config.getoption("preflight_config"))
+        bases = (config.invocation_params.dir, config.rootpath)
+        suite: SuiteConfig = load_suite_config(find_config_file(value, DEFAULT_CONFIG, bases))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc
     checklist = load_checklist()
@@ -241,7 +232,9 @@ class _Recorder:
             return
         state.finished = dt.datetime.now(dt.UTC)
         if state.identity is None:
-            state.identity = _identity_without_fixture(state)
+            state.identity = identity_for_report(
+                state.spec, state.config.report.fetch_version_timeout_s
+            )
         state.items = aggregate(
             state.checklist,
             state.collected,
@@ -259,11 +252,3 @@ class _Recorder:
             line = report.summary_line(self.state).replace("**", "")
             terminalreporter.write_sep("-", f"preflight: {line}")
             terminalreporter.write_line(f"preflight reports in {self.state.report_dir}")
-
-
-def _identity_without_fixture(state: RunState) -> dict[str, str | None]:
-    """The report header when no check opened the target: probe an external one, else nulls."""
-    timeout = state.config.report.fetch_version_timeout_s
-    if state.spec.url is not None:
-        return fetch_identity(state.spec.url, make_verify(state.spec.ca_file), timeout)
-    return {"url": None, "version": None, "commit": None, "environment": None}

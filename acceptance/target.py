@@ -142,3 +142,10 @@ def fetch_identity(
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def identity_for_report(spec: TargetSpec, timeout: float) -> dict[str, str | None]:
+    """The report header when no check opened the target: probe an external one, else nulls."""
+    if spec.url is not None:
+        return fetch_identity(spec.url, make_verify(spec.ca_file), timeout)
+    return {"url": None, "version": None, "commit": None, "environment": None}
