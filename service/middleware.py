@@ -97,23 +97,25 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             route = _route_template(scope)
+            # The raw path only for answered requests on a known route: a refused or unknown path
+            # is client input (possibly personal data, probes) and is logged as its template.
+            path = scope["path"] if route != UNMATCHED_ROUTE and status < 400 else route
             observe_request(scope["method"], route, status, duration)
             client = scope.get("client")
             access_logger.info(
                 "%s %s %s",
                 scope["method"],
-                scope["path"],
+                path,
                 status,
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": path,
                     "route": route,
                     "status": status,
                     "duration_ms": round(duration * 1000, 3),
                     "client_ip": client[0] if client else None,
                     "key_id": current_context().get("key_id"),
                     "bytes": sent_bytes,
-                    "user_agent": Headers(scope=scope).get("user-agent"),
                 },
             )
             reset_context(token)

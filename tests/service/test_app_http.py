@@ -22,10 +22,16 @@ def _error(response: httpx.Response, status: int) -> dict[str, object]:
     return error
 
 
-def test_unknown_route_is_json_404(http: httpx.Client) -> None:
-    """No HTML anywhere: an unknown path answers in the API's error shape."""
-    error = _error(http.get("/no/such/route"), 404)
+def test_unknown_route_is_json_404(api: LiveServer, http: httpx.Client) -> None:
+    """No HTML anywhere: an unknown path answers in the API's error shape; the access log keeps
+    the template, not the raw (client-chosen) path."""
+    response = http.get("/no/such/jane.doe@example.com")
+    error = _error(response, 404)
     assert error["type"] == "not_found_error"
+    rid = response.headers["x-request-id"]
+    record = api.wait_for_record("access", lambda r: r["request_id"] == rid)
+    assert record["path"] == "unmatched" and record["status"] == 404
+    assert "jane.doe" not in (api.settings.log_dir / "access.log").read_text()  # type: ignore[operator]  # log_dir is set by api_settings
 
 
 def test_wrong_method_is_json_405(http: httpx.Client) -> None:
