@@ -156,6 +156,7 @@ def _handler(path: Path | None, settings: Settings) -> logging.Handler:
         maxBytes=settings.log_max_bytes,
         backupCount=settings.log_backup_count,
         encoding="utf-8",
+        delay=True,  # open on first record: a worker never writes access.log, so never opens it
     )
 
 
