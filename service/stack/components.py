@@ -64,8 +64,42 @@ class AuxiliaryService:
     enabled: bool = True
 
 
-# Emulators register here (one entry each). Empty until service/emulators/ provides them.
-AUXILIARY_SERVICES: list[AuxiliaryService] = []
+def _emulator(name: str, module: str, model: str, ready_path: str) -> AuxiliaryService:
+    """An emulator of ``service/emulators/`` with its request log as ground truth."""
+
+    def log(ctx: AuxiliaryContext) -> Path:
+        return ctx.logs_dir / f"{name}-requests.jsonl"
+
+    return AuxiliaryService(
+        name=name,
+        argv=lambda ctx: [
+            ctx.python,
+            "-m",
+            module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ctx.port),
+            "--model",
+            model,
+            "--requests-log",
+            str(log(ctx)),
+        ],
+        ready_path=ready_path,
+        info=lambda ctx: {
+            "url": ctx.url,
+            "admin_url": f"{ctx.url}/_emulator",
+            "model": model,
+            "requests_log": str(log(ctx)),
+        },
+    )
+
+
+# The providers the platform routes chat to; wire-exact emulators (service/emulators/).
+AUXILIARY_SERVICES: list[AuxiliaryService] = [
+    _emulator("vllm", "service.emulators.vllm", "meta-llama/Llama-3.1-8B-Instruct", "/health"),
+    _emulator("ollama", "service.emulators.ollama", "llama3.1:8b", "/api/version"),
+]
 
 
 def enabled_services() -> list[AuxiliaryService]:

@@ -22,6 +22,15 @@ KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
+# The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
+# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, one
+# allowed CORS origin. Overrides given to the stack win over these.
+REFERENCE_POLICY = {
+    "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
+    "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
+    "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
+    "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
+}
 # Variables whose value is a secret: kept out of stack.json's "settings".
 _SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
 
@@ -96,6 +105,7 @@ def service_env(
         # JSON: pydantic-settings decodes set-typed settings as JSON before any validator runs.
         "PLATFORM_REVOKED_KEY_IDS": json.dumps([KEY_IDS.revoked]),
     }
+    env.update(REFERENCE_POLICY)
     env.update(extra)
     env.update(overrides)
     return env

@@ -1,0 +1,115 @@
+"""Authentication & Authorization: admin routes, per-key rate limits and CORS refusals."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from acceptance.api import get_json
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.target import Target
+from acceptance.waiting import poll_until
+
+from .test_api_keys import call, secured_operations
+
+ADMIN_PREFIX = "/admin/"
+
+
+@pytest.mark.checklist("auth.admin-protected")
+def test_admin_operations_need_admin_key(
+    anon_client: httpx.Client, target: Target, evidence: Evidence
+) -> None:
+    """Each admin operation: no key 401, an ordinary key 403, the admin key gets past auth."""
+    admin_ops = [(m, p) for m, p in secured_operations(anon_client) if p.startswith(ADMIN_PREFIX)]
+    assert admin_ops, "the OpenAPI document lists no admin operations"
+    assert target.api_key, "no ordinary API key given to the suite"
+    answers: dict[str, list[int]] = {}
+    for method, path in admin_ops:
+        codes = [
+            call(anon_client, method, path, {}).status_code,
+            call(
+                anon_client, method, path, {"Authorization": f"Bearer {target.api_key}"}
+            ).status_code,
+        ]
+        if target.admin_key:
+            codes.append(
+                call(
+                    anon_client, method, path, {"Authorization": f"Bearer {target.admin_key}"}
+                ).status_code
+            )
+        answers[f"{method} {path}"] = codes
+    evidence.add(answers=answers)
+    wrong = {
+        op: c
+        for op, c in answers.items()
+        if c[0] != 401 or c[1] != 403 or (len(c) > 2 and c[2] in (401, 403))
+    }
+    assert not wrong, (
+        f"admin operations not protected as required ([none, ordinary, admin]): {wrong}"
+    )
+
+
+def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
+    """Spend a key's budget with cheap authenticated requests until the service says 429."""
+    for _ in range(limit + 1):
+        response = client.get("/status/00000000000000000000000000000000")
+        if response.status_code == 429:
+            return response
+    raise AssertionError(f"no 429 after {limit + 1} requests (limit {limit})")
+
+
+@pytest.mark.destructive
+@pytest.mark.checklist("auth.rate-limiting")
+def test_rate_limit_per_key(
+    client: httpx.Client, client_2: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Past the limit: 429, Retry-After, RateLimit headers; another key unaffected; it resets."""
+    first = client.get("/status/00000000000000000000000000000000")
+    limit_header = first.headers.get("ratelimit-limit")
+    assert limit_header, "no RateLimit-Limit header on an authenticated response"
+    limit = int(limit_header.split(",")[0].split(";")[0])
+    if limit > config.rate_limit_probe_max:
+        pytest.fail(
+            f"limit {limit} is above rate_limit_probe_max {config.rate_limit_probe_max}; "
+            "raise it or lower the limit of the key used by the suite"
+        )
+    refused = _exhaust(client, limit)
+    retry_after = refused.headers.get("retry-after", "")
+    other = client_2.get("/status/00000000000000000000000000000000")
+    evidence.add(
+        limit=limit,
+        retry_after=retry_after,
+        other_key_status=other.status_code,
+        remaining=refused.headers.get("ratelimit-remaining"),
+    )
+    assert retry_after.isdigit() and int(retry_after) >= 1, f"Retry-After {retry_after!r}"
+    assert refused.headers.get("ratelimit-remaining") == "0", "RateLimit-Remaining is not 0 at 429"
+    assert "error" in refused.json(), "429 without a JSON error"
+    assert other.status_code != 429, "another key is throttled too"
+    wait = min(int(retry_after) + 2, config.rate_limit_reset_max_s)
+    poll_until(
+        lambda: client.get("/status/00000000000000000000000000000000").status_code != 429,
+        timeout=wait,
+        interval=0.5,
+        message="the rate limit to reset",
+    )
+
+
+@pytest.mark.checklist("auth.cors-blocks")
+def test_unlisted_origin_gets_no_cors_grant(
+    anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Preflight and simple requests from an unlisted origin get no Access-Control-Allow-Origin."""
+    origin = config.cors_unlisted_origin
+    preflight = anon_client.options(
+        "/enqueue", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
+    simple = anon_client.get("/version", headers={"Origin": origin})
+    granted = {
+        name: r.headers.get("access-control-allow-origin")
+        for name, r in (("preflight", preflight), ("simple", simple))
+    }
+    evidence.add(origin=origin, allow_origin=granted)
+    assert not any(granted.values()), f"unlisted origin {origin} was granted: {granted}"
+    get_json(anon_client, "/version")  # and the API still answers same-origin callers

@@ -1,0 +1,96 @@
+"""Core Endpoints: GET /health reports every component, and a component taken down shows."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Literal
+
+import httpx
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from acceptance.api import health
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+from acceptance.waiting import poll_until
+
+Status = Literal["ok", "degraded", "down"]
+
+
+class Component(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: Status
+
+
+class Components(BaseModel):
+    """The components the documented schema requires; more are welcome."""
+
+    model_config = ConfigDict(extra="allow")
+    redis: Component
+    queues: Component
+    workers: Component
+    disk: Component
+    schema_: Component = Field(alias="schema")  # "schema" would shadow a BaseModel attribute
+
+
+class HealthPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: Literal["ok", "degraded"]
+    version: str
+    schema_version: int
+    checked_at: str
+    components: Components
+
+
+@pytest.mark.checklist("endpoints.health")
+def test_health_payload_complete(anon_client: httpx.Client, evidence: Evidence) -> None:
+    """The payload validates against the documented schema and every component reports ok."""
+    payload = health(anon_client)
+    try:
+        parsed = HealthPayload.model_validate(payload)
+    except ValidationError as error:
+        pytest.fail(f"/health does not match the documented schema: {error}")
+    statuses = {name: c["status"] for name, c in payload["components"].items()}
+    evidence.add(status=parsed.status, components=statuses)
+    assert parsed.status == "ok", f"health is {parsed.status}: {statuses}"
+
+
+@pytest.mark.destructive
+@pytest.mark.checklist("endpoints.health")
+def test_stopped_workers_show_degraded(
+    target: Target, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Workers frozen with SIGSTOP make /health degraded; SIGCONT brings it back to ok."""
+    if target.stack is None:
+        not_verified("no process control: target is not a reference stack")
+    pids = {n: p for n, p in target.stack.pids.items() if n.startswith("worker")}
+    if not pids:
+        not_verified("the stack runs no workers")
+    interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
+    deadline = interval * 4 + config.health_deadline_s
+    for pid in pids.values():
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        degraded = poll_until(
+            lambda: (h := health(anon_client))["status"] == "degraded" and h,
+            timeout=deadline,
+            interval=0.2,
+            message="health to report degraded with workers stopped",
+        )
+    finally:
+        for pid in pids.values():
+            os.kill(pid, signal.SIGCONT)
+    recovered = poll_until(
+        lambda: health(anon_client)["status"] == "ok",
+        timeout=deadline,
+        interval=0.2,
+        message="health to return to ok after workers resumed",
+    )
+    evidence.add(
+        stopped_workers=sorted(pids),
+        degraded_workers=degraded["components"]["workers"],
+        recovered=recovered,
+    )

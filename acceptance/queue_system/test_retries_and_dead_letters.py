@@ -1,0 +1,86 @@
+"""Queue System: transient failures are retried per policy; exhausted jobs land in dead letters."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import httpx
+import pytest
+
+from acceptance.api import admin_settings, enqueue, get_json, wait_job
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+
+
+def _gaps_s(history: list[dict[str, str]]) -> list[float]:
+    """Seconds between the end of each attempt and the start of the next."""
+    return [
+        (
+            datetime.fromisoformat(nxt["started_at"]) - datetime.fromisoformat(prev["finished_at"])
+        ).total_seconds()
+        for prev, nxt in itertools.pairwise(history)
+    ]
+
+
+@pytest.mark.checklist("queue.retries")
+def test_transient_failure_retried_with_backoff(
+    admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """A job failing twice succeeds on the third attempt, the waits growing as the policy says."""
+    policy = admin_settings(admin_client)
+    base, cap, jitter = policy["retry_base_s"], policy["retry_max_s"], policy["retry_jitter"]
+    accepted = enqueue(admin_client, "probe", payload={"fail_times": 2, "tag": "retries"})
+    record = wait_job(admin_client, accepted["job_id"], timeout=config.job_wait_timeout_s)
+    gaps = _gaps_s(record["attempt_history"])
+    expected = [min(cap, base * 2**n) for n in range(len(gaps))]
+    evidence.add(
+        status=record["status"],
+        attempts=record["attempts"],
+        backoff_s=[round(g, 3) for g in gaps],
+        policy={
+            "base_s": base,
+            "max_s": cap,
+            "jitter": jitter,
+            "max_attempts": policy["job_max_attempts"],
+        },
+    )
+    assert record["status"] == "succeeded", f"ended {record['status']}: {record.get('error')}"
+    assert record["attempts"] == 3, f"{record['attempts']} attempts, expected 3"
+    for gap, want in zip(gaps, expected, strict=True):
+        low, high = (
+            want * (1 - jitter) - config.timing_slack_s / 10,
+            want * (1 + jitter) + config.timing_slack_s,
+        )
+        assert low <= gap <= high, f"backoff {gap:.3f}s outside [{low:.3f}, {high:.3f}] for {want}s"
+
+
+@pytest.mark.checklist("queue.dead-letter")
+def test_exhausted_job_dead_lettered_and_requeued(
+    admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """An always-failing job is dead after max attempts, with its error, listed, requeueable."""
+    accepted = enqueue(admin_client, "probe", payload={"always_fail": True, "tag": "dead-letter"})
+    job_id = accepted["job_id"]
+    record = wait_job(admin_client, job_id, timeout=config.job_wait_timeout_s)
+    listed = get_json(admin_client, "/admin/dead-letters")
+    listed_ids = [item["job_id"] for item in listed["items"]]
+    evidence.add(
+        status=record["status"],
+        attempts=record["attempts"],
+        max_attempts=record["max_attempts"],
+        error=record["error"],
+        dead_letters_total=listed["total"],
+    )
+    assert record["status"] == "dead", f"job ended {record['status']}, not dead"
+    assert record["attempts"] == record["max_attempts"], record
+    assert record["error"], "dead job carries no error"
+    assert job_id in listed_ids, "dead job is not in the dead-letter listing"
+    requeued = admin_client.post(f"/admin/dead-letters/{job_id}/requeue")
+    assert requeued.status_code == 202, f"requeue: {requeued.status_code} {requeued.text[:200]}"
+    after = get_json(admin_client, f"/status/{job_id}")
+    evidence.add(after_requeue={"status": after["status"], "attempts": after["attempts"]})
+    assert after["status"] in {"queued", "running", "failed"}, f"requeued job is {after['status']}"
+    assert after["attempts"] < record["attempts"], "requeue did not reset attempts"
+    ids_now = [i["job_id"] for i in get_json(admin_client, "/admin/dead-letters")["items"]]
+    assert job_id not in ids_now or after["status"] == "dead", "requeued job still listed as dead"
