@@ -60,7 +60,7 @@ def test_queue_depths_under_thresholds(
 def test_workers_alive_with_fresh_heartbeats(
     anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """Enough workers are alive and no heartbeat is older than the allowed multiple of its interval."""
+    """Enough workers are alive and no heartbeat is older than allowed (2x its interval)."""
     workers = health(anon_client)["components"]["workers"]
     interval = float(workers["heartbeat_interval_s"])
     max_age = config.heartbeat_max_age_factor * interval
