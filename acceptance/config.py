@@ -133,13 +133,13 @@ class SuiteConfig(BaseSettings):
 
     # --- queue behaviour ---
     priority_backlog: int = Field(
-        default=20, ge=1, description="backlog size in the priority checks. Default: 20"
+        default=40, ge=1, description="backlog size in the priority checks. Default: 40"
     )
     priority_max_overtaken: int = Field(
-        default=2,
+        default=8,
         ge=0,
-        description="backfill jobs that may start before a later hot job (already claimed "
-        "by workers). Default: 2",
+        description="backfill jobs that may start while a later hot job waits (about the "
+        "workers' concurrent slots). Default: 8",
     )
     backfill_saturation_jobs: int = Field(
         default=20, ge=1, description="backfill jobs that saturate the workers. Default: 20"

@@ -72,6 +72,8 @@ _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--phase", {"metavar": "PHASE", "choices": PHASES, "default": "predeploy",
         "help": f"release phase recorded in checklist.json, one of {', '.join(PHASES)} "
         "(select its checks with -m)"}),
+    ("--checklist-id", {"metavar": "ID", "action": "append", "dest": "checklist_ids",
+        "help": "run only the checks of this checklist id (repeatable)"}),
     ("--stack-workers", {"metavar": "N", "type": _workers, "default": 2,
         "help": "worker processes of a stack the suite boots"}),
 )  # fmt: skip
@@ -155,6 +157,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in dict.fromkeys(names):
             item.add_marker(getattr(pytest.mark, name))
         state.collected[item.nodeid] = list(dict.fromkeys(ids))
+    _select_ids(config, items)
+
+
+def _select_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--checklist-id: keep only the checks of the named boxes (a release manager's rerun)."""
+    wanted = config.getoption("checklist_ids")
+    if not wanted:
+        return
+    state = config.stash[RUN_STATE]
+    unknown = [i for i in wanted if i not in state.checklist]
+    if unknown:
+        raise pytest.UsageError(f"--checklist-id: unknown checklist id {unknown[0]!r}")
+    keep = [i for i in items if set(state.collected.get(i.nodeid, ())) & set(wanted)]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -71,7 +71,7 @@ def test_invalid_keys_rejected(
     candidates = {
         "wrong": {"Authorization": "Bearer " + "x" * 43},
         "malformed": {"Authorization": "Basic Zm9vOmJhcg=="},
-        "empty": {"Authorization": "Bearer "},
+        "empty": {"Authorization": "Bearer"},
         "empty header key": {"X-API-Key": ""},
         "near miss": {"Authorization": f"Bearer {(target.api_key or 'k')[:-1]}"},
     }

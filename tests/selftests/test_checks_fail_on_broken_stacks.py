@@ -1,0 +1,122 @@
+"""Every check of the first slice fails against a stack broken in the way that check guards.
+
+Each case is one fault and the checklist items it must turn to `fail`. A check that passed here
+could not fail, which is the defect these tests exist to catch.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from service.constants import SCHEMA_KEY
+from service.stack import Stack, StackOptions, running_stack
+from tests.selftests.broken import failed, run_checks
+
+FAST_WAITS = "job_wait_timeout_s = 4.0\n"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A broken stack: how to build it, and which items its checks must fail."""
+
+    name: str
+    ids: list[str]
+    workers: int = 2
+    overrides: dict[str, str] = field(default_factory=dict)
+    cert_days: int = 30
+    config: str = ""
+
+
+FAULTS = [
+    Fault("cors wildcard with credentials", ["config.cors", "auth.cors-blocks"],
+          overrides={"cors_allow_origins": '["*"]', "cors_allow_credentials": "true"}),
+    Fault("rate limiting switched off", ["config.rate-limits", "auth.rate-limiting"],
+          overrides={"rate_limit_enabled": "false"}),
+    Fault("rate limit far above policy", ["config.rate-limits"],
+          overrides={"rate_limit": "100000 per minute"}),
+    Fault("certificate about to expire", ["config.tls"], cert_days=3),
+    Fault("certificate expired", ["config.tls"], cert_days=-1),
+    Fault("build not tagged", ["readiness.artifacts-tagged"], overrides={"build_commit": "unknown"}),
+    Fault("revoked key still accepted", ["auth.invalid-key-401"], overrides={"revoked_key_ids": "[]"}),
+    Fault("retries disabled", ["queue.retries"], overrides={"job_max_attempts": "1"}),
+    Fault("dead-letter queue disabled", ["queue.dead-letter"],
+          overrides={"dead_letter_enabled": "false"}),
+    Fault("backfill weighted above hot", ["queue.hot-priority"],
+          overrides={"queue_weights": '{"hot": 1, "backfill": 50}'}),
+    Fault("backfill starved by hot", ["queue.backfill-nonblocking"],
+          overrides={"queue_weights": '{"hot": 1000, "backfill": 1}'}),
+    Fault("no queue length limit", ["queue.length-limits"],
+          overrides={"queue_max_length": '{"hot": 0, "backfill": 0}'}),
+    Fault("queue limit too small to accept", ["endpoints.enqueue"], workers=0,
+          overrides={"queue_max_length": '{"hot": 1, "backfill": 1}'}),
+    Fault("no workers running",
+          ["health.workers", "health.endpoints-ok", "endpoints.status", "data.schema-versions"],
+          workers=0, config=FAST_WAITS),
+    Fault("health ignores missing workers", ["endpoints.health"],
+          overrides={"workers_min": "0"}),
+]
+
+
+def boot(fault: Fault, tmp_path: Path) -> AbstractContextManager[Stack]:
+    return running_stack(StackOptions(
+        workers=fault.workers, overrides=fault.overrides, cert_days=fault.cert_days,
+        directory=tmp_path / "stack"))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_check_fails_on_fault(fault: Fault, tmp_path: Path) -> None:
+    """The checks of the fault's items end `fail` in checklist.json."""
+    with boot(fault, tmp_path) as stack:
+        items = run_checks(stack.info.stack_json, fault.ids, tmp_path, config=fault.config)
+    assert not failed(items, fault.ids), failed(items, fault.ids)
+
+
+def _enqueue_backlog(stack: Stack, count: int) -> None:
+    info = stack.info
+    verify = ssl.create_default_context(cafile=str(info.ca_file))
+    with httpx.Client(base_url=info.url, verify=verify,
+                      headers={"Authorization": f"Bearer {info.keys.api}"}) as client:
+        for _ in range(count):
+            assert client.post("/enqueue", json={"kind": "noop", "payload": {}}).status_code == 202
+
+
+@pytest.mark.timeout(300)
+def test_backlog_over_threshold_fails_queue_depths(tmp_path: Path) -> None:
+    """A backlog above the configured depth threshold fails health.queue-depths."""
+    ids = ["health.queue-depths"]
+    with boot(Fault("backlog", ids, workers=0), tmp_path) as stack:
+        _enqueue_backlog(stack, 3)
+        items = run_checks(stack.info.stack_json, ids, tmp_path, config="[queue_depth_max]\nhot = 2\n")
+    assert not failed(items, ids), failed(items, ids)
+
+
+@pytest.mark.timeout(300)
+def test_datastore_down_fails_database_check(tmp_path: Path) -> None:
+    """With Redis stopped, health.database fails (and the API stays up to say so)."""
+    ids = ["health.database"]
+    with boot(Fault("redis down", ids), tmp_path) as stack:
+        stack.stop_redis()
+        try:
+            items = run_checks(stack.info.stack_json, ids, tmp_path)
+        finally:
+            stack.start_redis()
+    assert not failed(items, ids), failed(items, ids)
+
+
+@pytest.mark.timeout(300)
+def test_schema_mismatch_fails_schema_versions(tmp_path: Path) -> None:
+    """A datastore at another schema version than API and workers fails data.schema-versions."""
+    ids = ["data.schema-versions"]
+    with boot(Fault("schema mismatch", ids), tmp_path) as stack:
+        redis.Redis.from_url(stack.info.redis_url).set(SCHEMA_KEY, json.dumps(99))
+        items = run_checks(stack.info.stack_json, ids, tmp_path)
+    assert not failed(items, ids), failed(items, ids)
