@@ -24,8 +24,18 @@ def run_checks(
     """Verdicts of the checks for ``ids`` against the stack, keyed by checklist id."""
     report_dir = workdir / "report"
     argv = [
-        sys.executable, "-m", "pytest", "acceptance", "-m", "preflight", "-q",
-        "-p", "no:cacheprovider", "--stack", str(stack_json), "--allow-destructive",
+        sys.executable,
+        "-m",
+        "pytest",
+        "acceptance",
+        "-m",
+        "preflight",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--stack",
+        str(stack_json),
+        "--allow-destructive",
         f"--report-dir={report_dir}",
     ]
     for checklist_id in ids:
@@ -38,7 +48,9 @@ def run_checks(
         argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
     )
     report = report_dir / "checklist.json"
-    assert report.exists(), f"no checklist.json; pytest said:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+    assert report.exists(), (
+        f"no checklist.json; pytest said:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+    )
     items = {item["id"]: item for item in json.loads(report.read_text())["items"]}
     if any(items[i]["verdict"] == "fail" for i in ids):
         assert done.returncode != 0, "a failing item must make the run exit non-zero"

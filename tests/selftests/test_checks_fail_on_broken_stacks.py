@@ -36,39 +36,75 @@ class Fault:
 
 
 FAULTS = [
-    Fault("cors wildcard with credentials", ["config.cors", "auth.cors-blocks"],
-          overrides={"cors_allow_origins": '["*"]', "cors_allow_credentials": "true"}),
-    Fault("rate limiting switched off", ["config.rate-limits", "auth.rate-limiting"],
-          overrides={"rate_limit_enabled": "false"}),
-    Fault("rate limit far above policy", ["config.rate-limits"],
-          overrides={"rate_limit": "100000 per minute"}),
+    Fault(
+        "cors wildcard with credentials",
+        ["config.cors", "auth.cors-blocks"],
+        overrides={"cors_allow_origins": '["*"]', "cors_allow_credentials": "true"},
+    ),
+    Fault(
+        "rate limiting switched off",
+        ["config.rate-limits", "auth.rate-limiting"],
+        overrides={"rate_limit_enabled": "false"},
+    ),
+    Fault(
+        "rate limit far above policy",
+        ["config.rate-limits"],
+        overrides={"rate_limit": "100000 per minute"},
+    ),
     Fault("certificate about to expire", ["config.tls"], cert_days=3),
     Fault("certificate expired", ["config.tls"], cert_days=-1),
-    Fault("build not tagged", ["readiness.artifacts-tagged"], overrides={"build_commit": "unknown"}),
-    Fault("revoked key still accepted", ["auth.invalid-key-401"], overrides={"revoked_key_ids": "[]"}),
+    Fault(
+        "build not tagged", ["readiness.artifacts-tagged"], overrides={"build_commit": "unknown"}
+    ),
+    Fault(
+        "revoked key still accepted", ["auth.invalid-key-401"], overrides={"revoked_key_ids": "[]"}
+    ),
     Fault("retries disabled", ["queue.retries"], overrides={"job_max_attempts": "1"}),
-    Fault("dead-letter queue disabled", ["queue.dead-letter"],
-          overrides={"dead_letter_enabled": "false"}),
-    Fault("backfill weighted above hot", ["queue.hot-priority"],
-          overrides={"queue_weights": '{"hot": 1, "backfill": 50}'}),
-    Fault("backfill starved by hot", ["queue.backfill-nonblocking"],
-          overrides={"queue_weights": '{"hot": 1000, "backfill": 1}'}),
-    Fault("no queue length limit", ["queue.length-limits"],
-          overrides={"queue_max_length": '{"hot": 0, "backfill": 0}'}),
-    Fault("queue limit too small to accept", ["endpoints.enqueue"], workers=0,
-          overrides={"queue_max_length": '{"hot": 1, "backfill": 1}'}),
-    Fault("no workers running",
-          ["health.workers", "health.endpoints-ok", "endpoints.status", "data.schema-versions"],
-          workers=0, config=FAST_WAITS),
-    Fault("health ignores missing workers", ["endpoints.health"],
-          overrides={"workers_min": "0"}),
+    Fault(
+        "dead-letter queue disabled",
+        ["queue.dead-letter"],
+        overrides={"dead_letter_enabled": "false"},
+    ),
+    Fault(
+        "backfill weighted above hot",
+        ["queue.hot-priority"],
+        overrides={"queue_weights": '{"hot": 1, "backfill": 50}'},
+    ),
+    Fault(
+        "backfill starved by hot",
+        ["queue.backfill-nonblocking"],
+        overrides={"queue_weights": '{"hot": 1000, "backfill": 1}'},
+    ),
+    Fault(
+        "no queue length limit",
+        ["queue.length-limits"],
+        overrides={"queue_max_length": '{"hot": 0, "backfill": 0}'},
+    ),
+    Fault(
+        "queue limit too small to accept",
+        ["endpoints.enqueue"],
+        workers=0,
+        overrides={"queue_max_length": '{"hot": 1, "backfill": 1}'},
+    ),
+    Fault(
+        "no workers running",
+        ["health.workers", "health.endpoints-ok", "endpoints.status", "data.schema-versions"],
+        workers=0,
+        config=FAST_WAITS,
+    ),
+    Fault("health ignores missing workers", ["endpoints.health"], overrides={"workers_min": "0"}),
 ]
 
 
 def boot(fault: Fault, tmp_path: Path) -> AbstractContextManager[Stack]:
-    return running_stack(StackOptions(
-        workers=fault.workers, overrides=fault.overrides, cert_days=fault.cert_days,
-        directory=tmp_path / "stack"))
+    return running_stack(
+        StackOptions(
+            workers=fault.workers,
+            overrides=fault.overrides,
+            cert_days=fault.cert_days,
+            directory=tmp_path / "stack",
+        )
+    )
 
 
 @pytest.mark.timeout(300)
@@ -83,8 +119,9 @@ def test_check_fails_on_fault(fault: Fault, tmp_path: Path) -> None:
 def _enqueue_backlog(stack: Stack, count: int) -> None:
     info = stack.info
     verify = ssl.create_default_context(cafile=str(info.ca_file))
-    with httpx.Client(base_url=info.url, verify=verify,
-                      headers={"Authorization": f"Bearer {info.keys.api}"}) as client:
+    with httpx.Client(
+        base_url=info.url, verify=verify, headers={"Authorization": f"Bearer {info.keys.api}"}
+    ) as client:
         for _ in range(count):
             assert client.post("/enqueue", json={"kind": "noop", "payload": {}}).status_code == 202
 
@@ -95,7 +132,9 @@ def test_backlog_over_threshold_fails_queue_depths(tmp_path: Path) -> None:
     ids = ["health.queue-depths"]
     with boot(Fault("backlog", ids, workers=0), tmp_path) as stack:
         _enqueue_backlog(stack, 3)
-        items = run_checks(stack.info.stack_json, ids, tmp_path, config="[queue_depth_max]\nhot = 2\n")
+        items = run_checks(
+            stack.info.stack_json, ids, tmp_path, config="[queue_depth_max]\nhot = 2\n"
+        )
     assert not failed(items, ids), failed(items, ids)
 
 
