@@ -44,6 +44,16 @@ RETRY_KEY: Final = KEY_PREFIX + "retry"
 # Dead letters: ZSET job id -> time it died; the record (with its error) stays in its hash.
 DEAD_KEY: Final = KEY_PREFIX + "dead"
 
+# Pause flag of a queue, "pf:paused:hot": while it exists no worker takes a new job from that
+# queue (enqueue still accepts). Always written with an expiry (`Settings.queue_pause_max_s`),
+# so a pause whose operator vanished lifts itself.
+PAUSED_PREFIX: Final = KEY_PREFIX + "paused:"
+
+# Wake-up stream: pause and resume append one entry, so that workers blocked waiting for work see
+# a resume at once instead of at their next poll. Capped (MAXLEN ~) because only its tip matters.
+CONTROL_KEY: Final = KEY_PREFIX + "control"
+CONTROL_MAXLEN: Final = 16
+
 # Worker heartbeat, "pf:worker:<worker id>" holding JSON; expires unless renewed.
 HEARTBEAT_PREFIX: Final = KEY_PREFIX + "worker:"
 
@@ -103,3 +113,8 @@ def active_key(queue: str) -> str:
 def heartbeat_key(worker_id: str) -> str:
     """Heartbeat of one worker."""
     return HEARTBEAT_PREFIX + worker_id
+
+
+def paused_key(queue: str) -> str:
+    """Pause flag of a queue (exists = paused)."""
+    return PAUSED_PREFIX + queue

@@ -70,6 +70,7 @@ RELEASE = Lua(queue_lua.RELEASE)
 MOVE_DUE = Lua(queue_lua.MOVE_DUE)
 REQUEUE = Lua(queue_lua.REQUEUE)
 DEPTHS = Lua(queue_lua.DEPTHS)
+READ = Lua(queue_lua.READ)
 
 BUCKETS_ARG = ",".join(repr(b) for b in c.DURATION_BUCKETS)
 
@@ -118,7 +119,11 @@ async def enqueue(
     owner: str,
     idempotency: str | None = None,
 ) -> EnqueueResult:
-    """Accept a job, or raise QueueFullError; idempotent on ``(owner, idempotency)``."""
+    """Accept a job, or raise QueueFullError; idempotent on ``(owner, idempotency)``.
+
+    A paused queue still accepts (a pause stops the workers, not the clients), so a pause is how
+    an operator lets a backlog build for maintenance or a test.
+    """
     job_id = new_job_id()
     idem = idempotency_key(owner, idempotency) if idempotency else c.IDEMPOTENCY_PREFIX + "-"
     reply = await ENQUEUE(
@@ -211,7 +216,7 @@ async def requeue_dead(redis: Redis, settings: Settings, job_id: str) -> dict[st
     if raw_queue is None:
         return None
     queue = text(raw_queue)
-    limit = settings.queue_max_length.get(queue, 0)  # type: ignore[call-overload]  # str key
+    limit = settings.queue_max_length.get(queue, 0)  # type: ignore[call-overload]  # str key; 0 = no limit
     reply = await REQUEUE(
         redis, [c.job_key(job_id), c.DEAD_KEY, c.active_key(queue)],
         [limit, c.JOB_SAFETY_TTL_S, c.STREAM_PREFIX],

@@ -51,7 +51,7 @@ end
 """
 
 # KEYS: active, stream, job, idem.  ARGV: job_id, kind, queue, payload, max_attempts, limit,
-# timeout_s, owner, safety_ttl, idem_ttl, use_idem, job_prefix
+# timeout_s, owner, safety_ttl, idem_ttl, use_idem, job_prefix.  limit 0 = unlimited.
 ENQUEUE: Final = _PRELUDE + r"""
 if ARGV[11] == '1' then
   local existing = redis.call('GET', KEYS[4])
@@ -60,7 +60,8 @@ if ARGV[11] == '1' then
   end
 end
 local active = tonumber(redis.call('GET', KEYS[1]) or '0')
-if active >= tonumber(ARGV[6]) then return {'full', tostring(active)} end
+local limit = tonumber(ARGV[6])
+if limit > 0 and active >= limit then return {'full', tostring(active)} end
 redis.call('INCR', KEYS[1])
 local t = fmt(now())
 local entry = redis.call('XADD', KEYS[2], '*', 'job_id', ARGV[1])
@@ -74,7 +75,8 @@ return {'created', ARGV[1]}
 """
 
 # KEYS: job, stream, dead, active, stats.  ARGV: entry, worker_id, token, group, retention_s,
-# history_max, buckets.  Starts an attempt; a job found 'running' lost its previous worker.
+# history_max, buckets, dead_letter ('0': discard dead jobs; else keep them in the dead set).
+# Starts an attempt; a job found 'running' lost its previous worker.
 START: Final = _PRELUDE + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then
   drop_entry(KEYS[2], ARGV[4], ARGV[1]); return {'gone'}
@@ -93,7 +95,7 @@ if status == 'running' then
   if attempts >= maxa then
     redis.call('HSET', KEYS[1], 'status', 'dead', 'error', err, 'finished_at', fmt(t),
       'token', '', 'entry', '')
-    redis.call('ZADD', KEYS[3], fmt(t), job_id)
+    if ARGV[8] ~= '0' then redis.call('ZADD', KEYS[3], fmt(t), job_id) end
     redis.call('DECR', KEYS[4])
     redis.call('EXPIRE', KEYS[1], ARGV[5])
     redis.call('HINCRBY', KEYS[5], 'jobs|' .. kind .. '|' .. queue .. '|dead', 1)
@@ -115,7 +117,8 @@ return {'run', kind, r[1], tostring(attempts), tostring(maxa), r[2], queue}
 
 # KEYS: job, stream, retry, dead, active, stats.  ARGV: token, group, outcome ('ok'|'fail'),
 # result json or error text, retention_s, history_max, retry_base_s, retry_max_s,
-# jitter factor, buckets, final ('1': no retry however many attempts are left)
+# jitter factor, buckets, final ('1': no retry however many attempts are left),
+# dead_letter ('0': discard dead jobs; else keep them in the dead set)
 FINISH: Final = _PRELUDE + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'fenced'} end
 local f = redis.call('HMGET', KEYS[1], 'status', 'token', 'attempts', 'max_attempts',
@@ -142,7 +145,7 @@ push_history(KEYS[1], item, tonumber(ARGV[6]))
 if attempts >= maxa or ARGV[11] == '1' then
   redis.call('HSET', KEYS[1], 'status', 'dead', 'finished_at', fmt(t), 'error', ARGV[4],
     'token', '', 'entry', '', 'next_attempt_at', '')
-  redis.call('ZADD', KEYS[4], fmt(t), job_id)
+  if ARGV[12] ~= '0' then redis.call('ZADD', KEYS[4], fmt(t), job_id) end
   redis.call('DECR', KEYS[5])
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   redis.call('HINCRBY', KEYS[6], 'jobs|' .. labels .. '|dead', 1)
@@ -195,13 +198,15 @@ end
 return #due
 """
 
-# KEYS: job, dead, active.  ARGV: limit, safety_ttl, stream_prefix.  Admin requeue of a dead job.
+# KEYS: job, dead, active.  ARGV: limit (0 = unlimited), safety_ttl, stream_prefix.  Admin
+# requeue of a dead job (also one whose dead letter was discarded: dead_letter_enabled false).
 REQUEUE: Final = _PRELUDE + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local f = redis.call('HMGET', KEYS[1], 'status', 'queue', 'job_id')
 if f[1] ~= 'dead' then return {'not_dead', f[1]} end
 local active = tonumber(redis.call('GET', KEYS[3]) or '0')
-if active >= tonumber(ARGV[1]) then return {'full', tostring(active)} end
+local limit = tonumber(ARGV[1])
+if limit > 0 and active >= limit then return {'full', tostring(active)} end
 redis.call('ZREM', KEYS[2], f[3])
 redis.call('INCR', KEYS[3])
 local t = fmt(now())
@@ -212,6 +217,40 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', '0', 'entry', entry,
 redis.call('PERSIST', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {'queued'}
+"""
+
+# KEYS: control, then (stream, paused) per queue in the order to try.  ARGV: group, consumer.
+# Takes one new entry from the first unpaused queue that has one. Checking the pause flag and
+# reading in one script is what makes a pause exact: once the pause call returned, no entry of
+# that queue is delivered. Nothing to take: {'none', control last id, queue index, stream last
+# id, ...} for the unpaused queues, the ids a blocking XREAD waits after (no wake-up is lost
+# between this script and that wait).
+READ: Final = r"""
+local function last_id(key)
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+  return '0-0'
+end
+local waits = {'none', '0-0'}
+if redis.call('EXISTS', KEYS[1]) == 1 then waits[2] = last_id(KEYS[1]) end
+for i = 2, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,
+      'STREAMS', KEYS[i], '>')
+    if r then
+      local e = r[1][2][1]
+      local job_id = ''
+      local fields = e[2] or {}
+      for j = 1, #fields, 2 do if fields[j] == 'job_id' then job_id = fields[j + 1] end end
+      return {'entry', tostring(i / 2), e[1], job_id}
+    end
+    table.insert(waits, tostring(i / 2))
+    table.insert(waits, last_id(KEYS[i]))
+  end
+end
+return waits
 """
 
 # KEYS: one stream per queue, then retry, dead.  ARGV: group.  Waiting = entries not yet

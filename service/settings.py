@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "development", "staging", "production"]
@@ -64,17 +64,34 @@ class Settings(BaseSettings):
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
 
     # --- jobs ---
-    queue_max_length: dict[QueueName, int] = Field(default_factory=lambda: _default_queue_limits())
+    queue_max_length: dict[QueueName, int] = Field(
+        default_factory=lambda: _default_queue_limits(),
+        description="most jobs a queue holds accepted and not yet terminal (waiting, running or"
+        " waiting for a retry); past it /enqueue answers 429. 0 means unlimited. A queue left out"
+        " keeps its default",
+    )
     queue_retry_after_s: int = Field(default=5, ge=1)
+    queue_weights: dict[QueueName, int] = Field(
+        default_factory=lambda: _default_queue_weights(),
+        description="weighted round robin of a worker's picks: up to `hot` jobs from hot, then up"
+        " to `backfill` from backfill, an empty queue skipped. Each >= 1; a queue left out keeps"
+        " its default",
+    )
+    queue_pause_max_s: int = Field(
+        default=300, ge=1, le=24 * 3600,
+        description="a pause (POST /admin/queues/pause) lifts itself after this long, so a"
+        " crashed operator or test run cannot leave a queue stopped for good",
+    )
+    dead_letter_enabled: bool = Field(
+        default=True,
+        description="keep jobs that ran out of attempts in the dead-letter queue"
+        " (/admin/dead-letters) for inspection and requeue. False discards them: the record"
+        " still says 'dead' until its retention ends, but no dead-letter entry exists",
+    )
     job_max_attempts: int = Field(default=5, ge=1, le=50)
     retry_base_s: float = Field(default=0.5, ge=0.0)
     retry_max_s: float = Field(default=60.0, gt=0)
     retry_jitter: float = Field(default=0.2, ge=0.0, le=1.0)
-    backfill_share: int = Field(
-        default=4,
-        ge=1,
-        description="after this many hot jobs in a row a worker takes one backfill job",
-    )
     job_visibility_timeout_s: float = Field(default=30.0, gt=0)
     job_retention_s: int = Field(default=7 * 24 * 3600, ge=1)
     job_default_timeout_s: float = Field(default=300.0, gt=0)
@@ -113,6 +130,19 @@ class Settings(BaseSettings):
         if len(items) != 1:
             raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
         return value
+
+    @field_validator("queue_max_length", "queue_weights")
+    @classmethod
+    def _complete_per_queue(cls, value: dict[QueueName, int], info: ValidationInfo) -> Any:
+        # A partial override ({"hot": 0}) changes that queue only: a missing queue would
+        # otherwise surface as a KeyError on its first job, far from the mistake.
+        floor = 1 if info.field_name == "queue_weights" else 0
+        bad = {name: v for name, v in value.items() if v < floor}
+        if bad:
+            raise ValueError(f"values must be >= {floor}: {bad}")
+        defaults = (_default_queue_weights() if info.field_name == "queue_weights"
+                    else _default_queue_limits())
+        return {**defaults, **value}
 
     @field_validator("revoked_key_ids", mode="before")
     @classmethod
@@ -160,6 +190,11 @@ class Settings(BaseSettings):
 
 def _default_queue_limits() -> dict[QueueName, int]:
     return {"hot": 1_000, "backfill": 10_000}
+
+
+def _default_queue_weights() -> dict[QueueName, int]:
+    # 4:1 - hot latency barely moves, and a saturating hot load still leaves backfill 20 %.
+    return {"hot": 4, "backfill": 1}
 
 
 def secret_problem(value: str) -> str | None:

@@ -1,8 +1,9 @@
 """The worker process: ``python -m service.worker --worker-id worker-1``.
 
-One asyncio loop runs up to ``worker_concurrency`` jobs. Priority: hot first; after
-``backfill_share`` hot jobs in a row the next pick is backfill (if any), so a saturating hot load
-never starves backfill; with hot empty, backfill. A maintenance task beats the heartbeat, keeps
+One asyncio loop runs up to ``worker_concurrency`` jobs. Which queue the next job comes from is
+a weighted round robin (``Settings.queue_weights``, default 4 hot then 1 backfill; see
+``service.picker``): hot goes first, yet a saturating hot load never starves backfill. Paused
+queues (``service.queue_control``) are skipped. A maintenance task beats the heartbeat, keeps
 held entries fresh, claims the work of dead workers and moves due retries.
 
 Failure model: Redis may vanish (restart with AOF): every loop retries with bounded backoff and
@@ -23,14 +24,14 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service import SCHEMA_VERSION, __version__, heartbeat, recovery
+from service import SCHEMA_VERSION, __version__, heartbeat, picker, recovery
 from service import constants as c
 from service.jobexec import execute
 from service.queue import BUCKETS_ARG, FINISH, RELEASE, START, ensure_groups, jitter_factor, text
@@ -56,7 +57,8 @@ class Worker:
         self.running: dict[str, Delivery] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(settings.worker_concurrency)
-        self.hot_in_row = 0
+        self.turns = picker.WeightedRoundRobin(
+            {str(q): w for q, w in settings.queue_weights.items()})
         self.jobs_done = 0
 
     # ---- resilience -------------------------------------------------------------------------
@@ -87,40 +89,19 @@ class Worker:
             delay = min(c.RECONNECT_BACKOFF_MAX_S, delay * 2)
 
     # ---- picking work -----------------------------------------------------------------------
-    def order(self) -> list[str]:
-        if self.hot_in_row >= self.settings.backfill_share:
-            return ["backfill", "hot"]
-        return ["hot", "backfill"]
-
-    async def read(self, queues: list[str], block_ms: int | None) -> list[Delivery]:
-        reply: Any = await self.redis.xreadgroup(
-            c.CONSUMER_GROUP, self.consumer, {c.stream_key(q): ">" for q in queues},
-            count=1, block=block_ms,
-        )
-        out: list[Delivery] = []
-        for stream, entries in reply or []:
-            queue = text(stream).removeprefix(c.STREAM_PREFIX)
-            out.extend(recovery._deliveries(queue, entries))
-        return out
-
     async def next_delivery(self) -> Delivery | None:
+        """A claimed entry first (it has waited longest), else the next pick of the round robin;
+        None after waiting up to half a heartbeat with nothing to take."""
         if self.backlog:
             return self.backlog.popleft()
-        order = self.order()
-        got: list[Delivery] = []
-        for queue in order:
-            got = await self.read([queue], None)
-            if got:
-                break
-        if not got:  # both empty: wait for whichever gets work first
+        got, waits = await picker.read_one(self.redis, self.consumer, self.turns.order())
+        if got is None:
             block_ms = max(10, int(min(1.0, self.settings.worker_heartbeat_s / 2) * 1000))
-            got = await self.read(order, block_ms)
-        if not got:
-            return None
-        first, rest = got[0], got[1:]
-        self.backlog.extend(rest)
-        self.hot_in_row = self.hot_in_row + 1 if first.queue == "hot" else 0
-        return first
+            await picker.wait_for_work(self.redis, waits, block_ms)
+            got, _ = await picker.read_one(self.redis, self.consumer, self.turns.order())
+        if got is not None:
+            self.turns.took(got.queue)
+        return got
 
     async def fetch_loop(self) -> None:
         while not self.stopping.is_set():
@@ -157,8 +138,9 @@ class Worker:
         token = secrets.token_hex(12)
         keys = [c.job_key(d.job_id), c.stream_key(d.queue), c.DEAD_KEY, c.active_key(d.queue),
                 c.STATS_KEY]
+        dead_letter = "1" if s.dead_letter_enabled else "0"
         args = [d.entry, self.worker_id, token, c.CONSUMER_GROUP, s.job_retention_s,
-                c.ATTEMPT_HISTORY_MAX, BUCKETS_ARG]
+                c.ATTEMPT_HISTORY_MAX, BUCKETS_ARG, dead_letter]
         reply = await self.retrying("start", lambda: START(self.redis, keys, args))
         if reply is None or text(reply[0]) != "run":
             return
@@ -177,7 +159,7 @@ class Worker:
                        c.active_key(d.queue), c.STATS_KEY]
         finish_args = [token, c.CONSUMER_GROUP, "ok" if ok else "fail", body, s.job_retention_s,
                        c.ATTEMPT_HISTORY_MAX, s.retry_base_s, s.retry_max_s, jitter_factor(s),
-                       BUCKETS_ARG, "1" if final else "0"]
+                       BUCKETS_ARG, "1" if final else "0", dead_letter]
         deadline = time.monotonic() + 2 * s.job_visibility_timeout_s
         done = await self.retrying("finish", lambda: FINISH(self.redis, finish_keys, finish_args),
                                    deadline)

@@ -1,4 +1,5 @@
-"""Admin routes of the job system: dead letters (inspect, requeue) and the live workers."""
+"""Admin routes of the job system: queues (state, pause, resume), dead letters (inspect,
+requeue) and the live workers."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from service import heartbeat, queue
+from service import heartbeat, queue, queue_control
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.errors import ApiError
-from service.routers.job_models import DeadLetters, JobRecord, Workers, error_responses
+from service.routers.job_models import (
+    DeadLetters,
+    JobRecord,
+    Queues,
+    QueueSelection,
+    Workers,
+    error_responses,
+)
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -52,3 +60,27 @@ async def read_workers(principal: AdminKey, redis: RedisDep,
     """Workers with a live heartbeat (expired ones are absent)."""
     workers = await heartbeat.list_workers(redis, settings)
     return {"workers": [w.public() for w in workers]}
+
+
+@router.get("/queues", response_model=Queues, responses=error_responses(401, 403))
+async def read_queues(principal: AdminKey, redis: RedisDep,
+                      settings: SettingsDep) -> dict[str, Any]:
+    """Per queue: jobs waiting (depth), held against the limit (size), the limit, pause state."""
+    return {"queues": await queue_control.queue_state(redis, settings)}
+
+
+@router.post("/queues/pause", response_model=Queues, responses=error_responses(401, 403, 422))
+async def pause_queues(body: QueueSelection, principal: AdminKey, redis: RedisDep,
+                       settings: SettingsDep) -> dict[str, Any]:
+    """Stop workers from starting jobs of these queues (enqueue still accepts) until resumed,
+    or until ``queue_pause_max_s`` has passed."""
+    await queue_control.set_paused(redis, settings, body.queues, paused=True)
+    return {"queues": await queue_control.queue_state(redis, settings)}
+
+
+@router.post("/queues/resume", response_model=Queues, responses=error_responses(401, 403, 422))
+async def resume_queues(body: QueueSelection, principal: AdminKey, redis: RedisDep,
+                        settings: SettingsDep) -> dict[str, Any]:
+    """Let workers take jobs of these queues again; queues named together resume together."""
+    await queue_control.set_paused(redis, settings, body.queues, paused=False)
+    return {"queues": await queue_control.queue_state(redis, settings)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+QueueName = Literal["hot", "backfill"]
 
 
 class AttemptPublic(BaseModel):
@@ -50,6 +52,28 @@ class WorkerPublic(BaseModel):
 
 class Workers(BaseModel):
     workers: list[WorkerPublic]
+
+
+class QueueSelection(BaseModel):
+    """The queues a pause or resume acts on (all in one atomic step)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queues: list[QueueName] = Field(min_length=1, max_length=8)
+
+
+class QueueStatePublic(BaseModel):
+    depth: int = Field(description="jobs waiting to start")
+    size: int = Field(description="jobs accepted and not terminal (waiting, running, retrying):"
+                      " what the length limit counts")
+    limit: int = Field(description="queue_max_length of the queue; 0 = unlimited")
+    paused: bool
+    pause_expires_in_s: float | None = Field(
+        description="seconds until the pause lifts itself (queue_pause_max_s); null if not paused")
+
+
+class Queues(BaseModel):
+    queues: dict[str, QueueStatePublic]
 
 
 class ErrorDetail(BaseModel):

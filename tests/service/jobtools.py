@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import redis
@@ -81,6 +82,43 @@ async def running_worker(redis_client: Redis, settings: Settings,
     finally:
         worker.stopping.set()
         await asyncio.wait_for(task, 10)
+
+
+@contextmanager
+def worker_thread(settings: Settings, worker_id: str = "w-thread") -> Iterator[Worker]:
+    """A worker on its own event loop in a thread, for synchronous (HTTP) tests; stopped on exit."""
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with connect(settings) as client:
+            worker = Worker(client, settings, worker_id)
+            holder["worker"], holder["loop"] = worker, asyncio.get_running_loop()
+            ready.set()
+            await worker.run()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), name=worker_id, daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("worker thread did not start")
+    worker: Worker = holder["worker"]
+    try:
+        yield worker
+    finally:
+        holder["loop"].call_soon_threadsafe(worker.stopping.set)
+        thread.join(10)
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Synchronous ``poll``: call ``fn`` until it returns something truthy, or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)  # polling interval, bounded by the deadline
 
 
 async def poll(fn: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:

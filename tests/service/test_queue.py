@@ -20,10 +20,14 @@ async def _deliver(r: Redis, q: str = "hot", consumer: str = "c1") -> tuple[str,
     return entry_id, fields["job_id"]
 
 
+def _dead_letter(s: Settings) -> str:
+    return "1" if s.dead_letter_enabled else "0"
+
+
 async def _start(r: Redis, s: Settings, entry: str, job_id: str, token: str) -> list[str]:
     keys = [c.job_key(job_id), c.stream_key("hot"), c.DEAD_KEY, c.active_key("hot"), c.STATS_KEY]
     args = [entry, "w1", token, c.CONSUMER_GROUP, s.job_retention_s, c.ATTEMPT_HISTORY_MAX,
-            queue.BUCKETS_ARG]
+            queue.BUCKETS_ARG, _dead_letter(s)]
     return list(await queue.START(r, keys, args))
 
 
@@ -32,7 +36,7 @@ async def _finish(r: Redis, s: Settings, job_id: str, token: str, ok: bool) -> l
             c.STATS_KEY]
     args = [token, c.CONSUMER_GROUP, "ok" if ok else "fail", '{"ok":true}' if ok else "boom",
             s.job_retention_s, c.ATTEMPT_HISTORY_MAX, s.retry_base_s, s.retry_max_s, 1.0,
-            queue.BUCKETS_ARG, "0"]
+            queue.BUCKETS_ARG, "0", _dead_letter(s)]
     return list(await queue.FINISH(r, keys, args))
 
 
@@ -147,5 +151,40 @@ def test_failure_schedules_retry_then_dead_letter_and_requeue(redis_server: str)
             assert (record["status"], record["attempts"]) == ("queued", 0)
             assert (await queue.queue_depths(r))["hot"] == 1
             assert await queue.requeue_dead(r, s, "0" * 32) is None
+
+    asyncio.run(body())
+
+
+def test_dead_letter_disabled_discards_exhausted_jobs(redis_server: str) -> None:
+    """dead_letter_enabled=False: the job is dead, but no dead letter is kept (nothing to list)."""
+    s = fresh_settings(redis_server, job_max_attempts=1, dead_letter_enabled=False)
+
+    async def body() -> None:
+        async with connect(s) as r:
+            await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
+            entry, job_id = await _deliver(r)
+            await _start(r, s, entry, job_id, "t1")
+            assert (await _finish(r, s, job_id, "t1", ok=False)) == ["dead"]
+            record = await queue.get_job(r, job_id)
+            assert record is not None and record["status"] == "dead"
+            assert await queue.list_dead(r) == ([], 0)
+            assert (await queue.queue_depths(r))["dead"] == 0
+            assert await r.get(c.active_key("hot")) == "0"
+
+    asyncio.run(body())
+
+
+def test_zero_length_limit_means_unlimited(redis_server: str) -> None:
+    """queue_max_length 0 accepts everything (also a requeue); the other queue keeps its limit."""
+    s = fresh_settings(redis_server, queue_max_length={"hot": 0, "backfill": 1})
+
+    async def body() -> None:
+        async with connect(s) as r:
+            for _ in range(30):
+                await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
+            assert await r.xlen(c.stream_key("hot")) == 30
+            await queue.enqueue(r, s, kind="noop", queue="backfill", payload={}, owner="ci")
+            with pytest.raises(queue.QueueFullError):
+                await queue.enqueue(r, s, kind="noop", queue="backfill", payload={}, owner="ci")
 
     asyncio.run(body())

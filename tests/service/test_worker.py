@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
 
-from service import queue
+from service import queue, queue_control
 from service.settings import Settings
 from service.worker import Worker
 from tests.service.jobtools import connect, fresh_settings, poll, running_worker, settings_env
@@ -28,8 +29,8 @@ async def _status(r: Redis, job_id: str, *statuses: str) -> dict[str, Any] | Non
 
 
 def test_hot_first_and_backfill_not_starved(redis_server: str) -> None:
-    """Hot is taken first, but after backfill_share hot jobs one backfill job goes through."""
-    s = fresh_settings(redis_server, backfill_share=4)
+    """Default weights: 4 hot then 1 backfill; an empty queue's turn passes to the other."""
+    s = fresh_settings(redis_server)
 
     async def body() -> None:
         async with connect(s) as r:
@@ -45,6 +46,28 @@ def test_hot_first_and_backfill_not_starved(redis_server: str) -> None:
                 assert d is not None
                 picked.append(d.queue[0])
             assert "".join(picked) == "hhhhbhhhhbhhbbbb"
+
+    asyncio.run(body())
+
+
+def test_running_worker_skips_paused_queue_until_resumed(redis_server: str) -> None:
+    """Paused hot: a later backfill job runs while hot waits (depth == size); resumed, hot runs."""
+    s = fresh_settings(redis_server)
+
+    async def body() -> None:
+        async with connect(s) as r, running_worker(r, s):
+            await queue_control.set_paused(r, s, ["hot"], paused=True)
+            hot = [await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
+                   for _ in range(3)]
+            late = await queue.enqueue(r, s, kind="noop", queue="backfill", payload={}, owner="ci")
+            await poll(lambda: _status(r, late.job_id, "succeeded"), 10, "backfill job")
+            state = (await queue_control.queue_state(r, s))["hot"]
+            assert (state["depth"], state["size"], state["paused"]) == (3, 3, True)
+            for job in hot:
+                assert await _status(r, job.job_id, "queued")
+            await queue_control.set_paused(r, s, ["hot"], paused=False)
+            for job in hot:
+                await poll(partial(_status, r, job.job_id, "succeeded"), 10, "hot job")
 
     asyncio.run(body())
 
