@@ -28,7 +28,7 @@ def test_full_queue_refuses_and_keeps_accepted(
         not_verified(
             f"limit {limit} above queue_fill_max {config.queue_fill_max}: too large to fill"
         )
-    attempts = limit - int(state["depth"]) + config.queue_overfill
+    attempts = limit - int(state["size"]) + config.queue_overfill
     body = {"kind": "noop", "queue": QUEUE, "payload": {}}
     assert admin_client.post("/admin/queues/pause", json={"queues": [QUEUE]}).status_code == 200
     try:
@@ -36,7 +36,7 @@ def test_full_queue_refuses_and_keeps_accepted(
             answers = list(
                 pool.map(lambda _: admin_client.post("/enqueue", json=body), range(attempts))
             )
-        depth_full = get_json(admin_client, "/admin/queues")["queues"][QUEUE]["depth"]
+        size_full = get_json(admin_client, "/admin/queues")["queues"][QUEUE]["size"]
     finally:
         assert (
             admin_client.post("/admin/queues/resume", json={"queues": [QUEUE]}).status_code == 200
@@ -49,13 +49,13 @@ def test_full_queue_refuses_and_keeps_accepted(
         attempted=attempts,
         accepted=len(accepted),
         refused=len(refused),
-        depth_when_full=depth_full,
+        size_when_full=size_full,
         other_statuses=other,
         retry_after=sorted({r.headers.get("retry-after") for r in refused}),
     )
     assert not other, f"unexpected answers while filling: {other}"
     assert refused, f"no refusal after {attempts} enqueues against limit {limit}"
-    assert depth_full == limit, f"depth {depth_full} at the limit {limit}"
+    assert size_full == limit, f"{size_full} jobs held at the limit {limit}"
     assert all((r.headers.get("retry-after") or "").isdigit() for r in refused), (
         "refusal without Retry-After"
     )
