@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "development", "staging", "production"]
 QueueName = Literal["hot", "backfill"]
+LicenceClassName = Literal["permissive", "restricted", "gated", "unknown"]
 
 # Values people paste from examples; a key equal to one of these is as good as none.
 KNOWN_DEFAULT_SECRETS = frozenset(
@@ -104,6 +105,51 @@ class Settings(BaseSettings):
         default=10.0, ge=0.0,
         description="on SIGTERM, in-flight jobs get this long to finish before they are released",
     )
+
+    # --- outbound HTTP (service/outbound.py): every external call goes through one client ---
+    egress_allowlist: list[str] = Field(
+        default_factory=list,
+        description="hosts the platform may call: 'host' (ports 80/443), 'host:port', '*.suffix'"
+        " or '*' (any host). Addresses that are not global (loopback, private, link-local,"
+        " metadata, ULA, unspecified) stay refused unless the exact host:port is listed",
+    )
+    egress_allow_private: bool = Field(
+        default=False, description="let wildcard entries reach non-global addresses (unsafe)"
+    )
+    outbound_contact: str = "mailto:ops@example.org"
+    outbound_connect_timeout_s: float = Field(default=5.0, gt=0)
+    outbound_read_timeout_s: float = Field(default=30.0, gt=0)
+    outbound_max_redirects: int = Field(default=5, ge=0, le=20)
+    outbound_max_response_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    outbound_max_rate_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="longest wait for a destination's rate limit to reset; beyond it the call"
+        " fails with RateLimitedError instead of blocking a worker",
+    )
+    outbound_ca_file: Path | None = None
+
+    # --- documents and search (service/documents/) ---
+    documents_snippet_chars: int = Field(default=300, ge=40, le=5_000)
+    documents_full_text_classes: list[LicenceClassName] = Field(
+        default_factory=lambda: ["permissive"],
+        description="licence classes whose full text is stored and served; every other class"
+        " keeps a bounded snippet only",
+    )
+    documents_metadata_only_classes: list[LicenceClassName] = Field(
+        default_factory=lambda: ["gated"],
+        description="licence classes stored as metadata only (no text at all), e.g. gated models",
+    )
+    documents_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"upload": 90, "arxiv": 3650, "huggingface": 3650, "github": 3650},
+        description="documents not updated for this many days are purged; 0 keeps them forever",
+    )
+    search_max_query_chars: int = Field(default=256, ge=8, le=4096)
+    upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    upload_max_pdf_stream_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    backups_enabled: bool = True
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
 
     # --- health thresholds ---
     disk_min_free_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
