@@ -27,6 +27,8 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {"changeme", "change-me", "secret", "password", "admin", "test", "example", "default", "key"}
 )
 MIN_SECRET_LENGTH = 24
+# Secrets that may be unset (the feature is then off) but are refused when weak.
+_OPTIONAL_SECRETS = ("webhook_hf_secret", "webhook_github_secret", "pseudonym_key")
 
 
 class Settings(BaseSettings):
@@ -49,6 +51,16 @@ class Settings(BaseSettings):
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     log_backup_count: int = Field(default=10, ge=1)
     log_retention_days: int = Field(default=30, ge=1)
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object per line, what log search and the suite"
+        " read; text: for a developer's terminal only")
+    log_redaction: bool = Field(
+        default=True, description="mask configured secrets and bearer tokens in every record")
+    log_request_bodies: bool = Field(
+        default=False, description="at DEBUG, log each request's query, headers and body:"
+        " a local debugging aid that writes client data (personal data, keys) to the logs")
+    access_log_enabled: bool = True
+    metrics_enabled: bool = Field(default=True, description="serve GET /metrics")
 
     # --- secrets: key id -> key; the id is what logs and metrics show ---
     api_keys: dict[str, SecretStr] = Field(default_factory=dict)
@@ -63,6 +75,10 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="a connection that has not sent complete request"
+        " headers this long after it opened (or after its previous response) is closed:"
+        " slow-header (slowloris) clients cannot hold connections")
 
     # --- jobs ---
     queue_max_length: dict[QueueName, int] = Field(
@@ -151,6 +167,42 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)
 
+    # --- ingestion (service/ingest/): arXiv poller, webhooks, page fetching, sandbox ---
+    arxiv_url: str | None = Field(
+        default=None, description="base URL of the arXiv API (https://export.arxiv.org); None:"
+        " the poller stays idle")
+    arxiv_query: str = Field(default="cat:cs.CL OR cat:cs.LG", min_length=1, max_length=500)
+    arxiv_page_size: int = Field(default=20, ge=1, le=2000)
+    arxiv_max_pages: int = Field(default=5, ge=1, le=100)
+    arxiv_min_interval_s: float = Field(
+        default=3.0, ge=3.0, description="arXiv's terms: at most one request every 3 s, across"
+        " every process of the deployment (a slot reserved in Redis)")
+    arxiv_poll_interval_s: float = Field(default=300.0, ge=0.0, le=86_400.0)
+    arxiv_rate_state: Literal["redis", "local"] = Field(
+        default="redis", description="'local' keeps the cadence per process only: wrong as soon"
+        " as two processes poll; exists so that the cadence check can be shown to fail")
+    arxiv_backoff_max_s: float = Field(default=600.0, gt=0)
+    ingestion_stale_s: float = Field(
+        default=3600.0, gt=0, description="/health ingestion is degraded when the last successful"
+        " poll is older than this")
+    webhook_hf_secret: SecretStr | None = None
+    webhook_github_secret: SecretStr | None = None
+    webhook_verify: bool = Field(
+        default=True, description="check X-Webhook-Secret / X-Hub-Signature-256; false is unsafe")
+    pseudonym_key: SecretStr | None = Field(
+        default=None, description="HMAC key of pseudonyms of personal data; None: personal data"
+        " is dropped instead")
+    pseudonymise_personal_data: bool = Field(
+        default=True, description="false stores webhook payloads' personal data as sent (unsafe)")
+    robots_obey: bool = True
+    robots_cache_ttl_s: int = Field(default=3600, ge=1, le=7 * 86_400)
+    sandbox_enabled: bool = Field(
+        default=True, description="parse untrusted content in a resource-limited subprocess")
+    sandbox_cpu_s: int = Field(default=2, ge=1, le=300)
+    sandbox_memory_mb: int = Field(default=512, ge=64, le=16_384)
+    sandbox_file_mb: int = Field(default=1, ge=0, le=1024)
+    sandbox_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
     # --- health thresholds ---
     disk_min_free_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     queue_depth_warn: dict[str, int] = Field(
@@ -209,6 +261,11 @@ class Settings(BaseSettings):
                 problem = secret_problem(key.get_secret_value())
                 if problem:
                     raise ValueError(f"{kind} key {key_id!r} is {problem}")
+        for name in _OPTIONAL_SECRETS:
+            value: SecretStr | None = getattr(self, name)
+            problem = secret_problem(value.get_secret_value()) if value is not None else None
+            if problem:
+                raise ValueError(f"{name} is {problem}")
         return self
 
     def redacted(self) -> dict[str, Any]:
@@ -225,6 +282,11 @@ class Settings(BaseSettings):
                 }
                 for key_id, key in keys.items()
             }
+        for name in _OPTIONAL_SECRETS:
+            value = getattr(self, name)
+            data[name] = None if value is None else {
+                "present": True, "length": len(value.get_secret_value()),
+                "weak": secret_problem(value.get_secret_value()) is not None}
         data["redis_url"] = _redact_url(self.redis_url)
         return data
 
