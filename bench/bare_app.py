@@ -36,6 +36,6 @@ def create_app() -> FastAPI:
         record = await state["redis"].hgetall(f"bench:job:{job_id}")
         if not record:
             raise HTTPException(404)
-        return record
+        return {str(k): str(v) for k, v in record.items()}
 
     return app
