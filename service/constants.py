@@ -95,6 +95,31 @@ DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
                            60.0, 300.0)
 
 
+# --- ingestion (service/ingest/) ---
+# Next free arXiv request slot (epoch ms, Redis clock), reserved atomically by a Lua script so
+# that every poller and worker process shares one cadence. Expires soon after the slot passes:
+# a stale value would only ever delay, never permit, so a short TTL loses nothing.
+ARXIV_NEXT_SLOT_KEY: Final = KEY_PREFIX + "arxiv:next"
+# Held while one arXiv request is on the wire ("one connection at a time"); PX = request timeout
+# plus a margin, so a process killed mid-request frees it on its own.
+ARXIV_INFLIGHT_KEY: Final = KEY_PREFIX + "arxiv:inflight"
+# Added to every reserved slot: covers the wake-up and connect jitter of the sleeping process, so
+# two arrivals at the server are never closer than the interval even when the first was late.
+ARXIV_SLOT_MARGIN_S: Final = 0.05
+# Poller and ingestion counters and timestamps (requests, backoffs, last poll, last document),
+# read by the API's /metrics collector and by /health's ingestion component.
+INGEST_STATS_KEY: Final = KEY_PREFIX + "ingest:stats"
+# arXiv ids already turned into jobs ("pf:ingest:seen:arxiv"): a set, so a restarted poller does
+# not enqueue the same paper again. Document upserts are idempotent anyway; this saves the jobs.
+ARXIV_SEEN_KEY: Final = KEY_PREFIX + "ingest:seen:arxiv"
+# Webhook deliveries already accepted, "pf:webhook:<source>:<delivery id>" -> job id; kept a week
+# because GitHub and Hugging Face redeliver for days at most.
+WEBHOOK_DELIVERY_PREFIX: Final = KEY_PREFIX + "webhook:"
+WEBHOOK_DELIVERY_TTL_S: Final = 7 * 24 * 3600
+# Cached robots.txt per origin, "pf:robots:<origin>"; the TTL is Settings.robots_cache_ttl_s.
+ROBOTS_PREFIX: Final = KEY_PREFIX + "robots:"
+
+
 def stream_key(queue: str) -> str:
     """The stream of a queue, e.g. ``pf:stream:hot``."""
     return STREAM_PREFIX + queue
