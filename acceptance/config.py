@@ -50,6 +50,64 @@ class ReportSettings(BaseModel):
 
 
 DEFAULT_QUEUE_DEPTH_MAX = {"hot": 100, "backfill": 5_000, "retry": 50, "dead": 10}
+DEFAULT_ENDPOINT_P95_MS = {"health": 200.0, "enqueue": 300.0, "status": 200.0, "search": 500.0}
+
+
+class SloSettings(BaseModel):
+    """Service level objectives, shared by the latency checks and Locust's exit code
+    (``load/slo.py``), so a release gate and a load test cannot disagree on "fast enough".
+
+    Defaults suit the reference stack (emulated TTFT 150 ms, 20 ms per token) with headroom.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    ttft_p50_ms: float = Field(default=500.0, gt=0, description="TTFT median. Default: 500.0")
+    ttft_p95_ms: float = Field(
+        default=1000.0,
+        gt=0,
+        description="TTFT p95; also goodput's per-request TTFT. Default: 1000.0",
+    )
+    itl_p95_ms: float = Field(
+        default=100.0, gt=0, description="p95 of all gaps between content deltas. Default: 100.0"
+    )
+    tokens_per_s_min: float = Field(
+        default=10.0,
+        gt=0,
+        description="per-stream decode tokens/s: the median stream, and goodput's per-request "
+        "floor. Default: 10.0",
+    )
+    aggregate_tokens_per_s_min: float = Field(
+        default=20.0,
+        gt=0,
+        description="output tokens/s of all streams of the reference load together. Default: 20.0",
+    )
+    error_rate_max: float = Field(
+        default=0.01, ge=0, le=1, description="failed requests / all requests. Default: 0.01"
+    )
+    goodput_min: float = Field(
+        default=0.95, ge=0, le=1, description="share of streams meeting the SLOs. Default: 0.95"
+    )
+    endpoint_p95_ms: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ENDPOINT_P95_MS),
+        description="p95 per API endpoint (Locust request name). "
+        "Default: health 200, enqueue 300, status 200, search 500",
+    )
+
+
+class ReferenceLoad(BaseModel):
+    """The small streaming load the latency checks apply (not a load test: a probe)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    streams: int = Field(default=4, ge=1, description="concurrent streams. Default: 4")
+    duration_s: float = Field(
+        default=5.0, gt=0, description="new streams start until this elapses. Default: 5.0"
+    )
+    max_tokens: int = Field(default=64, ge=2, description="output tokens per stream. Default: 64")
+    model: str | None = Field(
+        default=None, description="model to ask for; None: the target's first listed model"
+    )
 
 
 class SuiteConfig(BaseSettings):
@@ -155,6 +213,10 @@ class SuiteConfig(BaseSettings):
     timing_slack_s: float = Field(
         default=0.5, ge=0, description="tolerance on measured delays (backoff). Default: 0.5"
     )
+
+    # --- performance ---
+    slo: SloSettings = Field(default_factory=SloSettings)
+    reference_load: ReferenceLoad = Field(default_factory=ReferenceLoad)
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
