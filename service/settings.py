@@ -18,6 +18,8 @@ from limits import parse_many
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.gateway.config import GatewaySettings, ProviderSettings, resolve_routes
+
 Environment = Literal["local", "development", "staging", "production"]
 QueueName = Literal["hot", "backfill"]
 LicenceClassName = Literal["permissive", "restricted", "gated", "unknown"]
@@ -203,6 +205,18 @@ class Settings(BaseSettings):
     sandbox_file_mb: int = Field(default=1, ge=0, le=1024)
     sandbox_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
+    # --- LLM gateway (service/gateway/): POST /v1/chat/completions ---
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict,
+        description="upstream LLM servers by name (the X-Provider header and metrics use it)",
+    )
+    chat_routes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="public model -> providers in failover order; a model left out is routed"
+        " to the providers serving it, lowest priority number first",
+    )
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
     # --- health thresholds ---
     disk_min_free_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     queue_depth_warn: dict[str, int] = Field(
@@ -248,6 +262,12 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip().startswith("["):
             return frozenset(v.strip() for v in value.split(",") if v.strip())
         return value
+
+    @model_validator(mode="after")
+    def _routes_resolve(self) -> Settings:
+        # A route to an unknown provider must stop start-up, not fail the first chat request.
+        resolve_routes(self.providers, self.chat_routes)
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
