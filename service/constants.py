@@ -143,3 +143,19 @@ def heartbeat_key(worker_id: str) -> str:
 def paused_key(queue: str) -> str:
     """Pause flag of a queue (exists = paused)."""
     return PAUSED_PREFIX + queue
+
+
+# Outbound rate-limit state per destination, "pf:outbound:until:<host:port>" -> epoch seconds
+# before which no process may call it (set from 429/Retry-After/X-RateLimit-Remaining: 0). Shared
+# in Redis because the limit is the destination's, whichever process hits it. Expires with the
+# reset time itself, so a stale entry never blocks.
+OUTBOUND_UNTIL_PREFIX: Final = KEY_PREFIX + "outbound:until:"
+
+# Longest pause a destination may impose through its headers (seconds): a buggy or hostile
+# Retry-After of a year must not stop ingestion for a year.
+OUTBOUND_MAX_BACKOFF_S: Final = 3600
+
+# Last document-store backup (JSON: at, path, ok, error, counts, bytes), written by the API's
+# admin route and the worker's "backup" job, read by /health and /admin/backups/latest. No TTL:
+# the age of the last backup is the very thing operators must see.
+BACKUP_LAST_KEY: Final = KEY_PREFIX + "backup:last"

@@ -150,12 +150,12 @@ class Settings(BaseSettings):
     # --- documents and search (service/documents/) ---
     documents_snippet_chars: int = Field(default=300, ge=40, le=5_000)
     documents_full_text_classes: list[LicenceClassName] = Field(
-        default_factory=lambda: ["permissive"],
+        default_factory=lambda: list[LicenceClassName](["permissive"]),
         description="licence classes whose full text is stored and served; every other class"
         " keeps a bounded snippet only",
     )
     documents_metadata_only_classes: list[LicenceClassName] = Field(
-        default_factory=lambda: ["gated"],
+        default_factory=lambda: list[LicenceClassName](["gated"]),
         description="licence classes stored as metadata only (no text at all), e.g. gated models",
     )
     documents_retention_days: dict[str, int] = Field(
