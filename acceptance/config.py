@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from acceptance.perf_config import PerformanceSettings, PostdeploySettings, ReleaseSettings
+
 
 class Waiver(BaseModel):
     """A known failure accepted for a limited time by a named person."""
@@ -217,6 +219,11 @@ class SuiteConfig(BaseSettings):
     # --- performance ---
     slo: SloSettings = Field(default_factory=SloSettings)
     reference_load: ReferenceLoad = Field(default_factory=ReferenceLoad)
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+
+    # --- release and post-deployment phases (acceptance/perf_config.py) ---
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings)
+    postdeploy: PostdeploySettings = Field(default_factory=PostdeploySettings)
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
