@@ -21,7 +21,7 @@ from service.errors import install_error_handlers
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import RateLimiter
-from service.routers import admin, admin_jobs, health, jobs, version
+from service.routers import admin, admin_jobs, diagnostics, health, jobs, version
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("platform.app")
@@ -99,9 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, version, admin, jobs, admin_jobs):
+    for module in (health, version, admin, jobs, admin_jobs, diagnostics):
         app.include_router(module.router)
-    app.include_router(metrics.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
 
     # add_middleware prepends: the last added is outermost. Order (outer -> inner): request
     # context (so every answer, CORS preflights and 413s included, has a request id and an
@@ -115,5 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=CORS_HEADERS,
         expose_headers=CORS_EXPOSE,
     )
-    app.add_middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
+    app.add_middleware(
+        RequestContextMiddleware,
+        hsts_max_age_s=settings.hsts_max_age_s,
+        access_log=settings.access_log_enabled,
+        log_request_bodies=settings.log_request_bodies,
+    )
     return app

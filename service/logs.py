@@ -39,6 +39,7 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
     "color_message",
 }
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _MASK = "***"
 
@@ -169,27 +170,39 @@ def _replace_handlers(logger: logging.Logger, handler: logging.Handler | None) -
         logger.addHandler(handler)
 
 
+def _format(
+    handler: logging.Handler,
+    settings: Settings,
+    process_name: str,
+    redactor: RedactingFilter | None,
+) -> None:
+    """JSON (or plain text) formatting and, unless switched off, redaction of a handler."""
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter(process_name, redactor))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    if redactor is not None:
+        handler.addFilter(redactor)
+
+
 def configure_logging(settings: Settings, process_name: str) -> None:
     """Route the process's logs to `<log_dir>/<process_name>.log` (+ `access.log`) as JSON lines.
 
     Without a log_dir everything goes to stderr as JSON. Uvicorn's own access log is switched off
     (the middleware writes a richer one) and its error log goes through the same formatter.
     """
-    redactor = RedactingFilter(secret_values(settings))
-    formatter = JsonFormatter(process_name, redactor)
+    redactor = RedactingFilter(secret_values(settings)) if settings.log_redaction else None
     log_dir = settings.log_dir
 
     app_handler = _handler(log_dir / f"{process_name}.log" if log_dir else None, settings)
-    app_handler.setFormatter(formatter)
-    app_handler.addFilter(redactor)
+    _format(app_handler, settings, process_name, redactor)
     root = logging.getLogger()
     _replace_handlers(root, app_handler)
     root.setLevel(settings.log_level)
 
     access = logging.getLogger(ACCESS_LOGGER)
     access_handler = _handler(log_dir / "access.log" if log_dir else None, settings)
-    access_handler.setFormatter(JsonFormatter(process_name, redactor))
-    access_handler.addFilter(redactor)
+    _format(access_handler, settings, process_name, redactor)
     _replace_handlers(access, access_handler)
     access.setLevel(logging.INFO)
     access.propagate = False

@@ -21,6 +21,9 @@ from service.logs import ACCESS_LOGGER, bind_context, current_context, reset_con
 from service.metrics import UNMATCHED_ROUTE, observe_request, security_event
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
+debug_logger = logging.getLogger("platform.http")
+# Most body bytes the debug request log keeps of one request.
+DEBUG_BODY_MAX_BYTES = 4096
 security_logger = logging.getLogger("platform.security")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -51,9 +54,18 @@ class RequestContextMiddleware:
     the request id and is logged like any other.
     """
 
-    def __init__(self, app: ASGIApp, *, hsts_max_age_s: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hsts_max_age_s: int,
+        access_log: bool = True,
+        log_request_bodies: bool = False,
+    ) -> None:
         self.app = app
         self.hsts = f"max-age={hsts_max_age_s}; includeSubDomains"
+        self.access_log = access_log
+        self.log_request_bodies = log_request_bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +98,8 @@ class RequestContextMiddleware:
                 sent_bytes += len(message.get("body", b""))
             await send(message)
 
+        if self.log_request_bodies and debug_logger.isEnabledFor(logging.DEBUG):
+            receive = _debug_logged(scope, receive)
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
@@ -102,23 +116,48 @@ class RequestContextMiddleware:
             path = scope["path"] if route != UNMATCHED_ROUTE and status < 400 else route
             observe_request(scope["method"], route, status, duration)
             client = scope.get("client")
-            access_logger.info(
-                "%s %s %s",
-                scope["method"],
-                path,
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": path,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(duration * 1000, 3),
-                    "client_ip": client[0] if client else None,
-                    "key_id": current_context().get("key_id"),
-                    "bytes": sent_bytes,
-                },
-            )
+            if self.access_log:
+                access_logger.info(
+                    "%s %s %s",
+                    scope["method"],
+                    path,
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": path,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 3),
+                        "client_ip": client[0] if client else None,
+                        "key_id": current_context().get("key_id"),
+                        "bytes": sent_bytes,
+                    },
+                )
             reset_context(token)
+
+
+def _debug_logged(scope: Scope, receive: Receive) -> Receive:
+    """Log the request (query, headers, then the body start as it is read) at DEBUG.
+
+    Only with ``log_request_bodies``: this writes client data verbatim, which is why it is off
+    by default and why the suite's protection checks fail a target that has it on.
+    """
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    query = scope.get("query_string", b"").decode("latin-1")
+    debug_logger.debug(
+        "request %s %s?%s headers=%s", scope["method"], scope["path"], query, headers
+    )
+    body = bytearray()
+
+    async def logged() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            body.extend(message.get("body", b"")[: DEBUG_BODY_MAX_BYTES - len(body)])
+            if not message.get("more_body", False):
+                debug_logger.debug("request body %s", body.decode("utf-8", "replace"))
+        return message
+
+    return logged
 
 
 class BodyLimitMiddleware:

@@ -118,6 +118,7 @@ async def enqueue(
     payload: dict[str, Any],
     owner: str,
     idempotency: str | None = None,
+    request_id: str | None = None,
 ) -> EnqueueResult:
     """Accept a job, or raise QueueFullError; idempotent on ``(owner, idempotency)``.
 
@@ -132,7 +133,7 @@ async def enqueue(
         [job_id, kind, queue, json.dumps(payload, separators=(",", ":")),
          settings.job_max_attempts, settings.queue_max_length[queue],
          settings.job_default_timeout_s, owner, c.JOB_SAFETY_TTL_S, settings.job_retention_s,
-         "1" if idempotency else "0", c.JOB_PREFIX],
+         "1" if idempotency else "0", c.JOB_PREFIX, request_id or ""],
     )
     outcome, value = text(reply[0]), text(reply[1])
     if outcome == "full":

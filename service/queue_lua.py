@@ -51,7 +51,8 @@ end
 """
 
 # KEYS: active, stream, job, idem.  ARGV: job_id, kind, queue, payload, max_attempts, limit,
-# timeout_s, owner, safety_ttl, idem_ttl, use_idem, job_prefix.  limit 0 = unlimited.
+# timeout_s, owner, safety_ttl, idem_ttl, use_idem, job_prefix, request_id ('' if none; the
+# worker logs it, so one request can be traced into its job).  limit 0 = unlimited.
 ENQUEUE: Final = _PRELUDE + r"""
 if ARGV[11] == '1' then
   local existing = redis.call('GET', KEYS[4])
@@ -68,7 +69,7 @@ local entry = redis.call('XADD', KEYS[2], '*', 'job_id', ARGV[1])
 redis.call('HSET', KEYS[3], 'job_id', ARGV[1], 'kind', ARGV[2], 'queue', ARGV[3],
   'payload', ARGV[4], 'status', 'queued', 'attempts', '0', 'max_attempts', ARGV[5],
   'created_at', t, 'queued_at', t, 'entry', entry, 'history', '[]', 'timeout_s', ARGV[7],
-  'owner', ARGV[8])
+  'owner', ARGV[8], 'request_id', ARGV[13] or '')
 redis.call('EXPIRE', KEYS[3], ARGV[9])
 if ARGV[11] == '1' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[10]) end
 return {'created', ARGV[1]}
@@ -111,8 +112,8 @@ attempts = attempts + 1
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', tostring(attempts),
   'started_at', fmt(t), 'worker_id', ARGV[2], 'token', ARGV[3], 'finished_at', '',
   'next_attempt_at', '')
-local r = redis.call('HMGET', KEYS[1], 'payload', 'timeout_s')
-return {'run', kind, r[1], tostring(attempts), tostring(maxa), r[2], queue}
+local r = redis.call('HMGET', KEYS[1], 'payload', 'timeout_s', 'request_id')
+return {'run', kind, r[1], tostring(attempts), tostring(maxa), r[2], queue, r[3] or ''}
 """
 
 # KEYS: job, stream, retry, dead, active, stats.  ARGV: token, group, outcome ('ok'|'fail'),

@@ -24,7 +24,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -34,6 +34,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from service import SCHEMA_VERSION, __version__, heartbeat, picker, recovery
 from service import constants as c
 from service.jobexec import execute
+from service.logs import log_context
 from service.queue import BUCKETS_ARG, FINISH, RELEASE, START, ensure_groups, jitter_factor, text
 from service.recovery import Delivery
 from service.settings import Settings, get_settings
@@ -144,6 +145,14 @@ class Worker:
         reply = await self.retrying("start", lambda: START(self.redis, keys, args))
         if reply is None or text(reply[0]) != "run":
             return
+        # The request that enqueued the job: every record of the attempt carries its id.
+        request_id = text(reply[7]) if len(reply) > 7 else ""
+        with log_context(job_id=d.job_id, request_id=request_id or None):
+            await self._attempt(d, token, reply)
+
+    async def _attempt(self, d: Delivery, token: str, reply: list[Any]) -> None:
+        s = self.settings
+        dead_letter = "1" if s.dead_letter_enabled else "0"
         kind, payload, attempt, max_attempts = (text(reply[1]), text(reply[2]), int(reply[3]),
                                                 int(reply[4]))
         log.info("job %s attempt %d/%d started (%s, %s)", d.job_id, attempt, max_attempts,
@@ -169,7 +178,8 @@ class Worker:
                         attempt)
         else:
             self.jobs_done += 1
-            log.info("job %s attempt %d: %s", d.job_id, attempt, status)
+            log.info("job %s attempt %d: %s", d.job_id, attempt, status,
+                     extra={"kind": kind, "outcome": status})
 
     async def release(self, d: Delivery, token: str) -> None:
         """Give an interrupted attempt back to the queue (SIGTERM past the grace period)."""

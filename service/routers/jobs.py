@@ -6,6 +6,7 @@ job's status by id; the owner's key id is kept in the record, not shown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from service import job_metrics, queue
 from service.deps import ApiKey, RedisDep, SettingsDep
 from service.errors import ApiError
 from service.jobkinds import KINDS
+from service.logs import current_context
 from service.routers.job_models import JobRecord, error_responses
 
 
@@ -27,6 +29,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+log = logging.getLogger("platform.jobs")
 router = APIRouter(tags=["jobs"], lifespan=_lifespan)
 
 IdempotencyHeader = Annotated[
@@ -76,12 +79,16 @@ async def create_job(body: JobCreate, principal: ApiKey, redis: RedisDep, settin
             redis, settings, kind=body.kind, queue=body.queue,
             payload=payload.model_dump(mode="json"), owner=principal.key_id,
             idempotency=idempotency_key or body.idempotency_key,
+            request_id=current_context().get("request_id"),
         )
     except queue.QueueFullError as exc:
         raise ApiError(429, "overloaded_error", str(exc), code="queue_full", param="queue",
                        headers={"Retry-After": str(settings.queue_retry_after_s)}) from exc
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        log.info("job %s accepted (%s, %s)", result.job_id, body.kind, result.queue,
+                 extra={"job_id": result.job_id})
     return JobAccepted(job_id=result.job_id, status=result.status, queue=result.queue)
 
 

@@ -31,6 +31,7 @@ def uvicorn_argv(port: int, tls: TlsFiles) -> list[str]:
         "--ssl-certfile", str(tls.cert_file),
         "--no-access-log",
         "--no-server-header",
+        "--http", "service.slowclient:HeaderTimeoutH11Protocol",
         "--timeout-keep-alive", "5",
         "--timeout-graceful-shutdown", "5",
         "--limit-concurrency", "1000",
