@@ -36,6 +36,8 @@ class ProbePayload(BaseModel):
     always_fail: bool = False
     duration_s: float = Field(default=0.0, ge=0.0, le=60.0)
     tag: str = Field(default="", max_length=64)
+    # Memory the worker keeps for good: a deliberate leak for the memory self-tests.
+    leak_kb: int = Field(default=0, ge=0, le=16_384)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +51,19 @@ class Attempt:
 
 Handler = Callable[[Any, Attempt], Awaitable[dict[str, Any]]]
 
+# What ``probe`` jobs with ``leak_kb`` retain: never freed while the worker lives, so a suite can
+# prove that its memory checks see a leaking process.
+_RETAINED: list[bytes] = []
+
 
 async def run_noop(payload: NoopPayload, attempt: Attempt) -> dict[str, Any]:
     return {"ok": True}
 
 
 async def run_probe(payload: ProbePayload, attempt: Attempt) -> dict[str, Any]:
+    if payload.leak_kb:
+        # Non-zero bytes: zero pages of a fresh mapping would not count in the resident size.
+        _RETAINED.append(b"\x01" * (payload.leak_kb * 1024))
     if payload.duration_s:
         await asyncio.sleep(payload.duration_s)
     if payload.always_fail or attempt.attempt <= payload.fail_times:

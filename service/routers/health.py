@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from service import SCHEMA_VERSION, __version__
 from service.constants import SCHEMA_KEY
+from service.db_metrics import timed
 from service.deps import RedisDep, SettingsDep
 from service.heartbeat import WorkerInfo, list_workers
 from service.queue import queue_depths
@@ -132,10 +133,10 @@ def _schema(datastore: int | Exception | None, workers: list[WorkerInfo] | Excep
 async def health_report(settings: Settings, redis: RedisDep) -> dict[str, Any]:
     """The `/health` body of docs/DESIGN.md, each component checked concurrently."""
     ping, depths, workers, datastore, disk = await asyncio.gather(
-        _bounded(lambda: _ping(redis)),
-        _bounded(lambda: queue_depths(redis)),
-        _bounded(lambda: list_workers(redis, settings)),
-        _bounded(lambda: _datastore_schema(redis)),
+        _bounded(lambda: timed("ping", lambda: _ping(redis))),
+        _bounded(lambda: timed("queue_depths", lambda: queue_depths(redis))),
+        _bounded(lambda: timed("workers", lambda: list_workers(redis, settings))),
+        _bounded(lambda: timed("schema", lambda: _datastore_schema(redis))),
         _bounded(lambda: asyncio.to_thread(_disk, settings)),
     )
     redis_check: Check = (
