@@ -1,0 +1,150 @@
+"""Locust users: streaming chat, enqueue (hot/backfill mix), search.
+
+The chat user measures with ``load.streaming`` (the same code as the pytest latency checks) over
+httpx, and puts its figures into Locust's stats as extra entries ("TTFT", "ITL", "TPS" request
+types), so they appear in the console, ``--csv`` and ``--html``. The raw samples behind them go to
+the per-process sample file; SLOs are judged on those.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import deque
+from typing import Any
+
+import httpx
+from locust import HttpUser, User, constant, task
+
+from load.listeners import CHAT_CONTEXT, state_of
+from load.streaming import StreamResult, chat_body, measure_stream
+
+SEARCH_QUERIES = ("attention", "transformer", "diffusion", "retrieval", "quantization", "llama")
+
+
+class ChatUser(User):
+    """One stream in flight per user (closed loop): N users = N concurrent streams."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        target = state_of(self.environment).target
+        self.max_tokens = target.max_tokens
+        self.http = httpx.Client(
+            base_url=self.host or "",
+            headers=target.headers(),
+            verify=target.verify(),
+            timeout=httpx.Timeout(300.0, connect=10.0),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        # Pre-warm: the TCP and TLS handshakes happen here, not inside the first TTFT.
+        models = self.http.get("/v1/models")
+        self.model = target.model or _first_model(models)
+
+    def on_stop(self) -> None:
+        self.http.close()
+
+    @task
+    def chat(self) -> None:
+        result = measure_stream(self.http, chat_body(self.model, self.max_tokens))
+        state_of(self.environment).add(result.to_record() | {"name": "chat"})
+        self._fire(result)
+
+    def _fire(self, result: StreamResult) -> None:
+        fire = self.environment.events.request.fire
+        failure = None if result.ok else RuntimeError(result.error or f"HTTP {result.status}")
+        fire(
+            request_type="POST",
+            name="chat",
+            response_time=result.e2e_ms,
+            response_length=result.bytes_received,
+            exception=failure,
+            context={CHAT_CONTEXT: True},
+        )
+        if not result.ok:
+            return
+        n = result.output_tokens
+        if result.ttft_ms is not None:
+            fire(
+                request_type="TTFT",
+                name="chat",
+                response_time=result.ttft_ms,
+                response_length=n,
+                exception=None,
+                context={},
+            )
+        if result.itl_ms:  # one entry per stream (its mean gap): all gaps are in the samples
+            fire(
+                request_type="ITL",
+                name="chat",
+                response_time=statistics.fmean(result.itl_ms),
+                response_length=n,
+                exception=None,
+                context={},
+            )
+        if result.decode_tokens_per_s is not None:  # the "ms" columns read as tokens/s here
+            fire(
+                request_type="TPS",
+                name="chat",
+                response_time=result.decode_tokens_per_s,
+                response_length=n,
+                exception=None,
+                context={},
+            )
+
+
+def _first_model(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["data"][0]["id"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "default"  # the request then fails visibly with the target's own error
+
+
+class _ApiUser(HttpUser):
+    """Authenticated, TLS-verified HttpUser whose connection is opened before measuring."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        target = state_of(self.environment).target
+        self.client.headers.update(target.headers())
+        if target.ca_file is not None:
+            self.client.verify = str(target.ca_file)
+        self.client.get("/health/live", name="warmup")
+
+
+class EnqueueUser(_ApiUser):
+    """Enqueues no-op jobs, hot or backfill by weight, and reads back their status."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        target = state_of(self.environment).target
+        self.weights = [target.hot_weight, target.backfill_weight]
+        self.job_ids: deque[str] = deque(maxlen=100)
+
+    @task(4)
+    def enqueue(self) -> None:
+        queue = random.choices(["hot", "backfill"], weights=self.weights)[0]  # noqa: S311 - load mix, not security
+        with self.client.post(
+            "/enqueue", json={"kind": "noop", "queue": queue}, name="enqueue", catch_response=True
+        ) as response:
+            if response.status_code != 202:
+                response.failure(f"HTTP {response.status_code}")
+                return
+            body: dict[str, Any] = response.json()
+            self.job_ids.append(str(body["job_id"]))
+
+    @task(1)
+    def status(self) -> None:
+        if self.job_ids:
+            job_id = random.choice(self.job_ids)  # noqa: S311 - load mix, not security
+            self.client.get(f"/status/{job_id}", name="status")
+
+
+class SearchUser(_ApiUser):
+    """Full-text search; until the target has /search its 404s count as errors."""
+
+    @task
+    def search(self) -> None:
+        query = random.choice(SEARCH_QUERIES)  # noqa: S311 - load mix, not security
+        self.client.get("/search", params={"q": query}, name="search")
