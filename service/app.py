@@ -18,10 +18,11 @@ from starlette.middleware.cors import CORSMiddleware
 from service import SCHEMA_VERSION, __version__, metrics
 from service.constants import SCHEMA_KEY
 from service.errors import install_error_handlers
+from service.gateway.core import Gateway
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import RateLimiter
-from service.routers import admin, admin_jobs, diagnostics, health, jobs, version
+from service.routers import admin, admin_jobs, chat, diagnostics, health, jobs, version
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("platform.app")
@@ -37,6 +38,7 @@ CORS_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_HEADERS = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "Idempotency-Key"]
 CORS_EXPOSE = [
     "X-Request-ID",
+    "X-Provider",
     "Retry-After",
     "RateLimit-Limit",
     "RateLimit-Remaining",
@@ -71,6 +73,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = client
     app.state.rate_limiter = limiter
     await _mark_schema(client)
+    gateway: Gateway = app.state.gateway
+    await gateway.start()
     logger.info(
         "api started",
         extra={"version": __version__, "environment": settings.environment},
@@ -78,6 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await gateway.aclose()
         await limiter.aclose()
         await client.aclose()
         logger.info("api stopped")
@@ -98,8 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.gateway = Gateway(settings.providers, settings.chat_routes, settings.gateway)
     install_error_handlers(app)
-    for module in (health, version, admin, jobs, admin_jobs, diagnostics):
+    for module in (health, version, admin, jobs, admin_jobs, diagnostics, chat):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

@@ -45,21 +45,27 @@ class GatewaySettings(BaseModel):
         default=2.0, gt=0, description="a provider that cannot accept a connection in 2 s is down"
     )
     first_byte_timeout_s: float = Field(
-        default=30.0, gt=0,
+        default=30.0,
+        gt=0,
         description="longest wait for the first streamed event (prefill of a long prompt)",
     )
     read_timeout_s: float = Field(
         default=60.0, gt=0, description="longest silence between two events once streaming"
     )
     retries: int = Field(
-        default=1, ge=0, le=5,
+        default=1,
+        ge=0,
+        le=5,
         description="extra attempts on the same provider before failing over (before first byte)",
     )
     retry_backoff_s: float = Field(
-        default=0.05, ge=0, description="pause before a retry on the same provider, doubled each time"
+        default=0.05,
+        ge=0,
+        description="pause before a retry on the same provider, doubled each time",
     )
     cooldown_s: float = Field(
-        default=30.0, ge=0,
+        default=30.0,
+        ge=0,
         description="a provider that failed is skipped this long, then used again once a probe"
         " succeeds",
     )

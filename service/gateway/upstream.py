@@ -1,0 +1,158 @@
+"""What every provider adapter shares: the call description, errors, chunks and accounting.
+
+An adapter turns one chat request into one upstream HTTP call and hands back OpenAI-shaped
+output. It raises `UpstreamError` before its first chunk when the provider failed; whether the
+gateway may try again (`retryable`) is decided here, from the wire, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from service.gateway.config import ProviderSettings
+from service.gateway.metrics import UPSTREAM_LATENCY
+from service.gateway.schemas import ChatRequest
+from service.outbound_metrics import count_outbound
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class UpstreamError(Exception):
+    """The provider failed this call. `retryable`: connect errors, timeouts, 5xx and 429 may
+    succeed elsewhere or later; any other 4xx is the request's fault and is passed on."""
+
+    def __init__(
+        self, message: str, *, retryable: bool, status: int | None = None, outcome: str = "error"
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.outcome = outcome
+
+
+@dataclass(slots=True)
+class Call:
+    """One request routed to one provider."""
+
+    request: ChatRequest
+    provider_model: str
+    public_model: str
+    request_id: str | None
+    completion_id: str
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Bytes for the client (framed SSE, possibly several events) and what they carried."""
+
+    data: bytes
+    content: bool = False
+    completion_tokens: int | None = None
+
+
+@dataclass
+class Accounting:
+    """Counts one upstream call exactly once (outbound counter and latency histogram)."""
+
+    provider: str
+    started: float = field(default_factory=time.perf_counter)
+    done: bool = False
+
+    def finish(self, outcome: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        count_outbound(self.provider, outcome)
+        UPSTREAM_LATENCY.labels(provider=self.provider, outcome=outcome).observe(
+            time.perf_counter() - self.started
+        )
+
+
+def transport_error(exc: httpx.TransportError) -> UpstreamError:
+    """Any transport failure is retryable: nothing reached the client yet when it is raised."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        outcome = "connect_error"
+    elif isinstance(exc, httpx.TimeoutException):
+        outcome = "timeout"
+    else:
+        outcome = "transport_error"
+    return UpstreamError(f"{type(exc).__name__}: {exc}"[:200], retryable=True, outcome=outcome)
+
+
+def status_error(status: int, body: bytes) -> UpstreamError:
+    """An HTTP error answer; the provider's message is kept for 4xx (the client's mistake)."""
+    return UpstreamError(
+        _message_of(body) or f"provider answered HTTP {status}",
+        retryable=status >= 500 or status == 429,
+        status=status,
+        outcome="http_error",
+    )
+
+
+def _message_of(body: bytes) -> str | None:
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")[:200] or None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or "")[:200] or None
+    if isinstance(error, str):
+        return error[:200]
+    message = data.get("message") if isinstance(data, dict) else None
+    return str(message)[:200] if message else None
+
+
+class Adapter:
+    """Base of the provider adapters: connection pool, headers, probe."""
+
+    probe_path = "/health"
+
+    def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = client
+        self.base_url = settings.base_url
+
+    def headers(self, call: Call) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if call.request_id:
+            headers[REQUEST_ID_HEADER] = call.request_id
+        if self.settings.api_key is not None:
+            headers["Authorization"] = f"Bearer {self.settings.api_key.get_secret_value()}"
+        return headers
+
+    async def probe(self, timeout: float) -> None:
+        """Raise unless the provider's own health route answers 200."""
+        response = await self.client.get(self.base_url + self.probe_path, timeout=timeout)
+        if response.status_code != 200:
+            raise UpstreamError(f"probe HTTP {response.status_code}", retryable=True)
+
+    def stream(self, call: Call) -> AsyncIterator[Chunk]:
+        raise NotImplementedError
+
+    async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
+        raise NotImplementedError
+
+
+async def split_records(response: httpx.Response, separator: bytes) -> AsyncIterator[bytes]:
+    """Complete records (SSE events, NDJSON lines) as soon as their separator arrives."""
+    buffer = b""
+    async for piece in response.aiter_bytes():
+        buffer += piece
+        while True:
+            record, found, rest = buffer.partition(separator)
+            if not found:
+                break
+            buffer = rest
+            if record.strip():
+                yield record
+    if buffer.strip():
+        yield buffer
