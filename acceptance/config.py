@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from acceptance.ops_config import OpsSettings
 from acceptance.perf_config import PerformanceSettings, PostdeploySettings, ReleaseSettings
 
 
@@ -224,6 +225,9 @@ class SuiteConfig(BaseSettings):
     # --- release and post-deployment phases (acceptance/perf_config.py) ---
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
     postdeploy: PostdeploySettings = Field(default_factory=PostdeploySettings)
+
+    # --- operations artefacts: alerting, contacts, ToS register (acceptance/ops_config.py) ---
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
