@@ -31,6 +31,7 @@ from service.stack.options import StackOptions
 from service.stack.polling import StackError, wait_until
 from service.stack.processes import ManagedProcess, stop_all
 from service.stack.settings import StackSettings
+from service.stack.snapshot import write_config_snapshot
 from service.stack.supervisor import Supervisor
 from service.stack.tls import write_tls
 from service.stack.valkey import Valkey, redis_answers
@@ -130,6 +131,7 @@ class Stack:
                 count=options.workers, timeout=left(),
                 max_restarts=self.settings.max_startup_restarts,
             )  # fmt: skip
+            self.info.config_snapshot = write_config_snapshot(http, url, keys.admin, layout.root)
         finally:
             http.close()
         with self._lock:

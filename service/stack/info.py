@@ -50,6 +50,8 @@ class StackInfo(BaseModel):
     cert_file: Path | None = None
     cert_not_after: str | None = None
     started_at: str | None = None
+    # The configuration backup taken at boot (service/stack/snapshot.py).
+    config_snapshot: Path | None = None
 
     @property
     def stack_json(self) -> Path:
