@@ -19,6 +19,7 @@ them), on free ports with the same clash retry as everything else, polls ``http:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,35 @@ class AuxiliaryService:
     enabled: bool = True
 
 
-def _emulator(name: str, module: str, model: str, ready_path: str) -> AuxiliaryService:
+# The public model name the stack's gateway serves: vLLM first, Ollama as its fallback.
+PUBLIC_CHAT_MODEL = "llama-3.1-8b-instruct"
+# Quick failback in a test stack (the service defaults suit production: 30 s / 5 s).
+STACK_GATEWAY = {"cooldown_s": 2.0, "probe_interval_s": 0.25, "probe_timeout_s": 1.0}
+# Providers seen so far per stack directory. boot_auxiliary merges each service's env in
+# registration order, so the last provider's env carries all of them in PLATFORM_PROVIDERS.
+_PROVIDERS_BY_STACK: dict[Path, dict[str, dict[str, Any]]] = {}
+
+
+def _provider_env(
+    kind: str, model: str, priority: int
+) -> Callable[[AuxiliaryContext], dict[str, str]]:
+    def env(ctx: AuxiliaryContext) -> dict[str, str]:
+        providers = _PROVIDERS_BY_STACK.setdefault(ctx.stack_dir, {})
+        providers[ctx.name] = {
+            "kind": kind, "base_url": ctx.url, "models": {PUBLIC_CHAT_MODEL: model},
+            "priority": priority,
+        }  # fmt: skip
+        return {
+            "PLATFORM_PROVIDERS": json.dumps(providers),
+            "PLATFORM_GATEWAY": json.dumps(STACK_GATEWAY),
+        }
+
+    return env
+
+
+def _emulator(
+    name: str, module: str, model: str, ready_path: str, priority: int
+) -> AuxiliaryService:
     """An emulator of ``service/emulators/`` with its request log as ground truth."""
 
     def log(ctx: AuxiliaryContext) -> Path:
@@ -90,15 +119,17 @@ def _emulator(name: str, module: str, model: str, ready_path: str) -> AuxiliaryS
             "url": ctx.url,
             "admin_url": f"{ctx.url}/_emulator",
             "model": model,
+            "public_model": PUBLIC_CHAT_MODEL,
             "requests_log": str(log(ctx)),
         },
+        service_env=_provider_env(name, model, priority),
     )
 
 
 # The providers the platform routes chat to; wire-exact emulators (service/emulators/).
 AUXILIARY_SERVICES: list[AuxiliaryService] = [
-    _emulator("vllm", "service.emulators.vllm", "meta-llama/Llama-3.1-8B-Instruct", "/health"),
-    _emulator("ollama", "service.emulators.ollama", "llama3.1:8b", "/api/version"),
+    _emulator("vllm", "service.emulators.vllm", "meta-llama/Llama-3.1-8B-Instruct", "/health", 0),
+    _emulator("ollama", "service.emulators.ollama", "llama3.1:8b", "/api/version", 1),
 ]
 
 
