@@ -22,8 +22,10 @@ from service import SCHEMA_VERSION, __version__
 from service.constants import SCHEMA_KEY
 from service.db_metrics import timed
 from service.deps import RedisDep, SettingsDep
+from service.gateway.core import Gateway
 from service.heartbeat import WorkerInfo, list_workers
 from service.queue import queue_depths
+from service.routers.chat import GatewayDep
 from service.settings import Settings
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -130,7 +132,9 @@ def _schema(datastore: int | Exception | None, workers: list[WorkerInfo] | Excep
     }
 
 
-async def health_report(settings: Settings, redis: RedisDep) -> dict[str, Any]:
+async def health_report(
+    settings: Settings, redis: RedisDep, gateway: Gateway | None = None
+) -> dict[str, Any]:
     """The `/health` body of docs/DESIGN.md, each component checked concurrently."""
     ping, depths, workers, datastore, disk = await asyncio.gather(
         _bounded(lambda: timed("ping", lambda: _ping(redis))),
@@ -156,6 +160,8 @@ async def health_report(settings: Settings, redis: RedisDep) -> dict[str, Any]:
         "disk": disk_check,
         "schema": _schema(datastore, workers),
     }
+    if gateway is not None and gateway.providers:  # no LLM providers configured: no component
+        components["providers"] = gateway.health()
     healthy = all(c["status"] == "ok" for c in components.values())
     return {
         "status": "ok" if healthy else "degraded",
@@ -168,9 +174,11 @@ async def health_report(settings: Settings, redis: RedisDep) -> dict[str, Any]:
 
 
 @router.get("")
-async def read_health(settings: SettingsDep, redis: RedisDep) -> dict[str, Any]:
+async def read_health(
+    settings: SettingsDep, redis: RedisDep, gateway: GatewayDep
+) -> dict[str, Any]:
     """Full status; 200 whenever the process can answer, `status` says whether all is well."""
-    return await health_report(settings, redis)
+    return await health_report(settings, redis, gateway)
 
 
 @router.get("/live")
@@ -180,7 +188,9 @@ async def read_liveness() -> dict[str, str]:
 
 
 @router.get("/ready", responses={503: {"description": "a component is not ok"}})
-async def read_readiness(settings: SettingsDep, redis: RedisDep) -> JSONResponse:
+async def read_readiness(
+    settings: SettingsDep, redis: RedisDep, gateway: GatewayDep
+) -> JSONResponse:
     """Same body as `/health`, but 503 unless every component is ok (for load balancers)."""
-    report = await health_report(settings, redis)
+    report = await health_report(settings, redis, gateway)
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
