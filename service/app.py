@@ -22,7 +22,18 @@ from service.gateway.core import Gateway
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import RateLimiter
-from service.routers import admin, admin_jobs, chat, diagnostics, health, jobs, version
+from service.routers import (
+    admin,
+    admin_documents,
+    admin_jobs,
+    chat,
+    diagnostics,
+    documents,
+    health,
+    jobs,
+    search,
+    version,
+)
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("platform.app")
@@ -105,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.gateway = Gateway(settings.providers, settings.chat_routes, settings.gateway)
     install_error_handlers(app)
-    for module in (health, version, admin, jobs, admin_jobs, diagnostics, chat):
+    routers = (health, version, admin, jobs, admin_jobs, diagnostics, chat)
+    for module in (*routers, search, documents, admin_documents):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

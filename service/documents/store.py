@@ -258,6 +258,16 @@ class DocumentStore:
             )
             return cur.rowcount
 
+    def count_older_than(self, cutoff: datetime, source: str | None = None) -> int:
+        """What `purge_older_than` would delete (a dry run)."""
+        sql = "SELECT count(*) FROM documents WHERE updated_at < ?"
+        params: list[Any] = [cutoff.astimezone(UTC).isoformat(timespec="microseconds")]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        with self.connect() as conn:
+            return int(conn.execute(sql, params).fetchone()[0])
+
     def purge_older_than(self, cutoff: datetime, source: str | None = None) -> int:
         """Delete documents not updated since `cutoff` (optionally of one source)."""
         sql = "DELETE FROM documents WHERE updated_at < ?"

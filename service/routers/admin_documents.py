@@ -1,0 +1,118 @@
+"""Admin routes of the document store and of egress: integrity, backups, retention, schema, probe.
+
+These are what the release checks call: `data.db-integrity`, `data.backups-ok`,
+`backup.recent-valid`, `datahandling.retention`, `opsec.egress` (the probe makes the platform's own
+outbound client try a URL, so the check sees the real policy refuse it, not a copy of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.deps import AdminKey, RedisDep, SettingsDep
+from service.documents import backups
+from service.documents.deps import StoreDep
+from service.documents.maintenance import integrity_check
+from service.documents.schema import LATEST_VERSION
+from service.errors import ApiError
+from service.outbound import EgressRefused, OutboundClient, OutboundError
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/documents/integrity")
+def read_integrity(store: StoreDep, _admin: AdminKey) -> dict[str, Any]:
+    return integrity_check(store).as_dict()
+
+
+@router.get("/documents/schema")
+def read_schema(store: StoreDep, _admin: AdminKey) -> dict[str, Any]:
+    return {"version": store.schema_version(), "latest": LATEST_VERSION}
+
+
+@router.post("/backups", status_code=201)
+async def create_backup(settings: SettingsDep, redis: RedisDep, _admin: AdminKey) -> dict[str, Any]:
+    try:
+        return await backups.backup_and_record(settings, redis)
+    except backups.BackupsDisabledError as exc:
+        raise ApiError(409, "invalid_request_error", str(exc), code="backups_disabled") from exc
+
+
+@router.get("/backups/latest")
+async def read_latest_backup(
+    settings: SettingsDep, redis: RedisDep, _admin: AdminKey
+) -> dict[str, Any]:
+    last = await backups.last_backup(redis)
+    return {"enabled": settings.backups_enabled, "last": last}
+
+
+@router.post("/backups/verify")
+async def verify_backup(settings: SettingsDep, _admin: AdminKey) -> dict[str, Any]:
+    return await asyncio.to_thread(backups.verify_latest, settings)
+
+
+class PurgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dry_run: bool = False
+
+
+@router.get("/retention")
+def read_retention(settings: SettingsDep, _admin: AdminKey) -> dict[str, Any]:
+    return {
+        "documents_retention_days": settings.documents_retention_days,
+        "job_retention_s": settings.job_retention_s,
+    }
+
+
+@router.post("/retention/purge")
+def purge_retention(
+    settings: SettingsDep, store: StoreDep, _admin: AdminKey, body: PurgeIn | None = None
+) -> dict[str, Any]:
+    """Apply ``documents_retention_days`` per source (0 = keep forever); counts per source."""
+    dry = body.dry_run if body else False
+    now = datetime.now(UTC)
+    purged: dict[str, int] = {}
+    for source, days in settings.documents_retention_days.items():
+        if days <= 0:
+            continue
+        cutoff = now - timedelta(days=days)
+        purged[source] = (
+            store.count_older_than(cutoff, source)
+            if dry
+            else store.purge_older_than(cutoff, source)
+        )
+    return {"dry_run": dry, "purged": purged, "policy": settings.documents_retention_days}
+
+
+class ProbeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2_000)
+
+
+@router.post("/egress/probe")
+async def probe_egress(
+    settings: SettingsDep, redis: RedisDep, _admin: AdminKey, body: ProbeIn
+) -> dict[str, Any]:
+    """Try `url` through the platform's outbound client; report refused / reached / error."""
+    client = OutboundClient(settings, redis)
+    try:
+        response = await client.get(
+            body.url, destination="egress-probe", retry_on_429=False, max_bytes=64 * 1024
+        )
+    except EgressRefused as exc:
+        return {"outcome": "refused", "reason": exc.reason, "url": exc.url}
+    except OutboundError as exc:
+        return {"outcome": "error", "reason": str(exc)[:300]}
+    finally:
+        await client.aclose()
+    return {
+        "outcome": "reached",
+        "status": response.status_code,
+        "redirects": response.redirects,
+        "url": str(response.url),
+    }
