@@ -18,6 +18,7 @@ from pytest_html.report_data import ReportData
 from pytest_html.selfcontained_report import SelfContainedReport
 from pytest_html.util import _process_css, _read_template
 
+from acceptance.charts import is_chart, render_svg
 from acceptance.report import counts, summary_line, target_block
 from acceptance.runstate import RUN_STATE
 from acceptance.verdicts import Verdict
@@ -102,6 +103,7 @@ def evidence_extras(
         f"<div><p><strong>Checklist:</strong> {escape(', '.join(ids))}</p>"
         f"<p><strong>Verdict:</strong> {escape(verdict or '')}"
         f"{' — ' + escape(reason) if reason else ''}</p>"
+        f"{''.join(render_svg(v) for v in evidence.values() if is_chart(v))}"
         f"<pre>{escape(json.dumps(evidence, indent=2, sort_keys=True))}</pre></div>"
     )
     found: list[dict[str, Any]] = [extras.html(body)]
