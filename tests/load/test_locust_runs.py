@@ -1,0 +1,85 @@
+"""Bounded Locust runs as subprocesses (never imported here): exit code = SLO verdict.
+
+Run directly against the vLLM emulator with --host (the gateway speaks the same wire format), so
+these tests do not need a whole stack. Durations are short and the assertions generous: the
+machine is small and shared with other tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from load.samples import read_samples
+from tests.emulators.conftest import Emulator
+from tests.load.conftest import MODEL
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+
+
+def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    argv = [
+        sys.executable, "-m", "locust",
+        "-f", str(REPO / "load" / "locustfile.py"),
+        "--headless", "--only-summary",
+        "--host", emulator.url,
+        "--chat-model", MODEL,
+        "--max-tokens", "10",
+        "--preflight-config", str(REPO / "preflight.toml"),
+        "--samples-prefix", str(workdir / "samples"),
+        "--stop-timeout", "5",
+        *extra,
+        "ChatUser",
+    ]  # fmt: skip
+    return subprocess.run(
+        argv, cwd=workdir, capture_output=True, text=True, timeout=90, check=False
+    )
+
+
+def test_healthy_target_exits_zero_with_custom_stats(
+    vllm_emulator: Emulator, tmp_path: Path
+) -> None:
+    """SLOs met: exit 0; TTFT/ITL/TPS entries in the CSV; raw samples with exact TTFTs."""
+    run = locust(vllm_emulator, tmp_path, "-u", "4", "-r", "4", "-t", "4s", "--csv", "stats")
+    assert run.returncode == 0, run.stderr[-3000:]
+    with (tmp_path / "stats_stats.csv").open() as handle:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(handle)}
+    assert {("TTFT", "chat"), ("ITL", "chat"), ("TPS", "chat"), ("POST", "chat")} <= set(rows)
+    assert int(rows[("TTFT", "chat")]["Request Count"]) >= 4
+    records = read_samples(tmp_path.glob("samples-*.jsonl"))
+    chat = [r for r in records if r["kind"] == "chat"]
+    assert chat and all(r["ok"] and r["tokens_source"] == "usage" for r in chat)
+    assert all(100 <= r["ttft_ms"] < 1000 for r in chat)
+    assert "ok     ttft_p50_ms" in run.stderr
+
+
+def test_slo_miss_exits_one_and_names_it(vllm_emulator: Emulator, tmp_path: Path) -> None:
+    """TTFT far above ttft_p50_ms: exit 1 and the missed SLO is named."""
+    vllm_emulator.configure(ttft_ms=1200)
+    run = locust(vllm_emulator, tmp_path, "-u", "2", "-r", "2", "-t", "3s")
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "MISSED ttft_p50_ms" in run.stderr
+
+
+def test_distributed_run_merges_worker_samples(vllm_emulator: Emulator, tmp_path: Path) -> None:
+    """--processes 2: one sample file per worker; the master judges all samples; load.report
+    merges the files to the same count."""
+    run = locust(vllm_emulator, tmp_path, "--processes", "2", "-u", "4", "-r", "4", "-t", "4s")
+    assert run.returncode == 0, run.stderr[-3000:]
+    files = sorted(tmp_path.glob("samples-*.jsonl"))
+    assert len(files) == 2, files
+    merged = subprocess.run(
+        [sys.executable, "-m", "load.report", *map(str, files)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    total = len(read_samples(files))
+    assert f"samples: {total}" in merged.stdout
+    # The master saw (nearly) every sample through the workers' reports.
+    master_count = int(run.stderr.split("load.listeners: samples: ")[-1].split()[0])
+    assert total - 8 <= master_count <= total
