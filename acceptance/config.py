@@ -19,6 +19,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from acceptance.observability_config import (
+    EnvironmentExpectations,
+    ObservabilitySettings,
+    default_environments,
+)
 from acceptance.ops_config import OpsSettings
 from acceptance.perf_config import PerformanceSettings, PostdeploySettings, ReleaseSettings
 
@@ -228,6 +233,14 @@ class SuiteConfig(BaseSettings):
 
     # --- operations artefacts: alerting, contacts, ToS register (acceptance/ops_config.py) ---
     ops: OpsSettings = Field(default_factory=OpsSettings)
+
+    # --- metrics, logs, protection; per-environment expectations (observability_config.py) ---
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    environments: dict[str, EnvironmentExpectations] = Field(
+        default_factory=default_environments,
+        description="expected settings per environment name (config.environment). Default: "
+        "production/staging strict, local/development relaxed",
+    )
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
