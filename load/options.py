@@ -52,8 +52,8 @@ def add_options(parser: Any) -> None:
         "--chat-model",
         metavar="NAME",
         default="",
-        help="model of the streaming chat user (default: the stack's vLLM model, else the "
-        "target's first model from /v1/models)",
+        help="model of the streaming chat user (default: the gateway model of --stack, else "
+        "the target's first model from /v1/models)",
     )
     parser.add_argument(
         "--max-tokens",
@@ -115,7 +115,8 @@ def resolve(options: Any, host: str | None) -> LoadTarget:
         url=host or (stack.url if stack else None),
         api_key=options.api_key or (stack.keys.api if stack else None),
         ca_file=Path(options.ca_file) if options.ca_file else (stack.ca_file if stack else None),
-        model=options.chat_model or vllm.get("model") or None,
+        # public_model: the name the gateway serves; the emulator's own name is for direct runs.
+        model=options.chat_model or vllm.get("public_model") or None,
         max_tokens=options.max_tokens,
         hot_weight=options.hot_weight,
         backfill_weight=options.backfill_weight,

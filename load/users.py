@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 import httpx
-from locust import HttpUser, User, constant, task
+from locust import HttpUser, User, between, task
 
 from load.listeners import CHAT_CONTEXT, state_of
 from load.streaming import StreamResult, chat_body, measure_stream
@@ -25,9 +25,15 @@ SEARCH_QUERIES = ("attention", "transformer", "diffusion", "retrieval", "quantiz
 class ChatUser(User):
     """One stream in flight per user (closed loop): N users = N concurrent streams."""
 
-    wait_time = constant(0)
+    # After a failure wait a second: a refusing target (429, outage) must not be hammered in a
+    # tight loop that also floods the stats with thousands of instant errors.
+    FAILURE_PAUSE_S = 1.0
+
+    def wait_time(self) -> float:
+        return self.FAILURE_PAUSE_S if self.last_failed else 0.0
 
     def on_start(self) -> None:
+        self.last_failed = False
         target = state_of(self.environment).target
         self.max_tokens = target.max_tokens
         self.http = httpx.Client(
@@ -48,6 +54,7 @@ class ChatUser(User):
     def chat(self) -> None:
         result = measure_stream(self.http, chat_body(self.model, self.max_tokens))
         state_of(self.environment).add(result.to_record() | {"name": "chat"})
+        self.last_failed = not result.ok
         self._fire(result)
 
     def _fire(self, result: StreamResult) -> None:
@@ -104,6 +111,8 @@ class _ApiUser(HttpUser):
     """Authenticated, TLS-verified HttpUser whose connection is opened before measuring."""
 
     abstract = True
+    # A person between requests, not a benchmark loop: keeps a few users under the per-key limit.
+    wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
         target = state_of(self.environment).target
