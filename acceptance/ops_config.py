@@ -66,8 +66,9 @@ class OpsSettings(BaseModel):
     )
     tool_timeout_s: float = Field(default=60.0, gt=0, description="per tool run. Default: 60.0")
     delivery_timeout_s: float = Field(
-        default=20.0, gt=0, description="a test alert must reach its receiver within this. "
-        "Default: 20.0",
+        default=20.0,
+        gt=0,
+        description="a test alert must reach its receiver within this. Default: 20.0",
     )
 
     alert_conditions: dict[str, str] = Field(
@@ -75,21 +76,24 @@ class OpsSettings(BaseModel):
         description="condition -> selector a critical alert's expression must use",
     )
     alert_min_for_s: float = Field(
-        default=60.0, ge=0, description="shortest for: of an alert (severity none exempt). "
-        "Default: 60.0",
+        default=60.0,
+        ge=0,
+        description="shortest for: of an alert (severity none exempt). Default: 60.0",
     )
     alert_severities: list[str] = Field(
         default_factory=lambda: ["critical", "warning", "info", "none"],
         description="allowed severity labels. Default: critical, warning, info, none",
     )
     repeat_interval_min_s: float = Field(
-        default=3600.0, gt=0, description="shortest repeat_interval of a route (the Watchdog's "
+        default=3600.0,
+        gt=0,
+        description="shortest repeat_interval of a route (the Watchdog's "
         "heartbeat route exempt). Default: 3600.0",
     )
 
     user_issues_file: Path | None = Field(
-        default=None, description="JSON/YAML export of user-reported issues; None: no source. "
-        "Default: None",
+        default=None,
+        description="JSON/YAML export of user-reported issues; None: no source. Default: None",
     )
     user_issues_max: int = Field(
         default=5, ge=0, description="most issues labelled for the release. Default: 5"
