@@ -22,6 +22,7 @@ from service import SCHEMA_VERSION, __version__
 from service.constants import SCHEMA_KEY
 from service.db_metrics import timed
 from service.deps import RedisDep, SettingsDep
+from service.documents.status import documents_component
 from service.gateway.core import Gateway
 from service.heartbeat import WorkerInfo, list_workers
 from service.queue import queue_depths
@@ -143,6 +144,7 @@ async def health_report(
         _bounded(lambda: timed("schema", lambda: _datastore_schema(redis))),
         _bounded(lambda: asyncio.to_thread(_disk, settings)),
     )
+    documents = await _bounded(lambda: documents_component(settings, redis))
     redis_check: Check = (
         {"status": "down", "error": _failure(ping), "latency_ms": None}
         if isinstance(ping, Exception)
@@ -159,6 +161,11 @@ async def health_report(
         "workers": _workers(settings, workers),
         "disk": disk_check,
         "schema": _schema(datastore, workers),
+        "documents": (
+            {"status": "degraded", "error": _failure(documents)}
+            if isinstance(documents, Exception)
+            else documents
+        ),
     }
     if gateway is not None and gateway.providers:  # no LLM providers configured: no component
         components["providers"] = gateway.health()

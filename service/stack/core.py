@@ -19,6 +19,7 @@ from pathlib import Path
 
 from service.stack import api
 from service.stack.boot import Layout, boot_auxiliary, wait_for_workers, worker_process
+from service.stack.documents import seed_documents
 from service.stack.environment import (
     KEY_IDS,
     base_env,
@@ -103,6 +104,7 @@ class Stack:
                 overrides=options.override_env(),
             )
         )
+        seed_documents(env, layout.root, left())
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
             self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
