@@ -242,6 +242,38 @@ class SuiteConfig(BaseSettings):
         "production/staging strict, local/development relaxed",
     )
 
+    # --- LLM providers and the chat gateway ---
+    chat_model: str | None = Field(
+        default=None,
+        description="model the chat checks request; None: the first route the target's /health"
+        " lists. Default: None",
+    )
+    chat_max_tokens: int = Field(
+        default=16, ge=1, description="max_tokens of each chat check request. Default: 16"
+    )
+    failover_requests: int = Field(
+        default=10, ge=1, description="requests sent while the primary is down. Default: 10"
+    )
+    failover_error_budget: int = Field(
+        default=0, ge=0, description="of those, how many may fail. Default: 0"
+    )
+    failover_recovery_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="longest wait for traffic to return to the recovered primary. Default: 30.0",
+    )
+    gpu_util_max_percent: float = Field(
+        default=90.0, gt=0, le=100, description="safe GPU utilisation limit. Default: 90.0"
+    )
+    kv_cache_usage_max: float = Field(
+        default=0.9, gt=0, le=1, description="safe KV-cache usage (fraction). Default: 0.9"
+    )
+    gpu_metrics_urls: list[str] = Field(
+        default_factory=list,
+        description="Prometheus endpoints exporting vllm:* / DCGM metrics; []: the stack's vLLM"
+        " /metrics. Default: []",
+    )
+
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
