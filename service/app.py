@@ -30,9 +30,11 @@ from service.routers import (
     diagnostics,
     documents,
     health,
+    ingest_admin,
     jobs,
     search,
     version,
+    webhooks,
 )
 from service.settings import Settings, get_settings
 
@@ -117,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = Gateway(settings.providers, settings.chat_routes, settings.gateway)
     install_error_handlers(app)
     routers = (health, version, admin, jobs, admin_jobs, diagnostics, chat)
-    for module in (*routers, search, documents, admin_documents):
+    for module in (*routers, search, documents, admin_documents, webhooks, ingest_admin):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

@@ -106,6 +106,11 @@ ARXIV_INFLIGHT_KEY: Final = KEY_PREFIX + "arxiv:inflight"
 # Added to every reserved slot: covers the wake-up and connect jitter of the sleeping process, so
 # two arrivals at the server are never closer than the interval even when the first was late.
 ARXIV_SLOT_MARGIN_S: Final = 0.05
+# Earliest time (epoch ms, Redis clock) the next arXiv request may start: the end of the last
+# request plus the interval, set while the in-flight lock is held. The end of a request is after
+# its arrival at arXiv, so two arrivals are at least the interval apart however late a request
+# left; the slot above only orders the processes.
+ARXIV_NOT_BEFORE_KEY: Final = KEY_PREFIX + "arxiv:not-before"
 # Poller and ingestion counters and timestamps (requests, backoffs, last poll, last document),
 # read by the API's /metrics collector and by /health's ingestion component.
 INGEST_STATS_KEY: Final = KEY_PREFIX + "ingest:stats"

@@ -25,6 +25,7 @@ from service.deps import RedisDep, SettingsDep
 from service.documents.status import documents_component
 from service.gateway.core import Gateway
 from service.heartbeat import WorkerInfo, list_workers
+from service.ingest.health import ingestion_component
 from service.queue import queue_depths
 from service.routers.chat import GatewayDep
 from service.settings import Settings
@@ -145,6 +146,7 @@ async def health_report(
         _bounded(lambda: asyncio.to_thread(_disk, settings)),
     )
     documents = await _bounded(lambda: documents_component(settings, redis))
+    ingestion = await _bounded(lambda: ingestion_component(settings, redis))
     redis_check: Check = (
         {"status": "down", "error": _failure(ping), "latency_ms": None}
         if isinstance(ping, Exception)
@@ -161,6 +163,11 @@ async def health_report(
         "workers": _workers(settings, workers),
         "disk": disk_check,
         "schema": _schema(datastore, workers),
+        "ingestion": (
+            {"status": "degraded", "error": _failure(ingestion)}
+            if isinstance(ingestion, Exception)
+            else ingestion
+        ),
         "documents": (
             {"status": "degraded", "error": _failure(documents)}
             if isinstance(documents, Exception)

@@ -133,6 +133,40 @@ AUXILIARY_SERVICES: list[AuxiliaryService] = [
 ]
 
 
+def _allow_egress(ctx: AuxiliaryContext) -> dict[str, str]:
+    from service.stack.egress import allow_egress  # egress.py imports this module
+
+    return allow_egress(ctx)
+
+
+def _site(name: str, module: str, extra_argv: list[str],
+          env: Callable[[AuxiliaryContext], dict[str, str]]) -> AuxiliaryService:
+    """An external site the platform calls (arXiv, a robots.txt site): allowlisted for egress,
+    request log as ground truth, faults via ``/_emulator/faults``."""
+
+    def log(ctx: AuxiliaryContext) -> Path:
+        return ctx.logs_dir / f"{name}-requests.jsonl"
+
+    return AuxiliaryService(
+        name=name,
+        argv=lambda ctx: [ctx.python, "-m", module, "--host", "127.0.0.1", "--port",
+                          str(ctx.port), "--requests-log", str(log(ctx)), *extra_argv],
+        ready_path="/health",
+        info=lambda ctx: {"url": ctx.url, "admin_url": f"{ctx.url}/_emulator",
+                          "requests_log": str(log(ctx))},
+        service_env=lambda ctx: {**_allow_egress(ctx), **env(ctx)},
+    )  # fmt: skip
+
+
+# Ingestion's external sites. The reference policy polls arXiv continuously (a round every
+# second, the shared 3 s cadence deciding when requests go out) so the cadence is exercised in
+# seconds; a new paper appears every 20 s so polling keeps finding work.
+AUXILIARY_SERVICES += [
+    _site("arxiv", "service.emulators.arxiv", ["--new-every-s", "20"],
+          lambda ctx: {"PLATFORM_ARXIV_URL": ctx.url, "PLATFORM_ARXIV_POLL_INTERVAL_S": "1"}),
+    _site("robots", "service.emulators.robots", [], lambda ctx: {}),
+]  # fmt: skip
+
 def enabled_services() -> list[AuxiliaryService]:
     """The auxiliary services a stack boots, in registration order."""
     names = [service.name for service in AUXILIARY_SERVICES]

@@ -28,6 +28,7 @@ from service.stack.environment import (
     service_env,
 )
 from service.stack.info import StackInfo
+from service.stack.ingestion import generate_ingest_secrets, ingest_env, poller_process
 from service.stack.options import StackOptions
 from service.stack.polling import StackError, wait_until
 from service.stack.processes import ManagedProcess, stop_all
@@ -85,6 +86,7 @@ class Stack:
             options.json_out.unlink(missing_ok=True)
         tls = write_tls(layout.tls, options.cert_days)
         keys = generate_keys()
+        ingest_secrets = generate_ingest_secrets()
         env = base_env()
         redis_url = options.redis_url or self.settings.redis_url
         if redis_url is None:
@@ -100,7 +102,7 @@ class Stack:
                 redis_url=redis_url,
                 stack_dir=layout.root,
                 environment=options.environment,
-                extra=aux_env,
+                extra={**aux_env, **ingest_env(ingest_secrets)},
                 overrides=options.override_env(),
             )
         )
@@ -110,18 +112,23 @@ class Stack:
             self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
             managed = self._valkey is not None
             names = [f"worker-{n}" for n in range(1, options.workers + 1)]
+            pollers = [f"poller-{n}" for n in range(1, options.pollers + 1)]
             self._info = StackInfo(
                 url=url, ca_file=tls.ca_file, environment=options.environment,
                 dir=layout.root, redis_url=redis_url, keys=keys, key_ids=KEY_IDS,
-                logs=layout.logs_map(names, [*self._auxiliary], managed_redis=managed),
+                logs=layout.logs_map(names + pollers, [*self._auxiliary], managed_redis=managed),
                 settings=public_settings(env), emulators=emulators, workers=names,
-                restarts=dict.fromkeys(names, 0), managed_redis=managed,
+                restarts=dict.fromkeys(names + pollers, 0), managed_redis=managed,
+                pollers=pollers, webhook_secrets=ingest_secrets,
                 cert_file=tls.cert_file, cert_not_after=tls.not_after.isoformat(),
                 started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             )  # fmt: skip
             with self._lock:
                 for name in names:
                     self._workers[name] = worker_process(layout, env, name)
+                    self._workers[name].start()
+                for name in pollers:  # supervised like workers: restarted when they die
+                    self._workers[name] = poller_process(layout, env, name)
                     self._workers[name].start()
                 self._supervisor = Supervisor(
                     self._workers, restart=options.restart_workers, lock=self._lock,

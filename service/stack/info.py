@@ -45,6 +45,9 @@ class StackInfo(BaseModel):
     emulators: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Beyond the contract's example, for checks and people reading the file:
     workers: list[str] = Field(default_factory=list)
+    pollers: list[str] = Field(default_factory=list)
+    # Secrets the webhook checks sign with: github, huggingface, pseudonym (the pseudonym key).
+    webhook_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
     restarts: dict[str, int] = Field(default_factory=dict)
     managed_redis: bool = True
     cert_file: Path | None = None

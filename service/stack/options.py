@@ -18,6 +18,7 @@ class StackOptions:
     """
 
     workers: int = 2
+    pollers: int = 1  # arXiv pollers (service.poller), supervised like workers
     directory: Path | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     cert_days: int = 30
@@ -31,6 +32,8 @@ class StackOptions:
     def __post_init__(self) -> None:
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
+        if self.pollers < 0:
+            raise ValueError("pollers must be >= 0")
         if self.startup_timeout_s <= 0:
             raise ValueError("startup_timeout_s must be > 0")
 

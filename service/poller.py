@@ -1,0 +1,111 @@
+"""The arXiv poller: ``python -m service.poller --poller-id poller-1`` (its own process).
+
+Each round fetches the newest papers of ``arxiv_query`` page by page until it meets papers it has
+already seen (``pf:ingest:seen:arxiv``) or ``arxiv_max_pages``; every new paper becomes an
+``arxiv_paper`` job on the backfill queue (idempotency key ``arxiv:<id>``), whose worker stores
+the document. Between rounds it waits ``arxiv_poll_interval_s``. However many pollers (and
+workers) run, the request cadence is the shared one of ``service.ingest.throttle``. A 503/429
+ends the round after every process was told to back off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from service import constants as c
+from service import queue
+from service.ingest import stats
+from service.ingest.arxiv import ArxivClient, ArxivUnavailableError, make_throttle
+from service.outbound import EgressRefused, OutboundClient
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("service.poller")
+
+
+async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> int:
+    """One round; the number of new papers enqueued."""
+    new_total = 0
+    for page in range(settings.arxiv_max_pages):
+        feed = await client.fetch(page * settings.arxiv_page_size)
+        entries = feed["entries"]
+        new = 0
+        for entry in entries:
+            if not await redis.sadd(c.ARXIV_SEEN_KEY, entry["id"]):
+                continue
+            try:
+                await queue.enqueue(redis, settings, kind="arxiv_paper", queue="backfill",
+                                    payload=entry, owner="poller",
+                                    idempotency=f"arxiv:{entry['id']}")  # fmt: skip
+            except queue.QueueFullError:
+                await redis.srem(c.ARXIV_SEEN_KEY, entry["id"])  # try again next round
+                log.warning("backfill queue full; the round ends early")
+                return new_total + new
+            new += 1
+        new_total += new
+        await stats.count(redis, "arxiv_entries", new) if new else None
+        caught_up = new < len(entries) or not entries
+        if caught_up or (page + 1) * settings.arxiv_page_size >= feed["total"]:
+            break
+    return new_total
+
+
+async def run(settings: Settings, stopping: asyncio.Event) -> None:
+    redis = Redis.from_url(settings.redis_url, decode_responses=True,
+                           socket_connect_timeout=2.0, socket_timeout=10.0)  # fmt: skip
+    outbound = OutboundClient(settings, redis)
+    client = ArxivClient(settings, redis, outbound, make_throttle(settings, redis))
+    try:
+        if settings.arxiv_url is None:
+            log.info("arxiv_url is not set: the poller idles")
+            await stopping.wait()
+        while not stopping.is_set():
+            try:
+                found = await poll_round(client, redis, settings)
+                log.info("arXiv round done: %d new papers", found)
+            except ArxivUnavailableError as exc:
+                log.warning("arXiv round ended: %s", exc)
+            except EgressRefused as exc:
+                log.error("arXiv URL refused by the egress policy: %s", exc)
+            except (OSError, TimeoutError, RedisError) as exc:  # Redis or network gone: retried
+                log.warning("arXiv round failed: %s: %s", type(exc).__name__, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), max(0.05, settings.arxiv_poll_interval_s))
+    finally:
+        await outbound.aclose()
+        await redis.aclose()
+
+
+async def serve(settings: Settings) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await run(settings, stopping)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.poller", description=__doc__)
+    parser.add_argument(
+        "--poller-id",
+        default="poller-1",
+        metavar="ID",
+        help="name of this poller in logs. Default: %(default)r",
+    )
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    from service.logs import configure_logging
+
+    configure_logging(settings, args.poller_id)
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
