@@ -1,0 +1,138 @@
+"""Metrics Collection: /metrics is valid Prometheus text, errors and outbound calls are counted."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.promtext import Sample, scrape, total
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+
+from .test_kpis import first_model, stream_chat
+
+REQUESTS = "platform_http_requests_total"
+DURATION = "platform_http_request_duration_seconds"
+OUTBOUND = "platform_outbound_requests_total"
+UPSTREAM = "platform_llm_upstream_latency_seconds_count"
+UNMATCHED_PATH = "/preflight-no-such-route"
+
+
+def prometheus_url(target: Target, config: SuiteConfig) -> str | None:
+    """The Prometheus that scrapes the target: configured, else one the stack started."""
+    if config.observability.prometheus_url:
+        return config.observability.prometheus_url
+    if target.stack is not None:
+        url = target.stack.emulators.get("prometheus", {}).get("url")
+        return str(url) if url else None
+    return None
+
+
+def target_up(prometheus: str, target: Target, timeout: float) -> list[dict[str, object]]:
+    """``up`` series of Prometheus whose instance is the target's host:port."""
+    instance = target.url.split("://", 1)[1].rstrip("/")
+    response = httpx.get(
+        f"{prometheus.rstrip('/')}/api/v1/query", params={"query": "up"}, timeout=timeout
+    )
+    assert response.status_code == 200, f"Prometheus query: {response.status_code}"
+    series = response.json()["data"]["result"]
+    return [s for s in series if s["metric"].get("instance") == instance]
+
+
+@pytest.mark.checklist("metrics.prometheus")
+def test_metrics_parse_as_prometheus(
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """/metrics is Prometheus text that the reference parser reads; a given Prometheus has it up."""
+    response = anon_client.get("/metrics")
+    assert response.status_code == 200, f"GET /metrics: {response.status_code}"
+    content_type = response.headers.get("content-type", "")
+    try:
+        families = list(text_string_to_metric_families(response.text))
+    except ValueError as error:
+        pytest.fail(f"/metrics is not Prometheus text exposition: {error}")
+    samples = sum(len(f.samples) for f in families)
+    evidence.add(
+        content_type=content_type,
+        families=len(families),
+        samples=samples,
+        platform_families=sorted(f.name for f in families if f.name.startswith("platform_")),
+    )
+    assert content_type.startswith("text/plain"), f"content type {content_type!r}"
+    assert families and samples, "/metrics holds no metric"
+    prometheus = prometheus_url(target, config)
+    if prometheus is None:
+        evidence.add(prometheus="no Prometheus server given: scraping not verified there")
+        return
+    up = target_up(prometheus, target, config.http_timeout_s)
+    evidence.add(prometheus=prometheus, up=[s["value"] for s in up])
+    assert up, f"the target is not a scrape target of {prometheus}"
+    assert all(str(s["value"][1]) == "1" for s in up), f"target down in Prometheus: {up}"  # type: ignore[index]  # PromQL vector value: [time, "value"]
+
+
+def _delta(before: list[Sample], after: list[Sample], name: str, **match: str) -> float:
+    return (total(after, name, **match) or 0.0) - (total(before, name, **match) or 0.0)
+
+
+@pytest.mark.checklist("metrics.errors-latency")
+def test_errors_and_latency_per_route_and_status(
+    anon_client: httpx.Client, client: httpx.Client, evidence: Evidence
+) -> None:
+    """A 404 and a 422 sent by the check are counted by route and status, with latency."""
+    before = scrape(anon_client)
+    not_found = anon_client.get(UNMATCHED_PATH)
+    invalid = client.post("/enqueue", json={"kind": "no-such-kind"})
+    after = scrape(anon_client)
+    moved = {
+        "404": _delta(before, after, REQUESTS, status="404"),
+        "422 /enqueue": _delta(before, after, REQUESTS, route="/enqueue", status="422"),
+        "latency count POST /enqueue": _delta(
+            before, after, f"{DURATION}_count", route="/enqueue", method="POST"
+        ),
+    }
+    buckets = [s for s in after if s.name == f"{DURATION}_bucket" and s.labels.get("route")]
+    statuses = sorted({s.labels.get("status", "") for s in after if s.name == REQUESTS})
+    evidence.add(
+        answers=[not_found.status_code, invalid.status_code],
+        moved=moved,
+        statuses_seen=statuses,
+        latency_bucket_series=len(buckets),
+    )
+    assert (not_found.status_code, invalid.status_code) == (404, 422), "probe requests misfired"
+    stuck = {what: d for what, d in moved.items() if d < 1}
+    assert not stuck, f"not counted: {stuck} ({REQUESTS} / {DURATION} by route and status)"
+    assert buckets, f"no {DURATION} histogram buckets per route"
+
+
+def _per_label(samples: list[Sample], name: str, where: str) -> dict[str, dict[str, float]]:
+    """``{destination: {outcome: count}}`` of one counter family."""
+    out: dict[str, dict[str, float]] = {}
+    for s in samples:
+        if s.name == name:
+            out.setdefault(s.labels.get(where, "?"), {})[s.labels.get("outcome", "?")] = s.value
+    return out
+
+
+@pytest.mark.checklist("metrics.external-api")
+def test_outbound_calls_counted_per_destination(
+    anon_client: httpx.Client, client: httpx.Client, evidence: Evidence
+) -> None:
+    """Outbound calls (general client, gateway provider calls) counted per destination + outcome."""
+    model = first_model(client)
+    chat_status = stream_chat(client, model) if model else None
+    samples = scrape(anon_client)
+    outbound = _per_label(samples, OUTBOUND, "destination")
+    provider_calls = _per_label(samples, UPSTREAM, "provider")
+    evidence.add(outbound=outbound, provider_calls=provider_calls, chat_status=chat_status)
+    if not outbound and not provider_calls:
+        not_verified(f"the target exposes no outbound call counts ({OUTBOUND}, {UPSTREAM})")
+    unlabelled = [
+        s.labels
+        for s in samples
+        if (s.name == OUTBOUND and not {"destination", "outcome"} <= set(s.labels))
+        or (s.name == UPSTREAM and not {"provider", "outcome"} <= set(s.labels))
+    ]
+    assert not unlabelled, f"outbound series without destination/outcome: {unlabelled}"
