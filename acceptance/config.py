@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from acceptance.documents_config import DocumentSettings
 from acceptance.observability_config import (
     EnvironmentExpectations,
     ObservabilitySettings,
@@ -273,6 +274,9 @@ class SuiteConfig(BaseSettings):
         description="Prometheus endpoints exporting vllm:* / DCGM metrics; []: the stack's vLLM"
         " /metrics. Default: []",
     )
+
+    # --- search, documents, backups, uploads, egress (acceptance/documents_config.py) ---
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)

@@ -161,3 +161,37 @@ def verify_restore(backup_path: Path, scratch: Path) -> RestoreReport:
     return RestoreReport(
         not problems, str(backup_path), problems, expected, report.documents, report.as_dict()
     )
+
+
+def rollback_drill(store: DocumentStore, scratch: Path) -> dict[str, Any]:
+    """The documented rollback, on a copy: schema down one version, readable, up again, sound.
+
+    Never touches the live file: the copy is taken with the online backup API.
+    """
+    from service.documents.migrate import migrate
+
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.unlink(missing_ok=True)
+    target = sqlite3.connect(scratch, isolation_level=None)
+    steps: list[str] = []
+    try:
+        with store.connect() as source:
+            source.backup(target)
+        before = int(target.execute("SELECT count(*) FROM documents").fetchone()[0])
+        start = current_version(target)
+        down_to = max(start - 1, 1)
+        steps.append(f"down {start}->{down_to}: {migrate(target, down_to)}")
+        during = int(target.execute("SELECT count(*) FROM documents").fetchone()[0])
+        steps.append(f"up {down_to}->{LATEST_VERSION}: {migrate(target)}")
+    finally:
+        target.close()
+    report = integrity_check(DocumentStore(scratch))
+    ok = report.ok and before == during == report.documents
+    return {
+        "ok": ok,
+        "from_version": start,
+        "down_to": down_to,
+        "steps": steps,
+        "documents": {"before": before, "after_down": during, "after_up": report.documents},
+        "integrity": report.as_dict(),
+    }

@@ -8,7 +8,9 @@ outbound client try a URL, so the check sees the real policy refuse it, not a co
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.documents import backups
 from service.documents.deps import StoreDep
-from service.documents.maintenance import integrity_check
+from service.documents.maintenance import integrity_check, rollback_drill
 from service.documents.schema import LATEST_VERSION
 from service.errors import ApiError
 from service.outbound import EgressRefused, OutboundClient, OutboundError
@@ -33,6 +35,13 @@ def read_integrity(store: StoreDep, _admin: AdminKey) -> dict[str, Any]:
 @router.get("/documents/schema")
 def read_schema(store: StoreDep, _admin: AdminKey) -> dict[str, Any]:
     return {"version": store.schema_version(), "latest": LATEST_VERSION}
+
+
+@router.post("/documents/rollback-drill")
+def run_rollback_drill(settings: SettingsDep, store: StoreDep, _admin: AdminKey) -> dict[str, Any]:
+    """Exercise the schema rollback on a scratch copy of the store (the live file is untouched)."""
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix="rollback-") as scratch:
+        return rollback_drill(store, Path(scratch) / "drill.sqlite3")
 
 
 @router.post("/backups", status_code=201)
