@@ -19,6 +19,7 @@ from acceptance import html_report, report
 from acceptance.checklist import PHASES, load_checklist
 from acceptance.config import ConfigError, SuiteConfig, find_config_file, load_suite_config
 from acceptance.evidence import evidence_of
+from acceptance.release import tagged_ids, version_under_release
 from acceptance.results import aggregate
 from acceptance.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
 from acceptance.target import TargetSpec, identity_for_report
@@ -41,6 +42,8 @@ MARKERS = {
     "unless the suite booted the target",
     "slow": "takes more than a few seconds",
     "checklist(*ids)": "ties the test to checklist ids from acceptance/checklist.yaml",
+    "since(version)": "behaviour new in that version; for the version under release the check "
+    "also decides post1h.new-functionality",
 }
 _PHASES_KEY = pytest.StashKey[list[tuple[Verdict, str | None]]]()
 
@@ -76,6 +79,9 @@ _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
         "help": "run only the checks of this checklist id (repeatable)"}),
     ("--stack-workers", {"metavar": "N", "type": _workers, "default": 2,
         "help": "worker processes of a stack the suite boots"}),
+    ("--baseline", {"metavar": "PATH",
+        "help": "checklist.json of a previous run: regressions fail post1h.performance-stable, "
+        "new failures are flagged in the reports (overrides [report] previous_run)"}),
 )  # fmt: skip
 
 
@@ -98,6 +104,11 @@ def _build_state(config: pytest.Config) -> RunState:
         if waiver.id not in checklist:
             raise pytest.UsageError(f"waiver for unknown checklist id {waiver.id!r}")
     option = config.getoption
+    if option("baseline"):
+        baseline = config.invocation_params.dir / option("baseline")
+        if not baseline.is_file():
+            raise pytest.UsageError(f"--baseline: {baseline} does not exist")
+        suite.report.previous_run = baseline
     ca_file = option("ca_file") or suite.ca_file
     stack_file = option("stack") or suite.stack
     spec = TargetSpec(
@@ -140,12 +151,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every check its preflight, category and phase markers before -m selects."""
     state = config.stash[RUN_STATE]
+    release = version_under_release(state.config)
     for item in items:
         ids = [str(i) for mark in item.iter_markers("checklist") for i in mark.args]
         if not item.get_closest_marker("checklist"):
             continue
         if not ids:
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.checklist needs ids")
+        ids += tagged_ids(item, release)
         unknown = [i for i in ids if i not in state.checklist]
         if unknown:
             raise pytest.UsageError(

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from acceptance import baseline
 from acceptance.results import ItemResult, overall_verdict
 from acceptance.runstate import RunState
 from acceptance.verdicts import Verdict
@@ -52,6 +53,7 @@ def target_block(state: RunState) -> dict[str, str | None]:
 def build_json(state: RunState) -> dict[str, Any]:
     """The checklist.json document (schema 1)."""
     items = state.items or []
+    compared = baseline.comparison(state.config.report.previous_run, items)
     return {
         "schema": SCHEMA,
         "verdict": overall_verdict(items),
@@ -60,6 +62,8 @@ def build_json(state: RunState) -> dict[str, Any]:
         "finished": _iso(state.finished),
         "phase": state.phase,
         "items": [item.as_json() for item in items],
+        # Only with --baseline / [report] previous_run: what changed since that run.
+        **({"baseline": compared} if compared is not None else {}),
     }
 
 
@@ -108,6 +112,10 @@ def render_markdown(state: RunState) -> str:
             section = entry.section
             lines += ["", f"### {section}"]
         lines.append(_line(by_id[entry.id]))
+    compared = baseline.comparison(state.config.report.previous_run, state.items or [])
+    if compared is not None:
+        new = ", ".join(compared.get("new_failures") or []) or compared.get("error") or "none"
+        lines += ["", f"New failures since the baseline run ({compared['previous_run']}): {new}"]
     lines += ["", SIGN_OFF, ""]
     return "\n".join(lines)
 

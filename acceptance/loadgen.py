@@ -1,0 +1,178 @@
+"""Bounded HTTP load from inside a check: asyncio + httpx, seconds long, every request recorded.
+
+Locust stays a separate program (load/); the checks need something smaller that runs in the
+pytest process and returns raw samples: a fixed number of users, a deadline, optionally a fixed
+arrival rate. Each user walks the calls in order, so a ``{job_id}`` path reads the job that user
+enqueued last. Pacing to an arrival rate is the one place a check sleeps: it *is* the load shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from acceptance.target import USER_AGENT, Target
+from load.stats import percentile
+
+NO_JOB = "0" * 32  # a well-formed id no job has: /status answers 404 before the first enqueue
+SHED = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of a user's cycle; ``name`` is the endpoint as [slo.endpoint_p95_ms] says."""
+
+    name: str
+    method: str
+    path: str
+    json: dict[str, Any] | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One answered (or failed) request: when it started, how long, what came back."""
+
+    name: str
+    at_s: float
+    latency_ms: float
+    status: int  # 0: no HTTP answer (timeout, connection error)
+    error: str | None = None
+
+    @property
+    def server_error(self) -> bool:
+        """An error the service owes the user: no answer, or a 5xx other than shedding's 503."""
+        return self.status == 0 or (self.status >= 500 and self.status != 503)
+
+
+@dataclass
+class LoadResult:
+    """Every sample of a run plus its wall time; figures are computed from the raw samples."""
+
+    samples: list[Sample] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def of(self, name: str | None = None) -> list[Sample]:
+        return [s for s in self.samples if name is None or s.name == name]
+
+    def names(self) -> list[str]:
+        return sorted({s.name for s in self.samples})
+
+    def stats(self, name: str | None = None, *, errors_include_503: bool = True) -> dict[str, Any]:
+        """Counts and latency percentiles; 429 is "limited", never an error of the service."""
+        chosen = self.of(name)
+        errors = [s for s in chosen if s.server_error or (errors_include_503 and s.status == 503)]
+        timed = [s.latency_ms for s in chosen if s.status not in SHED and s.status != 0]
+        p50, p95 = percentile(timed, 50), percentile(timed, 95)
+        return {
+            "requests": len(chosen),
+            "errors": len(errors),
+            "limited": sum(s.status == 429 for s in chosen),
+            "unavailable": sum(s.status == 503 for s in chosen),
+            "error_share": round(len(errors) / len(chosen), 4) if chosen else None,
+            "p50_ms": None if p50 is None else round(p50, 2),
+            "p95_ms": None if p95 is None else round(p95, 2),
+            "statuses": _count(str(s.status) for s in chosen),
+        }
+
+    def p95_series(self, bucket_s: float = 0.5) -> dict[str, list[list[float]]]:
+        """Latency p95 per endpoint per time bucket, [[t, ms], ...]: the report's chart."""
+        out: dict[str, list[list[float]]] = {}
+        for name in self.names():
+            buckets: dict[int, list[float]] = {}
+            for s in self.of(name):
+                if s.status not in SHED and s.status != 0:
+                    buckets.setdefault(int(s.at_s / bucket_s), []).append(s.latency_ms)
+            out[name] = [
+                [round(b * bucket_s, 2), round(percentile(v, 95) or 0.0, 2)]
+                for b, v in sorted(buckets.items())
+            ]
+        return out
+
+
+def _count(values: Iterator[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def run_load(
+    target: Target,
+    calls: list[Call],
+    *,
+    users: int,
+    duration_s: float,
+    timeout_s: float,
+    rps: float | None = None,
+    max_requests: int | None = None,
+) -> LoadResult:
+    """Run ``users`` concurrent users until ``duration_s`` (or ``max_requests``) is reached."""
+    return asyncio.run(
+        _run(target.url, target.verify, calls, users, duration_s, timeout_s, rps, max_requests)
+    )
+
+
+async def _run(
+    url: str,
+    verify: ssl.SSLContext | bool,
+    calls: list[Call],
+    users: int,
+    duration_s: float,
+    timeout_s: float,
+    rps: float | None,
+    max_requests: int | None,
+) -> LoadResult:
+    result = LoadResult()
+    started = time.monotonic()
+    deadline = started + duration_s
+    counter = itertools.count()
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    async with httpx.AsyncClient(
+        base_url=url, verify=verify, timeout=timeout_s, limits=limits,
+        headers={"User-Agent": USER_AGENT},
+    ) as client:  # fmt: skip
+
+        async def user() -> None:
+            job_id = NO_JOB
+            for step in itertools.count():
+                index = next(counter)
+                if max_requests is not None and index >= max_requests:
+                    return
+                if rps is not None:
+                    await asyncio.sleep(max(0.0, started + index / rps - time.monotonic()))
+                if time.monotonic() >= deadline:
+                    return
+                call = calls[step % len(calls)]
+                sample, body = await _send(client, call, job_id, started)
+                result.samples.append(sample)
+                if isinstance(body, dict) and isinstance(body.get("job_id"), str):
+                    job_id = body["job_id"]
+
+        await asyncio.gather(*(user() for _ in range(users)))
+    result.wall_s = time.monotonic() - started
+    return result
+
+
+async def _send(
+    client: httpx.AsyncClient, call: Call, job_id: str, started: float
+) -> tuple[Sample, Any]:
+    headers = {"Authorization": f"Bearer {call.key}"} if call.key else {}
+    begin = time.monotonic()
+    try:
+        response = await client.request(
+            call.method, call.path.format(job_id=job_id), json=call.json, headers=headers
+        )
+    except httpx.HTTPError as exc:
+        elapsed = (time.monotonic() - begin) * 1000
+        return Sample(call.name, begin - started, elapsed, 0, type(exc).__name__), None
+    elapsed = (time.monotonic() - begin) * 1000
+    body = response.json() if response.status_code == 202 else None
+    return Sample(call.name, begin - started, elapsed, response.status_code), body
