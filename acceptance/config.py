@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from acceptance.documents_config import DocumentSettings
+from acceptance.ingestion_config import IngestionSettings
 from acceptance.observability_config import (
     EnvironmentExpectations,
     ObservabilitySettings,
@@ -277,6 +278,9 @@ class SuiteConfig(BaseSettings):
 
     # --- search, documents, backups, uploads, egress (acceptance/documents_config.py) ---
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
+
+    # --- ingestion: arXiv, webhooks, robots, sandbox (acceptance/ingestion_config.py) ---
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
 
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)

@@ -1,0 +1,48 @@
+"""Thresholds of the ingestion checks: the ``[ingestion]`` table of ``preflight.toml``.
+
+arXiv cadence, webhooks, robots.txt, external rate limits, personal data, sandbox, freshness.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IngestionSettings(BaseModel):
+    """``SuiteConfig.ingestion``; every default is repeated in the repository's preflight.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    arxiv_min_interval_s: float = Field(
+        default=3.0, ge=3.0, description="arXiv's terms: no two requests closer. Default: 3.0"
+    )
+    arxiv_cadence_min_requests: int = Field(
+        default=4, ge=2, description="arXiv requests observed before judging gaps. Default: 4"
+    )
+    arxiv_cadence_timeout_s: float = Field(
+        default=30.0, gt=0, description="longest wait for those requests. Default: 30.0"
+    )
+    arxiv_retry_after_s: int = Field(
+        default=6, ge=1, description="Retry-After of the 503 the ToS check injects. Default: 6"
+    )
+    external_retry_after_s: int = Field(
+        default=3,
+        ge=1,
+        description="Retry-After of the 429 the rate-limit check injects. Default: 3",
+    )
+    webhook_ack_max_s: float = Field(
+        default=1.0, gt=0, description="a webhook must be answered within this. Default: 1.0"
+    )
+    ingest_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="longest wait for an event to become searchable. Default: 30.0",
+    )
+    freshness_max_age_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="last ingestion and last completed job at most this old. Default: 900.0",
+    )
+    freshness_wait_s: float = Field(
+        default=10.0, gt=0, description="wait for a first poll on a fresh deployment. Default: 10.0"
+    )
