@@ -1,0 +1,63 @@
+"""External Integrations: arXiv polling keeps the 3-second cadence across every process."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from acceptance import promtext
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.ingestion import gaps, ingestion, requests_of, site
+from acceptance.target import Target
+from acceptance.waiting import poll_until
+
+
+@pytest.mark.checklist("integrations.arxiv-cadence")
+def test_arxiv_requests_never_closer_than_interval(
+    target: Target, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """The arXiv endpoint's own request log shows no two requests closer than the interval
+    (all pollers and workers together), and the platform's request counter agrees with it."""
+    cfg = config.ingestion
+    info = site(target, "arxiv")
+    started = time.time()
+    needed = cfg.arxiv_cadence_min_requests
+
+    def enough() -> list[dict[str, object]] | None:
+        recent = [r for r in requests_of(info, config.http_timeout_s) if r["time"] >= started]
+        return recent if len(recent) >= needed else None
+
+    poll_until(
+        enough,
+        timeout=cfg.arxiv_cadence_timeout_s,
+        interval=0.5,
+        message=f"{needed} arXiv requests in the emulator's log",
+    )
+    records = requests_of(info, config.http_timeout_s)
+    spacing = gaps(records)
+    closest = min(spacing)
+    counted = promtext.total(promtext.scrape(anon_client), "platform_arxiv_requests_total")
+    component = ingestion(anon_client)
+    pollers = len(getattr(target.stack, "pollers", []) or [])
+    evidence.add(
+        arxiv_requests=len(records),
+        min_gap_s=round(closest, 3),
+        mean_gap_s=round(sum(spacing) / len(spacing), 3),
+        pollers=pollers,
+        metric_requests=counted,
+        configured_interval_s=component.get("arxiv_min_interval_s"),
+        rate_state="see admin config",
+    )
+    too_close = [round(g, 3) for g in spacing if g < cfg.arxiv_min_interval_s]
+    assert not too_close, (
+        f"{len(too_close)} arXiv requests closer than {cfg.arxiv_min_interval_s} s "
+        f"(closest {closest:.3f} s) with {pollers} poller(s): {too_close[:10]}"
+    )
+    assert counted is not None, "platform_arxiv_requests_total is not exported"
+    # Requests still in flight when the log or the metric was read account for the difference.
+    assert abs(counted - len(records)) <= pollers + 1, (
+        f"metrics say {counted:.0f} arXiv requests, the arXiv log shows {len(records)}"
+    )

@@ -1,0 +1,91 @@
+"""Client-side helpers of the ingestion checks: emulator logs and faults, webhook secrets,
+waiting for a document to become searchable.
+
+The arXiv and robots emulators' request logs are the ground truth (``stack.json`` ->
+``emulators.<name>.requests_log``); faults are set through their ``/_emulator/faults`` route.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import httpx
+
+from acceptance.api import get_json
+from acceptance.documents_api import search
+from acceptance.providers import emulator, provider_requests
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+from acceptance.waiting import poll_until
+
+
+def site(target: Target, name: str) -> dict[str, Any]:
+    """The stack's emulator entry ``name``, or end the check ``not_verified``."""
+    info = emulator(target, name)
+    if info is None:
+        not_verified(f"no ground truth: the target has no {name} emulator (not a reference stack)")
+    return info
+
+
+def requests_of(
+    info: dict[str, Any], timeout: float, path: str | None = None, since: float = 0.0
+) -> list[dict[str, Any]]:
+    """Recorded requests, oldest first (optionally one path, or only those after ``since``)."""
+    records = [
+        r
+        for r in provider_requests(info, timeout)
+        if (path is None or r["path"] == path) and float(r["time"]) >= since
+    ]
+    return sorted(records, key=lambda r: float(r["time"]))
+
+
+def gaps(records: list[dict[str, Any]]) -> list[float]:
+    """Seconds between consecutive arrivals."""
+    times = [float(r["time"]) for r in records]
+    return [b - a for a, b in pairwise(times)]
+
+
+def set_fault(info: dict[str, Any], timeout: float, **spec: Any) -> None:
+    response = httpx.post(f"{info['admin_url']}/faults", json=spec, timeout=timeout)
+    assert response.status_code == 200, f"emulator faults: {response.status_code} {response.text}"
+
+
+def clear_fault(info: dict[str, Any], timeout: float) -> None:
+    httpx.delete(f"{info['admin_url']}/faults", timeout=timeout)
+
+
+def webhook_secret(target: Target, name: str) -> str:
+    """A webhook secret of the target (only a reference stack publishes them)."""
+    secrets: dict[str, str] = getattr(target.stack, "webhook_secrets", None) or {}
+    if name not in secrets:
+        not_verified(f"no {name} webhook secret: the suite cannot sign events for this target")
+    return secrets[name]
+
+
+def ingestion(anon_client: httpx.Client) -> dict[str, Any]:
+    component = get_json(anon_client, "/health")["components"].get("ingestion")
+    if not isinstance(component, dict):
+        not_verified("the target reports no ingestion component in /health")
+    return component
+
+
+def wait_searchable(client: httpx.Client, word: str, timeout: float) -> dict[str, Any]:
+    """The first search hit for ``word`` once it exists (bounded poll)."""
+
+    def hit() -> dict[str, Any] | None:
+        response = search(client, word)
+        if response.status_code != 200:
+            return None
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results[0] if results else None
+
+    return poll_until(hit, timeout=timeout, interval=0.2, message=f"{word!r} to become searchable")
+
+
+def wait_job(admin_client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        record = get_json(admin_client, f"/status/{job_id}")
+        return record if record["status"] in ("succeeded", "dead") else None
+
+    return poll_until(done, timeout=timeout, interval=0.1, message=f"job {job_id} to finish")

@@ -1,0 +1,41 @@
+"""Operational Security: untrusted content is parsed in a sandbox that stops hostile input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from acceptance.api import health
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+
+PROBES = ("cpu", "memory", "write", "connect", "xml-bomb")
+
+
+@pytest.mark.checklist("opsec.sandbox")
+def test_hostile_input_is_contained(
+    admin_client: httpx.Client, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """A CPU burner, a memory bomb, a write outside the scratch directory, a connect attempt and
+    a billion-laughs document are each stopped with a clear reason; the service survives."""
+    results: dict[str, Any] = {}
+    for kind in PROBES:
+        response = admin_client.post("/admin/sandbox/probe", json={"kind": kind}, timeout=60)
+        assert response.status_code == 200, f"probe {kind}: {response.status_code} {response.text}"
+        results[kind] = response.json()
+    alive = anon_client.get("/health/live").status_code == 200
+    workers = health(anon_client)["components"]["workers"]["alive"]
+    evidence.add(
+        probes={
+            k: {"stopped": v["stopped"], "reason": v["reason"], "elapsed_s": v["elapsed_s"]}
+            for k, v in results.items()
+        },
+        api_alive=alive,
+        workers_alive=workers,
+    )
+    escaped = {k: v["reason"] for k, v in results.items() if not v["stopped"]}
+    assert not escaped, f"hostile input not stopped by the sandbox: {escaped}"
+    assert all(v["sandboxed"] for v in results.values()), "parsing does not run sandboxed"
+    assert alive, "the API did not survive the probes"

@@ -1,0 +1,155 @@
+"""Terms of Service: arXiv's cadence and backoff, external rate limits, robots.txt."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from acceptance.api import admin_settings
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.ingestion import (
+    clear_fault,
+    gaps,
+    requests_of,
+    set_fault,
+    site,
+    wait_job,
+)
+from acceptance.target import Target
+from acceptance.waiting import poll_until
+
+
+@pytest.mark.destructive
+@pytest.mark.checklist("tos.arxiv-cadence")
+def test_arxiv_delay_and_backoff(
+    target: Target, admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """The configured delay is >= 3 s and shared by all processes; after a 503 with Retry-After
+    the next arXiv request comes no sooner than Retry-After (the emulator's log)."""
+    cfg, timeout = config.ingestion, config.http_timeout_s
+    settings = admin_settings(admin_client)
+    info = site(target, "arxiv")
+    interval, shared = settings.get("arxiv_min_interval_s"), settings.get("arxiv_rate_state")
+    evidence.add(arxiv_min_interval_s=interval, arxiv_rate_state=shared)
+    assert interval is not None and interval >= cfg.arxiv_min_interval_s, (
+        f"configured arXiv delay {interval} s < {cfg.arxiv_min_interval_s} s"
+    )
+    assert shared == "redis", f"arxiv_rate_state={shared!r}: the delay is kept per process only"
+    started = time.time()
+    set_fault(info, timeout, status=503, retry_after_s=cfg.arxiv_retry_after_s, count=1)
+    try:
+
+        def after_fault() -> list[dict[str, Any]] | None:
+            recent = [r for r in requests_of(info, timeout) if r["time"] >= started]
+            failed = [i for i, r in enumerate(recent) if r["status"] == 503]
+            return recent if failed and len(recent) > failed[0] + 1 else None
+
+        recent = poll_until(
+            after_fault,
+            timeout=cfg.arxiv_retry_after_s + cfg.arxiv_cadence_timeout_s,
+            interval=0.5,
+            message="a 503 and the request after it",
+        )
+    finally:
+        clear_fault(info, timeout)
+    index = next(i for i, r in enumerate(recent) if r["status"] == 503)
+    backoff = recent[index + 1]["time"] - recent[index]["time"]
+    spacing = gaps(requests_of(info, timeout))
+    evidence.add(
+        retry_after_s=cfg.arxiv_retry_after_s,
+        observed_backoff_s=round(backoff, 3),
+        min_gap_s=round(min(spacing), 3) if spacing else None,
+    )
+    assert backoff >= cfg.arxiv_retry_after_s - config.timing_slack_s, (
+        f"next arXiv request {backoff:.2f} s after a 503 with Retry-After {cfg.arxiv_retry_after_s}"
+    )
+    assert not spacing or min(spacing) >= cfg.arxiv_min_interval_s, (
+        f"arXiv requests {min(spacing):.3f} s apart"
+    )
+
+
+def _enqueue(admin_client: httpx.Client, url: str) -> str:
+    response = admin_client.post("/admin/ingest/fetch", json={"url": url})
+    assert response.status_code == 202, f"fetch {url}: {response.status_code} {response.text}"
+    job_id: str = response.json()["job_id"]
+    return job_id
+
+
+def _fetch(admin_client: httpx.Client, url: str, timeout: float) -> dict[str, Any]:
+    return wait_job(admin_client, _enqueue(admin_client, url), timeout)
+
+
+@pytest.mark.checklist("tos.robots")
+def test_disallowed_pages_never_fetched(
+    target: Target, admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """A page robots.txt disallows is never requested; an allowed one is (positive control)."""
+    info, timeout = site(target, "robots"), config.http_timeout_s
+    stamp = f"{time.time_ns()}"
+    allowed, denied = f"/models/open-{stamp}", f"/private/secret-{stamp}"
+    gated = f"/models/gated-{stamp}"
+    jobs = {
+        path: _fetch(admin_client, info["url"] + path, config.ingestion.ingest_timeout_s)
+        for path in (allowed, denied, gated)
+    }
+    seen = {r["path"] for r in requests_of(info, timeout)}
+    evidence.add(
+        robots_txt_fetched="/robots.txt" in seen,
+        requested={p: p in seen for p in jobs},
+        results={p: j.get("result") for p, j in jobs.items()},
+    )
+    assert "/robots.txt" in seen, "robots.txt was never fetched"
+    assert allowed in seen, f"the allowed page {allowed} was not fetched: {jobs[allowed]}"
+    fetched = [p for p in (denied, gated) if p in seen]
+    assert not fetched, f"pages disallowed by robots.txt were fetched: {fetched}"
+
+
+@pytest.mark.destructive
+@pytest.mark.checklist("tos.external-rate-limits")
+def test_outbound_waits_for_rate_limit_reset(
+    target: Target, admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """After an external site answers 429 with Retry-After, the platform's next request to it
+    comes no sooner than the reset (the site's own request log)."""
+    info, timeout = site(target, "robots"), config.http_timeout_s
+    wait_s = config.ingestion.external_retry_after_s
+    stamp = f"{time.time_ns()}"
+    started = time.time()
+    set_fault(info, timeout, status=429, retry_after_s=wait_s, count=1, path_prefix="/models/")
+    try:
+        first = _enqueue(admin_client, f"{info['url']}/models/limited-a-{stamp}")
+
+        def limited() -> bool:
+            return any(r["status"] == 429 for r in requests_of(info, timeout, since=started))
+
+        poll_until(
+            limited,
+            timeout=config.ingestion.ingest_timeout_s,
+            interval=0.05,
+            message="the site's 429",
+        )
+        # A second fetch to the same site while the limit holds must wait for the reset too.
+        second = _enqueue(admin_client, f"{info['url']}/models/limited-b-{stamp}")
+        deadline = config.ingestion.ingest_timeout_s + wait_s
+        jobs = [wait_job(admin_client, i, deadline) for i in (first, second)]
+    finally:
+        clear_fault(info, timeout)
+    recent = [r for r in requests_of(info, timeout) if r["time"] >= started]
+    limited = [i for i, r in enumerate(recent) if r["status"] == 429]
+    assert limited, f"the site never answered 429 (requests: {len(recent)})"
+    after = recent[limited[0] + 1 :]
+    waited = after[0]["time"] - recent[limited[0]]["time"] if after else None
+    evidence.add(
+        retry_after_s=wait_s,
+        next_request_after_s=round(waited, 3) if waited else None,
+        job_statuses=[j["status"] for j in jobs],
+        statuses=[r["status"] for r in recent],
+    )
+    assert waited is not None, f"no request after the 429: jobs {jobs}"
+    assert waited >= wait_s - config.timing_slack_s, (
+        f"next request {waited:.2f} s after a 429 with Retry-After {wait_s}"
+    )
