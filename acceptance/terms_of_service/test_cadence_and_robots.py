@@ -139,10 +139,10 @@ def test_outbound_waits_for_rate_limit_reset(
     finally:
         clear_fault(info, timeout)
     recent = [r for r in requests_of(info, timeout) if r["time"] >= started]
-    limited = [i for i, r in enumerate(recent) if r["status"] == 429]
-    assert limited, f"the site never answered 429 (requests: {len(recent)})"
-    after = recent[limited[0] + 1 :]
-    waited = after[0]["time"] - recent[limited[0]]["time"] if after else None
+    answered_429 = [i for i, r in enumerate(recent) if r["status"] == 429]
+    assert answered_429, f"the site never answered 429 (requests: {len(recent)})"
+    after = recent[answered_429[0] + 1 :]
+    waited = after[0]["time"] - recent[answered_429[0]]["time"] if after else None
     evidence.add(
         retry_after_s=wait_s,
         next_request_after_s=round(waited, 3) if waited else None,
