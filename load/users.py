@@ -39,7 +39,7 @@ class ChatUser(User):
         self.http = httpx.Client(
             base_url=self.host or "",
             headers=target.headers(),
-            verify=target.verify(),
+            verify=target.verify,
             timeout=httpx.Timeout(300.0, connect=10.0),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
