@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from acceptance.checklist import load_checklist
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 240
 
@@ -22,20 +24,50 @@ def run_checks(
     stack_json: Path, ids: list[str], workdir: Path, *, config: str = ""
 ) -> dict[str, dict[str, Any]]:
     """Verdicts of the checks for ``ids`` against the stack, keyed by checklist id."""
+    return _run(["--stack", str(stack_json), "--allow-destructive"], ids, workdir, config)
+
+
+def run_artefact_checks(
+    ids: list[str],
+    workdir: Path,
+    *,
+    config: str = "",
+    stack_json: Path | None = None,
+    paths: tuple[str, ...] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Verdicts of checks that judge files (ops/ artefacts, changelog) named in ``config``.
+
+    The broken thing is the artefact, not the target: checks that also read the target
+    (/metrics, /version) get ``stack_json`` of a healthy stack. Collection is narrowed to the
+    checks' directories (``paths`` overrides) and hypothesis/schemathesis stay unloaded: no
+    artefact check uses them, and on a busy 2-core machine they cost seconds per run.
+    """
+    checklist = load_checklist()
+    dirs = paths or tuple(dict.fromkeys(checklist[i].directory for i in ids))
+    extra = ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
+    extra += ["--stack", str(stack_json)] if stack_json else []
+    return _run(extra, ids, workdir, config, dirs)
+
+
+def _run(
+    extra: list[str],
+    ids: list[str],
+    workdir: Path,
+    config: str,
+    paths: tuple[str, ...] = ("acceptance",),
+) -> dict[str, dict[str, Any]]:
     report_dir = workdir / "report"
     argv = [
         sys.executable,
         "-m",
         "pytest",
-        "acceptance",
+        *paths,
         "-m",
         "preflight",
         "-q",
         "-p",
         "no:cacheprovider",
-        "--stack",
-        str(stack_json),
-        "--allow-destructive",
+        *extra,
         f"--report-dir={report_dir}",
     ]
     for checklist_id in ids:
