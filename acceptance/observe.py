@@ -8,16 +8,25 @@ user makes; ``repo_path`` resolves the suite's repository files named in preflig
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from acceptance.config import SuiteConfig
-from acceptance.loadgen import Call
+from acceptance.loadgen import NO_JOB, Call
 from acceptance.release import repo_path
 from acceptance.target import USER_AGENT, Target
 
-__all__ = ["api_calls", "deployment_start", "http_client", "parse_time", "repo_path"]
+__all__ = [
+    "api_calls",
+    "deployment_start",
+    "endpoint_latencies",
+    "http_client",
+    "parse_time",
+    "repo_path",
+]
 NOOP = {"kind": "noop", "queue": "hot", "payload": {}}
 
 
@@ -60,3 +69,37 @@ def deployment_start(config: SuiteConfig, target: Target, phase: str) -> dt.date
         return started
     window = config.postdeploy.window_s.get(phase, 300.0)
     return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=window)
+
+
+Request = Callable[[], httpx.Response]
+
+
+def _measure(send: Request, samples: int) -> tuple[list[float], list[int]]:
+    """Latencies (ms) of ``samples`` served requests, at most 3x as many attempts."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    for _ in range(samples * 3):
+        started = time.perf_counter()
+        status = send().status_code
+        elapsed = (time.perf_counter() - started) * 1000
+        statuses.append(status)
+        if status != 429:
+            latencies.append(elapsed)
+        if len(latencies) >= samples:
+            break
+    return latencies, statuses
+
+
+def endpoint_latencies(
+    anon: httpx.Client, client: httpx.Client, samples: int
+) -> dict[str, tuple[list[float], list[int]]]:
+    """Latency samples per endpoint; "search" only when the target serves GET /search."""
+    job_id = client.post("/enqueue", json=NOOP).json().get("job_id", NO_JOB)
+    requests: dict[str, Request] = {
+        "health": lambda: anon.get("/health"),
+        "enqueue": lambda: client.post("/enqueue", json=NOOP),
+        "status": lambda: client.get(f"/status/{job_id}"),
+    }
+    if client.get("/search", params={"q": "transformer"}).status_code != 404:
+        requests["search"] = lambda: client.get("/search", params={"q": "transformer"})
+    return {name: _measure(send, samples) for name, send in requests.items()}

@@ -96,3 +96,15 @@ def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
 def delta(before: list[Sample], after: list[Sample], name: str, **match: str) -> float:
     """Increase of a counter between two scrapes (0 when absent from both)."""
     return (total(after, name, **match) or 0.0) - (total(before, name, **match) or 0.0)
+
+
+def increase(before: list[Sample], after: list[Sample]) -> list[Sample]:
+    """``after`` minus ``before`` per series: what happened between two scrapes (counters and
+    histogram buckets), so a quantile describes that interval, not the process's whole life."""
+    earlier = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in before}
+    return [
+        Sample(
+            s.name, s.labels, s.value - earlier.get((s.name, tuple(sorted(s.labels.items()))), 0)
+        )
+        for s in after
+    ]

@@ -1,0 +1,137 @@
+"""Load Testing: no process leaks memory in a soak; an overload spike is shed and recovered from.
+
+The soak samples the resident memory of every service process of the stack (ground truth from
+/proc): an external target shows only its API process, which is not "every process", so there
+the item is not verified. The spike is destructive: it spends the API key's rate-limit budget and
+fills the hot queue, and the check waits (bounded) until ordinary service is back.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import httpx
+import pytest
+
+from acceptance.charts import line_chart
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.loadgen import NO_JOB, SHED, Call, run_load
+from acceptance.observe import NOOP, api_calls
+from acceptance.procstat import Sampler, service_pids, start_ticks
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+from acceptance.waiting import poll_until
+
+
+@pytest.mark.checklist("load.memory-leaks")
+def test_no_process_leaks_memory_in_soak(
+    target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """After warm-up, the RSS slope of every service process stays under the threshold."""
+    perf = config.performance
+    if target.stack is None:
+        not_verified("no ground truth: the memory of every service process needs the stack's pids")
+    pids = service_pids(target.stack)
+    with Sampler(pids, perf.sample_interval_s) as sampler:
+        load = run_load(
+            target,
+            api_calls(target),
+            users=perf.reference_users,
+            duration_s=perf.soak_warmup_s + perf.soak_s,
+            timeout_s=config.http_timeout_s,
+            rps=perf.reference_rps,
+        )
+    slopes = {
+        n: s.rss_slope_mb_per_min(after_s=perf.soak_warmup_s) for n, s in sampler.series.items()
+    }
+    rounded = {n: None if v is None else round(v, 2) for n, v in slopes.items()}
+    evidence.add(
+        rss_slope_mb_per_min=rounded,
+        threshold_mb_per_min=perf.leak_slope_max_mb_per_min,
+        warmup_s=perf.soak_warmup_s,
+        soak_s=perf.soak_s,
+        requests=len(load.samples),
+        gone=sorted(sampler.gone),
+        memory_chart=line_chart(
+            "Resident memory during the soak",
+            {n: s.rss_mb() for n, s in sampler.series.items()},
+            x_label="s",
+            y_label="MB",
+        ),
+    )
+    assert not sampler.gone, f"processes died during the soak: {sorted(sampler.gone)}"
+    leaking = {
+        n: v for n, v in rounded.items() if v is not None and v > perf.leak_slope_max_mb_per_min
+    }
+    assert not leaking, (
+        f"memory grows faster than {perf.leak_slope_max_mb_per_min} MB/min: {leaking}"
+    )
+
+
+def _probe_p50(client: httpx.Client, count: int = 5) -> tuple[float, list[int]]:
+    """Median latency (ms) of a few authenticated status reads and the statuses seen."""
+    times, statuses = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        statuses.append(client.get(f"/status/{NO_JOB}").status_code)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), statuses
+
+
+@pytest.mark.destructive
+@pytest.mark.checklist("load.recovery")
+def test_overload_spike_shed_and_recovered(
+    target: Target, client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """A spike is shed with 429/503 only, every process survives, latency returns to baseline."""
+    perf = config.performance
+    baseline_ms, _ = _probe_p50(client, 10)
+    pids = service_pids(target.stack) if target.stack is not None else {}
+    starts = {n: start_ticks(p) for n, p in pids.items()}
+    spike = run_load(
+        target,
+        [Call("enqueue", "POST", "/enqueue", json=NOOP, key=target.api_key)],
+        users=perf.spike_users,
+        duration_s=perf.spike_max_s,
+        timeout_s=config.http_timeout_s,
+        max_requests=perf.spike_requests,
+    )
+    stats = spike.stats(errors_include_503=False)
+    began = time.monotonic()
+    recovered_at: list[float] = []
+
+    def recovered() -> bool:
+        p50, statuses = _probe_p50(client)
+        ok = all(s not in SHED for s in statuses)
+        if ok and p50 <= perf.baseline_factor * baseline_ms + perf.baseline_slack_ms:
+            recovered_at.append(round(time.monotonic() - began, 2))
+            return True
+        return False
+
+    try:
+        poll_until(
+            recovered,
+            timeout=perf.recovery_max_s,
+            interval=0.2,
+            message="latency back to baseline after the spike",
+        )
+    finally:
+        died = {n: p for n, p in pids.items() if start_ticks(p) != starts[n]}
+        evidence.add(
+            baseline_p50_ms=round(baseline_ms, 2),
+            spike=stats,
+            recovery_s=recovered_at,
+            recovery_max_s=perf.recovery_max_s,
+            crashed_or_restarted=sorted(died),
+            spike_chart=line_chart(
+                "p95 latency during the spike", spike.p95_series(0.25), x_label="s", y_label="ms"
+            ),
+        )
+    assert not died, f"processes crashed or restarted under the spike: {sorted(died)}"
+    assert stats["errors"] == 0, (
+        f"spike answered with errors (5xx other than 503, timeouts): {stats}"
+    )
+    shed = stats["limited"] + stats["unavailable"]
+    assert shed > 0, f"overload not shed: {stats['requests']} spike requests, no 429/503"

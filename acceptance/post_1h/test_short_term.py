@@ -1,0 +1,161 @@
+"""Short-term Monitoring (within 1 hour): new functionality, stable performance, error rates,
+queue processing and external integrations.
+
+post1h.new-functionality is decided by the checks marked ``@pytest.mark.since(<version>)`` for
+the version under release: the plugin ties each of them to this item, so the item fails when any
+of them fails (under xdist too, since the controller aggregates). The check here makes sure such
+checks exist and were selected; without them the item is not verified.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from acceptance import baseline, promtext
+from acceptance.api import get_json, health
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.loadgen import run_load
+from acceptance.observe import api_calls, deployment_start, endpoint_latencies, parse_time
+from acceptance.release import version_under_release
+from acceptance.response_times.test_queue_sla import queue_sla_figures, sla_breaches
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+from load.stats import percentile
+
+PHASE = "postdeploy_1h"
+
+
+@pytest.mark.checklist("post1h.new-functionality")
+def test_checks_tagged_for_release_selected(
+    request: pytest.FixtureRequest,
+    anon_client: httpx.Client,
+    config: SuiteConfig,
+    evidence: Evidence,
+) -> None:
+    """Checks tagged since(<version under release>) exist, run in this session, and the target
+    runs that version (their verdicts join this item's)."""
+    version = version_under_release(config)
+    running = get_json(anon_client, "/version").get("version")
+    tagged = [
+        item.nodeid
+        for item in request.session.items
+        if any(version in mark.args for mark in item.iter_markers("since"))
+    ]
+    evidence.add(version_under_release=version, running_version=running, tagged_checks=tagged)
+    if version is None:
+        not_verified("no version under release ([release] version or a CHANGELOG entry)")
+    assert running == version, f"target runs {running}, the release is {version}"
+    if not tagged:
+        not_verified(f"no selected check is tagged @pytest.mark.since({version!r})")
+
+
+@pytest.mark.checklist("post1h.performance-stable")
+def test_no_regression_against_baseline(
+    anon_client: httpx.Client, client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """API p95 per endpoint (and TTFT where both runs have it) within tolerance of the baseline."""
+    path = config.report.previous_run
+    previous = baseline.load(path)
+    if previous is None:
+        not_verified(f"no baseline run (use --baseline PATH); configured: {path}")
+    before = baseline.figure(baseline.item(previous, "latency.api").get("evidence", {}), "p95_ms")
+    ttft = baseline.figure(baseline.item(previous, "latency.ttft").get("evidence", {}), "p95_ms")
+    measured = endpoint_latencies(anon_client, client, config.performance.latency_samples)
+    now = {n: round(percentile(lat, 95) or 0.0, 2) for n, (lat, _) in measured.items() if lat}
+    perf = config.performance
+    regressions = {
+        n: {"before_ms": before[n], "now_ms": v}
+        for n, v in now.items()
+        if isinstance(before, dict)
+        and isinstance(before.get(n), (int, float))
+        and v > before[n] * (1 + perf.regression_tolerance)
+        and v - before[n] > perf.regression_floor_ms
+    }
+    evidence.add(
+        baseline=str(path),
+        baseline_p95_ms=before,
+        p95_ms=now,
+        baseline_ttft=ttft,
+        tolerance=perf.regression_tolerance,
+        floor_ms=perf.regression_floor_ms,
+        regressions=regressions,
+    )
+    if not isinstance(before, dict):
+        not_verified("the baseline run has no latency.api p95 figures to compare with")
+    assert not regressions, f"p95 regressions past {perf.regression_tolerance:.0%}: {regressions}"
+
+
+@pytest.mark.checklist("post1h.error-rates")
+def test_error_ratio_over_window(
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """The 5xx share of all requests served during the observation window is within budget."""
+    window = config.postdeploy.sample_s.get(PHASE, 1.5)
+    before = promtext.scrape(anon_client)
+    load = run_load(
+        target,
+        api_calls(target),
+        users=2,
+        duration_s=window,
+        timeout_s=config.http_timeout_s,
+        rps=10.0,
+    )
+    diff = promtext.increase(before, promtext.scrape(anon_client))
+    counted = [
+        s
+        for s in diff
+        if s.name == "platform_http_requests_total"
+        and not s.labels.get("route", "").startswith("/admin/diagnostics")
+    ]
+    total = sum(s.value for s in counted)
+    errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5"))
+    ratio = errors / total if total else 0.0
+    evidence.add(
+        window_s=window,
+        requests=total,
+        errors_5xx=errors,
+        error_ratio=round(ratio, 5),
+        budget=config.postdeploy.error_ratio_max,
+        probe=load.stats(),
+    )
+    assert total > 0, "no request was served in the window"
+    assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"
+
+
+@pytest.mark.checklist("post1h.queue-normal")
+def test_queue_throughput_and_wait_within_sla(
+    client: httpx.Client, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Jobs enqueued now start and finish within the SLA, and no backlog stands."""
+    figures = queue_sla_figures(client, config)
+    depths = health(anon_client)["components"]["queues"].get("depths") or {}
+    evidence.add(queues=figures, depths=depths, bands=config.queue_depth_max)
+    breaches = sla_breaches(figures, config)
+    assert not breaches, f"queues out of SLA: {breaches}"
+    over = {q: d for q, d in depths.items() if d > config.queue_depth_max.get(q, d)}
+    assert not over, f"backlog over its band: {over}"
+
+
+@pytest.mark.checklist("post1h.integrations")
+def test_polls_and_webhooks_within_window(
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """A poll succeeded and a webhook was processed within the window (per /health ingestion)."""
+    ingestion = health(anon_client)["components"].get("ingestion")
+    if not isinstance(ingestion, dict):
+        not_verified("/health reports no ingestion component")
+    since = deployment_start(config, target, PHASE)
+    poll = parse_time(ingestion.get("last_poll_success_at"))
+    hook = parse_time(ingestion.get("last_webhook_at"))
+    evidence.add(
+        since=since.isoformat(),
+        last_poll_success_at=str(poll),
+        last_webhook_at=str(hook),
+        ingestion=ingestion,
+    )
+    assert ingestion.get("status") == "ok", f"ingestion {ingestion.get('status')}"
+    assert poll is not None and poll >= since, f"no successful poll since {since} (last {poll})"
+    if hook is None or hook < since:
+        not_verified(f"no webhook delivery processed since {since.isoformat()}")

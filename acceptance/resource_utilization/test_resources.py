@@ -1,0 +1,246 @@
+"""Resource Utilization: CPU, memory, disk and network of the service under a reference load.
+
+CPU and memory are judged under one fixed, bounded reference load (a request rate, not a
+saturation test) shared by both checks. With a stack the figures come from /proc for every
+service process; against an external target only the API's own process metrics exist
+(prometheus_client exports them by default), and without those the item is not verified.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from acceptance import promtext
+from acceptance.api import health
+from acceptance.charts import line_chart
+from acceptance.config import SuiteConfig
+from acceptance.fixtures import Evidence
+from acceptance.loadgen import LoadResult, run_load
+from acceptance.observe import api_calls, http_client
+from acceptance.procstat import Sampler, service_pids
+from acceptance.target import Target
+from acceptance.verdicts import not_verified
+
+
+@dataclass
+class Reference:
+    """One reference-load run: its requests, /proc samples (stack) and /metrics before/after."""
+
+    load: LoadResult
+    sampler: Sampler | None
+    before: list[promtext.Sample]
+    after: list[promtext.Sample]
+
+
+@pytest.fixture(scope="module")
+def reference(target: Target, config: SuiteConfig) -> Reference:
+    perf = config.performance
+    pids = service_pids(target.stack) if target.stack is not None else {}
+    with http_client(target, config) as http:
+        before = promtext.scrape(http)
+        sampler = Sampler(pids, perf.sample_interval_s) if pids else None
+        if sampler is not None:
+            sampler.__enter__()
+        try:
+            load = run_load(
+                target,
+                api_calls(target),
+                users=perf.reference_users,
+                duration_s=perf.reference_s,
+                timeout_s=config.http_timeout_s,
+                rps=perf.reference_rps,
+            )
+        finally:
+            if sampler is not None:
+                sampler.__exit__(None, None, None)
+        after = promtext.scrape(http)
+    return Reference(load, sampler, before, after)
+
+
+def _api_cpu_from_metrics(ref: Reference) -> float | None:
+    used = promtext.delta(ref.before, ref.after, "process_cpu_seconds_total")
+    known = promtext.total(ref.after, "process_cpu_seconds_total") is not None
+    return round(100.0 * used / ref.load.wall_s, 2) if known and ref.load.wall_s else None
+
+
+@pytest.mark.checklist("resources.cpu")
+def test_cpu_within_range(reference: Reference, config: SuiteConfig, evidence: Evidence) -> None:
+    """Under the reference load every service process stays within the configured CPU range."""
+    perf = config.performance
+    achieved = round(len(reference.load.samples) / reference.load.wall_s, 1)
+    evidence.add(
+        reference_rps=perf.reference_rps,
+        achieved_rps=achieved,
+        range_percent=[perf.cpu_min_percent, perf.cpu_max_percent],
+    )
+    if reference.sampler is not None:
+        cpu = {n: s.cpu_percent() for n, s in reference.sampler.series.items()}
+        source = "/proc"
+    else:
+        api = _api_cpu_from_metrics(reference)
+        if api is None:
+            not_verified("no stack pids and no process_cpu_seconds_total in /metrics")
+        cpu, source = {"api": api}, "/metrics process_cpu_seconds_total"
+    evidence.add(
+        cpu_percent={n: None if v is None else round(v, 2) for n, v in cpu.items()}, source=source
+    )
+    high = {n: v for n, v in cpu.items() if v is not None and v > perf.cpu_max_percent}
+    assert not high, f"CPU above {perf.cpu_max_percent}% of a core: {high}"
+    api_cpu = cpu.get("api")
+    assert api_cpu is not None and api_cpu >= perf.cpu_min_percent, (
+        f"API CPU {api_cpu}% under load: below {perf.cpu_min_percent}% (is it serving?)"
+    )
+
+
+@pytest.mark.checklist("resources.memory")
+def test_memory_stable_under_load(
+    reference: Reference, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Resident memory sampled under the reference load grows slower than the threshold."""
+    limit = config.performance.memory_slope_max_mb_per_min
+    if reference.sampler is not None:
+        series = reference.sampler.series
+        slopes = {n: s.rss_slope_mb_per_min() for n, s in series.items()}
+        evidence.add(
+            rss_chart=line_chart(
+                "Resident memory under the reference load",
+                {n: s.rss_mb() for n, s in series.items()},
+                x_label="s",
+                y_label="MB",
+            )
+        )
+    else:
+        rss = [
+            promtext.total(m, "process_resident_memory_bytes")
+            for m in (reference.before, reference.after)
+        ]
+        if rss[0] is None or rss[1] is None:
+            not_verified("no stack pids and no process_resident_memory_bytes in /metrics")
+        slopes = {"api": (rss[1] - rss[0]) / 2**20 / reference.load.wall_s * 60}
+    rounded = {n: None if v is None else round(v, 2) for n, v in slopes.items()}
+    evidence.add(rss_slope_mb_per_min=rounded, threshold_mb_per_min=limit)
+    growing = {n: v for n, v in rounded.items() if v is not None and v > limit}
+    assert not growing, f"memory grows faster than {limit} MB/min: {growing}"
+
+
+def _volumes(body: dict[str, Any], target: Target) -> dict[str, dict[str, Any]]:
+    disk = body["components"].get("disk") or {}
+    volumes: dict[str, dict[str, Any]] = {"data": disk} if "free_bytes" in disk else {}
+    volumes.update(disk.get("volumes") or {})
+    for name, comp in body["components"].items():
+        if name != "disk" and isinstance(comp, dict) and "free_bytes" in comp:
+            volumes[name] = comp
+    if target.stack is not None and "logs" not in volumes:
+        usage = shutil.disk_usage(Path(target.stack.dir) / "logs")
+        volumes["logs"] = {
+            "free_bytes": usage.free,
+            "total_bytes": usage.total,
+            "free_ratio": round(usage.free / usage.total, 4),
+            "source": "stack",
+        }
+    return volumes
+
+
+@pytest.mark.checklist("resources.disk")
+def test_disk_space_sufficient(
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Every volume the target reports (data, backup, logs) has enough free space."""
+    perf = config.performance
+    volumes = _volumes(health(anon_client), target)
+    if not volumes:
+        not_verified("/health reports no disk figures")
+    figures = {
+        n: {k: v.get(k) for k in ("path", "free_bytes", "total_bytes", "free_ratio")}
+        for n, v in volumes.items()
+    }
+    evidence.add(
+        volumes=figures,
+        min_free_ratio=perf.disk_min_free_ratio,
+        min_free_mb=perf.disk_min_free_mb,
+        unreported=[v for v in ("data", "backup", "logs") if v not in volumes],
+    )
+    low = {
+        n: v
+        for n, v in figures.items()
+        if (v["free_ratio"] or 0) < perf.disk_min_free_ratio
+        or (v["free_bytes"] or 0) / 2**20 < perf.disk_min_free_mb
+    }
+    assert not low, f"volumes short of space: {low}"
+
+
+def _connect_ms(host: str, port: int, context: ssl.SSLContext | None) -> float:
+    started = time.perf_counter()
+    with socket.create_connection((host, port), timeout=5) as raw:
+        if context is not None:
+            with context.wrap_socket(raw, server_hostname=host):
+                pass
+    return (time.perf_counter() - started) * 1000
+
+
+def _dependencies(target: Target) -> dict[str, tuple[str, int]]:
+    """host:port of the target's dependencies (stack ground truth); none for external targets."""
+    found: dict[str, tuple[str, int]] = {}
+    if target.stack is None:
+        return found
+    urls = {"redis": target.stack.redis_url}
+    urls.update({n: e["url"] for n, e in target.stack.emulators.items() if e.get("url")})
+    for name, url in urls.items():
+        parts = urlsplit(str(url))
+        if parts.hostname and parts.port:
+            found[name] = (parts.hostname, parts.port)
+    return found
+
+
+@pytest.mark.checklist("resources.network")
+def test_network_connections_stable(
+    target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Fresh connections (with TLS) to the target and its dependencies: none fail, low jitter."""
+    perf = config.performance
+    parts = urlsplit(target.url)
+    tls = (
+        target.verify if isinstance(target.verify, ssl.SSLContext) else ssl.create_default_context()
+    )
+    ends: dict[str, tuple[str, int, ssl.SSLContext | None]] = {
+        "target": (
+            parts.hostname or "",
+            parts.port or 443,
+            tls if parts.scheme == "https" else None,
+        )
+    }
+    ends.update({n: (h, p, None) for n, (h, p) in _dependencies(target).items()})
+    results: dict[str, dict[str, Any]] = {}
+    for name, (host, port, context) in ends.items():
+        times, failures = [], []
+        for _ in range(perf.network_probes):
+            try:
+                times.append(_connect_ms(host, port, context))
+            except OSError as exc:
+                failures.append(type(exc).__name__)
+        results[name] = {
+            "probes": perf.network_probes,
+            "failures": failures,
+            "mean_ms": round(statistics.fmean(times), 2) if times else None,
+            "jitter_ms": round(statistics.pstdev(times), 2) if times else None,
+        }
+    evidence.add(connections=results, jitter_max_ms=perf.network_jitter_max_ms)
+    failed = {n: r["failures"] for n, r in results.items() if r["failures"]}
+    assert not failed, f"connections failed: {failed}"
+    jittery = {
+        n: r["jitter_ms"]
+        for n, r in results.items()
+        if (r["jitter_ms"] or 0) > perf.network_jitter_max_ms
+    }
+    assert not jittery, f"jitter above {perf.network_jitter_max_ms} ms: {jittery}"
