@@ -1,0 +1,60 @@
+"""The header deadline closes slow-header (slowloris) connections and spares normal ones."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from service.slowclient import HeaderTimeoutH11Protocol
+
+
+class QuickDeadline(HeaderTimeoutH11Protocol):
+    header_timeout_s = 0.3
+
+
+async def app(scope: dict[str, object], receive: object, send: object) -> None:
+    assert scope["type"] in ("http", "lifespan")
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]  # ASGI callables
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]  # as above
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=QuickDeadline, lifespan="off",
+                            log_config=None)  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)  # readiness polling, bounded by the deadline
+    try:
+        yield int(server.servers[0].sockets[0].getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_slow_headers_closed(port: int) -> None:
+    """Partial headers past the deadline: the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # blocks until the server closes
+        assert time.monotonic() - started < 3
+
+
+def test_complete_request_answered_and_kept_alive(port: int) -> None:
+    """A request whose headers arrive in time is answered; the deadline re-arms for the next."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
