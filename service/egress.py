@@ -46,7 +46,10 @@ class AllowEntry:
     wildcard: bool
 
     def matches(self, host: str, port: int) -> bool:
-        port_ok = port in DEFAULT_PORTS.values() if self.port is None else port == self.port
+        if self.port is not None:
+            port_ok = port == self.port
+        else:  # bare "*" means any port; a named host without a port means 80/443
+            port_ok = port in DEFAULT_PORTS.values() or (self.wildcard and self.host == "")
         if not port_ok:
             return False
         if not self.wildcard:
@@ -78,6 +81,8 @@ def parse_entry(text: str) -> AllowEntry:
     elif raw.count(":") == 1:
         host, _, port_text = raw.partition(":")
         port = int(port_text)
+    if host == "*":
+        return AllowEntry(text, "", port, True)
     if host.startswith("*."):
         return AllowEntry(text, host[2:], port, True)
     return AllowEntry(text, host.rstrip("."), port, False)
