@@ -95,7 +95,7 @@ def run(task: str, data: bytes, limits: Limits) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="pf-sandbox-"))
     env = {"PATH": os.defpath, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
            "HOME": str(scratch), "TMPDIR": str(scratch)}  # fmt: skip
-    spec = json.dumps({**asdict(limits), "scratch": str(scratch)})
+    spec = json.dumps({**asdict(limits), "scratch": str(scratch), "sandboxed": True})
     argv = [sys.executable, "-m", "service.sandbox_child", task, spec]
     try:
         done = subprocess.run(argv, input=data, capture_output=True, cwd=scratch, env=env,
