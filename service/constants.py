@@ -117,10 +117,6 @@ INGEST_STATS_KEY: Final = KEY_PREFIX + "ingest:stats"
 # arXiv ids already turned into jobs ("pf:ingest:seen:arxiv"): a set, so a restarted poller does
 # not enqueue the same paper again. Document upserts are idempotent anyway; this saves the jobs.
 ARXIV_SEEN_KEY: Final = KEY_PREFIX + "ingest:seen:arxiv"
-# Webhook deliveries already accepted, "pf:webhook:<source>:<delivery id>" -> job id; kept a week
-# because GitHub and Hugging Face redeliver for days at most.
-WEBHOOK_DELIVERY_PREFIX: Final = KEY_PREFIX + "webhook:"
-WEBHOOK_DELIVERY_TTL_S: Final = 7 * 24 * 3600
 # Cached robots.txt per origin, "pf:robots:<origin>"; the TTL is Settings.robots_cache_ttl_s.
 ROBOTS_PREFIX: Final = KEY_PREFIX + "robots:"
 

@@ -49,7 +49,8 @@ async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> i
                 return new_total + new
             new += 1
         new_total += new
-        await stats.count(redis, "arxiv_entries", new) if new else None
+        if new:
+            await stats.count(redis, "arxiv_entries", new)
         caught_up = new < len(entries) or not entries
         if caught_up or (page + 1) * settings.arxiv_page_size >= feed["total"]:
             break

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from service import constants as c
 from service import queue, sandbox
 from service.deps import AdminKey, RedisDep, SettingsDep
-from service.documents import DocumentStore
+from service.documents.deps import StoreDep
 from service.errors import ApiError
 from service.ingest import personal
 from service.ingest.stats import COLLECTOR
@@ -75,12 +75,11 @@ async def _scrub_jobs(redis: Redis, needles: list[str]) -> int:
 
 
 @router.post("/subjects/erase")
-async def erase_subject(body: SubjectErase, settings: SettingsDep, redis: RedisDep,
+async def erase_subject(body: SubjectErase, settings: SettingsDep, redis: RedisDep, store: StoreDep,
                         _admin: AdminKey) -> dict[str, Any]:  # fmt: skip
     """Erase what the platform keeps about one person (documents and ingestion job records)."""
     raw = body.subject.strip()
     ids = [i for i in (personal.pseudonym(settings, raw), raw) if i]
-    store = DocumentStore.from_settings(settings)
     deleted = 0
     for subject in ids:
         deleted += await asyncio.to_thread(store.delete_by_subject, subject)
