@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a reused directory keeps its Valkey data",
     )
     add("--workers", type=_count, default=2, metavar="N", help="number of worker processes")
+    add("--pollers", type=_count, default=1, metavar="N", help="number of arXiv poller processes")
     add(
         "--set",
         dest="overrides",
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="preflight-stack: %(levelname)s %(message)s")  # fmt: skip
     settings = StackSettings()
     options = StackOptions(
-        workers=args.workers, directory=args.dir, overrides=dict(args.overrides),
+        workers=args.workers, pollers=args.pollers, directory=args.dir,
+        overrides=dict(args.overrides),
         cert_days=args.cert_days, restart_workers=not args.no_restart,
         redis_url=args.redis_url or settings.redis_url, startup_timeout_s=args.startup_timeout,
         environment=args.environment, json_out=args.json_out,
