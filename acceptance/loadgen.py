@@ -113,11 +113,12 @@ def run_load(
     timeout_s: float,
     rps: float | None = None,
     max_requests: int | None = None,
+    stop_after_shed: int | None = None,
 ) -> LoadResult:
-    """Run ``users`` concurrent users until ``duration_s`` (or ``max_requests``) is reached."""
-    return asyncio.run(
-        _run(target.url, target.verify, calls, users, duration_s, timeout_s, rps, max_requests)
-    )
+    """Run ``users`` concurrent users until ``duration_s`` (or ``max_requests``) is reached, or
+    until ``stop_after_shed`` requests were shed (429/503): an overload spike ends once shown."""
+    limits = (rps, max_requests, stop_after_shed)
+    return asyncio.run(_run(target.url, target.verify, calls, users, duration_s, timeout_s, limits))
 
 
 async def _run(
@@ -127,10 +128,11 @@ async def _run(
     users: int,
     duration_s: float,
     timeout_s: float,
-    rps: float | None,
-    max_requests: int | None,
+    limits_: tuple[float | None, int | None, int | None],
 ) -> LoadResult:
+    rps, max_requests, stop_after_shed = limits_
     result = LoadResult()
+    shed = 0
     started = time.monotonic()
     deadline = started + duration_s
     counter = itertools.count()
@@ -141,6 +143,7 @@ async def _run(
     ) as client:  # fmt: skip
 
         async def user() -> None:
+            nonlocal shed
             job_id = NO_JOB
             for step in itertools.count():
                 index = next(counter)
@@ -150,9 +153,13 @@ async def _run(
                     await asyncio.sleep(max(0.0, started + index / rps - time.monotonic()))
                 if time.monotonic() >= deadline:
                     return
+                if stop_after_shed is not None and shed >= stop_after_shed:
+                    return
                 call = calls[step % len(calls)]
                 sample, body = await _send(client, call, job_id, started)
                 result.samples.append(sample)
+                if sample.status in SHED:
+                    shed += 1
                 if isinstance(body, dict) and isinstance(body.get("job_id"), str):
                     job_id = body["job_id"]
 

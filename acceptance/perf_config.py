@@ -84,7 +84,7 @@ class PerformanceSettings(BaseModel):
     )
     spike_users: int = Field(default=32, ge=1, description="overload spike. Default: 32")
     spike_requests: int = Field(default=800, ge=1, description="spike size. Default: 800")
-    spike_max_s: float = Field(default=5.0, gt=0, description="spike cut-off. Default: 5.0")
+    spike_max_s: float = Field(default=10.0, gt=0, description="spike cut-off. Default: 10.0")
     recovery_max_s: float = Field(
         default=15.0, gt=0, description="back to baseline after the spike. Default: 15.0"
     )

@@ -90,13 +90,19 @@ def test_overload_spike_shed_and_recovered(
     baseline_ms, _ = _probe_p50(client, 10)
     pids = service_pids(target.stack) if target.stack is not None else {}
     starts = {n: start_ticks(p) for n, p in pids.items()}
+    # Cheap rate-limited requests too, so even a slow machine reaches the limit within the spike.
+    spike_calls = [
+        Call("enqueue", "POST", "/enqueue", json=NOOP, key=target.api_key),
+        Call("status", "GET", f"/status/{NO_JOB}", key=target.api_key),
+    ]
     spike = run_load(
         target,
-        [Call("enqueue", "POST", "/enqueue", json=NOOP, key=target.api_key)],
+        spike_calls,
         users=perf.spike_users,
         duration_s=perf.spike_max_s,
         timeout_s=config.http_timeout_s,
         max_requests=perf.spike_requests,
+        stop_after_shed=20,
     )
     stats = spike.stats(errors_include_503=False)
     began = time.monotonic()
