@@ -22,6 +22,23 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 
+# Generous objectives: a healthy emulator must pass them on a loaded 2-core machine too, and a
+# TTFT of 2.5 s must still miss them.
+GENEROUS_SLO = """[slo]
+ttft_p50_ms = 1000.0
+ttft_p95_ms = 5000.0
+itl_p95_ms = 1000.0
+tokens_per_s_min = 1.0
+goodput_min = 0.5
+"""
+
+
+def slo_config(workdir: Path) -> Path:
+    path = workdir / "preflight.toml"
+    path.write_text(GENEROUS_SLO)
+    return path
+
+
 def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     argv = [
         sys.executable, "-m", "locust",
@@ -30,9 +47,9 @@ def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.Complet
         "--host", emulator.url,
         "--chat-model", MODEL,
         "--max-tokens", "10",
-        "--preflight-config", str(REPO / "preflight.toml"),
+        "--preflight-config", str(slo_config(workdir)),
         "--samples-prefix", str(workdir / "samples"),
-        "--stop-timeout", "5",
+        "--stop-timeout", "15",
         *extra,
         "ChatUser",
     ]  # fmt: skip
@@ -41,12 +58,18 @@ def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.Complet
     )
 
 
+def verdicts(run: subprocess.CompletedProcess[str]) -> str:
+    """The run's SLO lines and errors: what an assertion message needs (the stats table not)."""
+    keep = ("load.listeners", "ERROR", "Traceback", "missing")
+    return "\n".join(line for line in run.stderr.splitlines() if any(k in line for k in keep))
+
+
 def test_healthy_target_exits_zero_with_custom_stats(
     vllm_emulator: Emulator, tmp_path: Path
 ) -> None:
     """SLOs met: exit 0; TTFT/ITL/TPS entries in the CSV; raw samples with exact TTFTs."""
     run = locust(vllm_emulator, tmp_path, "-u", "4", "-r", "4", "-t", "4s", "--csv", "stats")
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 0, verdicts(run)
     with (tmp_path / "stats_stats.csv").open() as handle:
         rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(handle)}
     assert {("TTFT", "chat"), ("ITL", "chat"), ("TPS", "chat"), ("POST", "chat")} <= set(rows)
@@ -55,22 +78,22 @@ def test_healthy_target_exits_zero_with_custom_stats(
     chat = [r for r in records if r["kind"] == "chat"]
     assert chat and all(r["ok"] and r["tokens_source"] == "usage" for r in chat)
     assert all(100 <= r["ttft_ms"] < 1000 for r in chat)
-    assert "ok     ttft_p50_ms" in run.stderr
+    assert "ok     ttft_p50_ms" in run.stderr, verdicts(run)
 
 
 def test_slo_miss_exits_one_and_names_it(vllm_emulator: Emulator, tmp_path: Path) -> None:
     """TTFT far above ttft_p50_ms: exit 1 and the missed SLO is named."""
-    vllm_emulator.configure(ttft_ms=1200)
+    vllm_emulator.configure(ttft_ms=2500)
     run = locust(vllm_emulator, tmp_path, "-u", "2", "-r", "2", "-t", "3s")
-    assert run.returncode == 1, run.stderr[-3000:]
-    assert "MISSED ttft_p50_ms" in run.stderr
+    assert run.returncode == 1, verdicts(run)
+    assert "MISSED ttft_p50_ms" in run.stderr, verdicts(run)
 
 
 def test_distributed_run_merges_worker_samples(vllm_emulator: Emulator, tmp_path: Path) -> None:
     """--processes 2: one sample file per worker; the master judges all samples; load.report
     merges the files to the same count."""
     run = locust(vllm_emulator, tmp_path, "--processes", "2", "-u", "4", "-r", "4", "-t", "4s")
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 0, verdicts(run)
     files = sorted(tmp_path.glob("samples-*.jsonl"))
     assert len(files) == 2, files
     merged = subprocess.run(
