@@ -18,7 +18,7 @@ from service.settings import Settings
 from tests.conftest import KEYS, free_port
 from tests.service.conftest import StartApi
 
-COMPONENTS = {"redis", "queues", "workers", "disk", "schema"}
+COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion"}
 
 
 def _get(url: str, path: str) -> httpx.Response:
