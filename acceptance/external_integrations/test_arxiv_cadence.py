@@ -49,7 +49,6 @@ def test_arxiv_requests_never_closer_than_interval(
         pollers=pollers,
         metric_requests=counted,
         configured_interval_s=component.get("arxiv_min_interval_s"),
-        rate_state="see admin config",
     )
     too_close = [round(g, 3) for g in spacing if g < cfg.arxiv_min_interval_s]
     assert not too_close, (
