@@ -138,6 +138,9 @@ async def health_report(
     settings: Settings, redis: RedisDep, gateway: Gateway | None = None
 ) -> dict[str, Any]:
     """The `/health` body of docs/DESIGN.md, each component checked concurrently."""
+    # The document store and ingestion checks run alongside the others, within the same budget.
+    documents_task = asyncio.ensure_future(_bounded(lambda: documents_component(settings, redis)))
+    ingestion_task = asyncio.ensure_future(_bounded(lambda: ingestion_component(settings, redis)))
     ping, depths, workers, datastore, disk = await asyncio.gather(
         _bounded(lambda: timed("ping", lambda: _ping(redis))),
         _bounded(lambda: timed("queue_depths", lambda: queue_depths(redis))),
@@ -145,8 +148,8 @@ async def health_report(
         _bounded(lambda: timed("schema", lambda: _datastore_schema(redis))),
         _bounded(lambda: asyncio.to_thread(_disk, settings)),
     )
-    documents = await _bounded(lambda: documents_component(settings, redis))
-    ingestion = await _bounded(lambda: ingestion_component(settings, redis))
+    documents = await documents_task
+    ingestion = await ingestion_task
     redis_check: Check = (
         {"status": "down", "error": _failure(ping), "latency_ms": None}
         if isinstance(ping, Exception)

@@ -106,10 +106,11 @@ class Stack:
                 overrides=options.override_env(),
             )
         )
-        seed_documents(env, layout.root, left())
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
             self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
+            # After the API: a broken configuration is reported by the API's own start first.
+            seed_documents(env, layout.root, left())
             managed = self._valkey is not None
             names = [f"worker-{n}" for n in range(1, options.workers + 1)]
             pollers = [f"poller-{n}" for n in range(1, options.pollers + 1)]
