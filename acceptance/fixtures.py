@@ -15,6 +15,7 @@ import pytest
 
 from acceptance.config import SuiteConfig
 from acceptance.evidence import Evidence, evidence_of
+from acceptance.polite import PoliteTransport
 from acceptance.runstate import RUN_STATE, WORKER_IDENTITY
 from acceptance.target import USER_AGENT, Target, open_target
 from acceptance.verdicts import not_verified
@@ -29,6 +30,8 @@ __all__ = [
     "evidence",
     "evidence_of",
     "optional_admin_client",
+    "raw_client",
+    "raw_client_2",
     "stack",
     "target",
 ]
@@ -66,12 +69,17 @@ def stack(target: Target) -> Any:
     return target.stack
 
 
-def _client(target: Target, config: SuiteConfig, key: str | None) -> httpx.Client:
+def _client(
+    target: Target, config: SuiteConfig, key: str | None, *, polite: bool = True
+) -> httpx.Client:
     headers = {"User-Agent": USER_AGENT}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
+    transport: httpx.BaseTransport = httpx.HTTPTransport(verify=target.verify)
+    if polite:
+        transport = PoliteTransport(transport, config.rate_limit_wait_max_s)
     return httpx.Client(
-        base_url=target.url, verify=target.verify, timeout=config.http_timeout_s, headers=headers
+        base_url=target.url, transport=transport, timeout=config.http_timeout_s, headers=headers
     )
 
 
@@ -90,6 +98,24 @@ def client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     if target.api_key_2 is None:
         not_verified("no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)")
     with _client(target, config, target.api_key_2) as http:
+        yield http
+
+
+@pytest.fixture
+def raw_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """Like ``client`` but sees every 429: for the checks about rate limits themselves."""
+    if target.api_key is None:
+        not_verified("no API key (use --api-key or PREFLIGHT_API_KEY)")
+    with _client(target, config, target.api_key, polite=False) as http:
+        yield http
+
+
+@pytest.fixture
+def raw_client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """Like ``client_2`` but sees every 429: for the checks about rate limits themselves."""
+    if target.api_key_2 is None:
+        not_verified("no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)")
+    with _client(target, config, target.api_key_2, polite=False) as http:
         yield http
 
 

@@ -62,10 +62,10 @@ def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
 @pytest.mark.destructive
 @pytest.mark.checklist("auth.rate-limiting")
 def test_rate_limit_per_key(
-    client: httpx.Client, client_2: httpx.Client, config: SuiteConfig, evidence: Evidence
+    raw_client: httpx.Client, raw_client_2: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """Past the limit: 429, Retry-After, RateLimit headers; another key unaffected; it resets."""
-    first = client.get("/status/00000000000000000000000000000000")
+    first = raw_client.get("/status/00000000000000000000000000000000")
     limit_header = first.headers.get("ratelimit-limit")
     assert limit_header, "no RateLimit-Limit header on an authenticated response"
     limit = int(limit_header.split(",")[0].split(";")[0])
@@ -74,9 +74,9 @@ def test_rate_limit_per_key(
             f"limit {limit} is above rate_limit_probe_max {config.rate_limit_probe_max}; "
             "raise it or lower the limit of the key used by the suite"
         )
-    refused = _exhaust(client, limit)
+    refused = _exhaust(raw_client, limit)
     retry_after = refused.headers.get("retry-after", "")
-    other = client_2.get("/status/00000000000000000000000000000000")
+    other = raw_client_2.get("/status/00000000000000000000000000000000")
     evidence.add(
         limit=limit,
         retry_after=retry_after,
@@ -89,7 +89,7 @@ def test_rate_limit_per_key(
     assert other.status_code != 429, "another key is throttled too"
     wait = min(int(retry_after) + 2, config.rate_limit_reset_max_s)
     poll_until(
-        lambda: client.get("/status/00000000000000000000000000000000").status_code != 429,
+        lambda: raw_client.get("/status/00000000000000000000000000000000").status_code != 429,
         timeout=wait,
         interval=0.5,
         message="the rate limit to reset",

@@ -93,14 +93,14 @@ def _limit_of(client: httpx.Client) -> int | None:
 @pytest.mark.destructive
 @pytest.mark.checklist("opsec.dos", "opsec.security-events")
 def test_flood_shed_while_alive(
-    client_2: httpx.Client,
+    raw_client_2: httpx.Client,
     anon_client: httpx.Client,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
     """A concurrent flood past a key's limit is shed (429/503) and counted; liveness holds."""
     o = config.observability
-    limit = _limit_of(client_2)
+    limit = _limit_of(raw_client_2)
     assert limit is not None, "no RateLimit-Limit header: nothing limits one client's flood"
     assert limit <= config.rate_limit_probe_max, (
         f"per-key limit {limit} above rate_limit_probe_max {config.rate_limit_probe_max}"
@@ -123,12 +123,12 @@ def test_flood_shed_while_alive(
     try:
         with ThreadPoolExecutor(o.flood_concurrency) as pool:
             flood = range(limit + o.flood_extra)
-            statuses = list(pool.map(lambda _: client_2.get(STATUS_PATH).status_code, flood))
+            statuses = list(pool.map(lambda _: raw_client_2.get(STATUS_PATH).status_code, flood))
     finally:
         done.set()
         watcher.join(timeout=config.http_timeout_s)
         poll_until(
-            lambda: client_2.get(STATUS_PATH).status_code != 429,
+            lambda: raw_client_2.get(STATUS_PATH).status_code != 429,
             timeout=config.rate_limit_reset_max_s,
             interval=0.5,
             message="the flooded key's limit to reset",

@@ -60,6 +60,11 @@ def test_no_restarts_and_within_slo(
     )
     restarted = {n: c for n, c in restarts.items() if c}
     assert not restarted, f"processes restarted: {restarted}"
+    if late and config.postdeploy.deployed_at is None and target.stack is None:
+        # Without the deployment time a process start inside the window may be the deployment
+        # itself; calling it a restart would be a guess either way.
+        not_verified("API started inside the window and the deployment time is unknown "
+                     "(set [postdeploy] deployed_at)")
     assert not late, f"API process started at {api_start}, after the deployment: it restarted"
     assert p95 <= config.slo.endpoint_p95_ms.get("health", p95), f"health p95 {p95} ms over SLO"
     assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"
