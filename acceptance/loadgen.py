@@ -18,11 +18,15 @@ from typing import Any
 
 import httpx
 
+from acceptance.polite import PoliteTransport
 from acceptance.target import USER_AGENT, Target
 from load.stats import percentile
 
 NO_JOB = "0" * 32  # a well-formed id no job has: /status answers 404 before the first enqueue
 SHED = frozenset({429, 503})
+# Longest wait for a shared key's rate-limit window before a measured run: one window of the
+# reference policy (10 s) with margin; a target with longer windows shows 429s in the figures.
+BUDGET_WAIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,21 @@ def run_load(
 ) -> LoadResult:
     """Run ``users`` concurrent users until ``duration_s`` (or ``max_requests``) is reached, or
     until ``stop_after_shed`` requests were shed (429/503): an overload spike ends once shown."""
+    if stop_after_shed is None:
+        _await_budgets(target, {c.key for c in calls if c.key}, timeout_s)
     limits = (rps, max_requests, stop_after_shed)
     return asyncio.run(_run(target.url, target.verify, calls, users, duration_s, timeout_s, limits))
+
+
+def _await_budgets(target: Target, keys: set[str], timeout_s: float) -> None:
+    """Start a measured load only once each key has budget again: checks share the keys, and a
+    run that starts on a budget another check just spent would measure that check, not this
+    one. The polite transport waits out the 429 for as long as the server's Retry-After says."""
+    for key in keys:
+        transport = PoliteTransport(httpx.HTTPTransport(verify=target.verify), BUDGET_WAIT_S)
+        with httpx.Client(base_url=target.url, transport=transport, timeout=timeout_s,
+                          headers={"Authorization": f"Bearer {key}"}) as http:  # fmt: skip
+            http.get(f"/status/{NO_JOB}")
 
 
 async def _run(

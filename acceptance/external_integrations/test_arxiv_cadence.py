@@ -10,7 +10,7 @@ import pytest
 from acceptance import promtext
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
-from acceptance.ingestion import gaps, ingestion, requests_of, site
+from acceptance.ingestion import ARXIV_QUERY_PATH, gaps, ingestion, requests_of, site
 from acceptance.target import Target
 from acceptance.waiting import poll_until
 
@@ -27,7 +27,8 @@ def test_arxiv_requests_never_closer_than_interval(
     needed = cfg.arxiv_cadence_min_requests
 
     def enough() -> list[dict[str, object]] | None:
-        recent = [r for r in requests_of(info, config.http_timeout_s) if r["time"] >= started]
+        arxiv = requests_of(info, config.http_timeout_s, ARXIV_QUERY_PATH)
+        recent = [r for r in arxiv if r["time"] >= started]
         return recent if len(recent) >= needed else None
 
     poll_until(
@@ -36,7 +37,7 @@ def test_arxiv_requests_never_closer_than_interval(
         interval=0.5,
         message=f"{needed} arXiv requests in the emulator's log",
     )
-    records = requests_of(info, config.http_timeout_s)
+    records = requests_of(info, config.http_timeout_s, ARXIV_QUERY_PATH)
     spacing = gaps(records)
     closest = min(spacing)
     counted = promtext.total(promtext.scrape(anon_client), "platform_arxiv_requests_total")

@@ -12,6 +12,7 @@ from acceptance.api import admin_settings
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
 from acceptance.ingestion import (
+    ARXIV_QUERY_PATH,
     clear_fault,
     gaps,
     requests_of,
@@ -44,7 +45,9 @@ def test_arxiv_delay_and_backoff(
     try:
 
         def after_fault() -> list[dict[str, Any]] | None:
-            recent = [r for r in requests_of(info, timeout) if r["time"] >= started]
+            recent = [
+                r for r in requests_of(info, timeout, ARXIV_QUERY_PATH) if r["time"] >= started
+            ]
             failed = [i for i, r in enumerate(recent) if r["status"] == 503]
             return recent if failed and len(recent) > failed[0] + 1 else None
 
@@ -58,7 +61,7 @@ def test_arxiv_delay_and_backoff(
         clear_fault(info, timeout)
     index = next(i for i, r in enumerate(recent) if r["status"] == 503)
     backoff = recent[index + 1]["time"] - recent[index]["time"]
-    spacing = gaps(requests_of(info, timeout))
+    spacing = gaps(requests_of(info, timeout, ARXIV_QUERY_PATH))
     evidence.add(
         retry_after_s=cfg.arxiv_retry_after_s,
         observed_backoff_s=round(backoff, 3),
