@@ -13,17 +13,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from service.gateway.upstream import (
-    Accounting,
     Adapter,
     Call,
     Chunk,
     UpstreamError,
+    accounted,
     split_records,
     status_error,
-    transport_error,
 )
 
 # Ollama's done_reason -> OpenAI's finish_reason ("load" answers a prompt-less warm-up call).
@@ -65,7 +62,6 @@ class OllamaAdapter(Adapter):
     probe_path = "/api/version"
 
     async def stream(self, call: Call) -> AsyncIterator[Chunk]:
-        account = Accounting(self.name)
         head = (
             f'{{"id":{json.dumps(call.completion_id)},"object":"chat.completion.chunk",'
             f'"created":{int(time.time())},"model":{json.dumps(call.public_model)},'
@@ -76,8 +72,7 @@ class OllamaAdapter(Adapter):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             return b"data: " + head + json.dumps([choice]).encode() + b"}\n\n"
 
-        sent = False
-        try:
+        with accounted(self.name) as account:
             async with self.client.stream(
                 "POST", self.base_url + "/api/chat", json=ollama_body(call, True),
                 headers=self.headers(call),
@@ -88,12 +83,12 @@ class OllamaAdapter(Adapter):
                     line: dict[str, Any] = json.loads(raw)
                     if "error" in line:
                         message = str(line["error"])[:200]
-                        if not sent:
+                        if not account.sent:
                             raise UpstreamError(message, retryable=True, outcome="http_error")
                         yield Chunk(_error_event(message))
                         account.finish("http_error")
                         return
-                    out = b"" if sent else event({"role": "assistant", "content": ""}, None)
+                    out = b"" if account.sent else event({"role": "assistant", "content": ""}, None)
                     text = (line.get("message") or {}).get("content") or ""
                     if text:
                         out += event({"content": text}, None)
@@ -107,38 +102,11 @@ class OllamaAdapter(Adapter):
                             out += b"data: " + head + b'[],"usage":' + json.dumps(usage).encode()
                             out += b"}\n\n"
                         out += b"data: [DONE]\n\n"
-                    sent = True
+                    account.sent = True
                     yield Chunk(out, content=bool(text), completion_tokens=tokens)
-            account.finish("ok")
-        except httpx.TransportError as exc:
-            error = transport_error(exc)
-            account.finish(error.outcome)
-            if sent:
-                raise
-            raise error from exc
-        except UpstreamError as exc:
-            account.finish(exc.outcome)
-            raise
-        except BaseException:
-            account.finish("cancelled")
-            raise
 
     async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
-        account = Accounting(self.name)
-        try:
-            response = await self.client.post(
-                self.base_url + "/api/chat", json=ollama_body(call, False),
-                headers=self.headers(call),
-            )  # fmt: skip
-        except httpx.TransportError as exc:
-            error = transport_error(exc)
-            account.finish(error.outcome)
-            raise error from exc
-        if response.status_code != 200:
-            error = status_error(response.status_code, response.content)
-            account.finish(error.outcome)
-            raise error
-        account.finish("ok")
+        response = await self.post("/api/chat", ollama_body(call, False), call)
         line: dict[str, Any] = response.json()
         usage = _usage(line)
         message = line.get("message") or {}

@@ -7,9 +7,10 @@ gateway may try again (`retryable`) is decided here, from the wire, in one place
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class Accounting:
     provider: str
     started: float = field(default_factory=time.perf_counter)
     done: bool = False
+    sent: bool = False  # bytes reached the client: a later failure can no longer fail over
 
     def finish(self, outcome: str) -> None:
         if self.done:
@@ -73,6 +75,32 @@ class Accounting:
         UPSTREAM_LATENCY.labels(provider=self.provider, outcome=outcome).observe(
             time.perf_counter() - self.started
         )
+
+
+@contextlib.contextmanager
+def accounted(provider: str) -> Iterator[Accounting]:
+    """One upstream call, its outcome counted once whatever ends it.
+
+    Transport failures become a retryable `UpstreamError` while nothing reached the client
+    (``account.sent`` false); after that they propagate as they are, because a half-sent answer
+    cannot be retried elsewhere. A call abandoned by its consumer counts as "cancelled".
+    """
+    account = Accounting(provider)
+    try:
+        yield account
+        account.finish("ok")
+    except httpx.TransportError as exc:
+        error = transport_error(exc)
+        account.finish(error.outcome)
+        if account.sent:
+            raise
+        raise error from exc
+    except UpstreamError as exc:
+        account.finish(exc.outcome)
+        raise
+    except BaseException:
+        account.finish("cancelled")
+        raise
 
 
 def transport_error(exc: httpx.TransportError) -> UpstreamError:
@@ -128,6 +156,16 @@ class Adapter:
         if self.settings.api_key is not None:
             headers["Authorization"] = f"Bearer {self.settings.api_key.get_secret_value()}"
         return headers
+
+    async def post(self, path: str, body: dict[str, Any], call: Call) -> httpx.Response:
+        """One non-streamed call: a 200 answer, or the failure as an `UpstreamError`."""
+        with accounted(self.name):
+            response = await self.client.post(
+                self.base_url + path, json=body, headers=self.headers(call)
+            )
+            if response.status_code != 200:
+                raise status_error(response.status_code, response.content)
+            return response
 
     async def probe(self, timeout: float) -> None:
         """Raise unless the provider's own health route answers 200."""

@@ -11,17 +11,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from service.gateway.upstream import (
-    Accounting,
     Adapter,
     Call,
     Chunk,
     UpstreamError,
+    accounted,
     split_records,
     status_error,
-    transport_error,
 )
 
 DONE = b"[DONE]"
@@ -39,36 +36,21 @@ class VllmAdapter(Adapter):
         )
 
     async def stream(self, call: Call) -> AsyncIterator[Chunk]:
-        account = Accounting(self.name)
         swap = self._model_swap(call)
         body = call.request.upstream_body(call.provider_model)
         url = self.base_url + "/v1/chat/completions"
-        sent = False
-        try:
+        with accounted(self.name) as account:
             async with self.client.stream(
                 "POST", url, json=body, headers=self.headers(call)
             ) as response:
                 if response.status_code != 200:
                     raise status_error(response.status_code, await response.aread())
                 async for event in split_records(response, b"\n\n"):
-                    chunk = self._relay(event, call, swap, sent)
+                    chunk = self._relay(event, call, swap, account.sent)
                     if chunk is None:
                         continue
-                    sent = True
+                    account.sent = True
                     yield chunk
-            account.finish("ok")
-        except httpx.TransportError as exc:
-            error = transport_error(exc)
-            account.finish(error.outcome)
-            if sent:
-                raise
-            raise error from exc
-        except UpstreamError as exc:
-            account.finish(exc.outcome)
-            raise
-        except BaseException:
-            account.finish("cancelled")
-            raise
 
     def _relay(
         self, event: bytes, call: Call, swap: tuple[bytes, bytes] | None, sent: bool
@@ -96,21 +78,8 @@ class VllmAdapter(Adapter):
         return Chunk(b"data: " + payload + b"\n\n", content=content, completion_tokens=tokens)
 
     async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
-        account = Accounting(self.name)
         body = call.request.upstream_body(call.provider_model)
-        try:
-            response = await self.client.post(
-                self.base_url + "/v1/chat/completions", json=body, headers=self.headers(call)
-            )
-        except httpx.TransportError as exc:
-            error = transport_error(exc)
-            account.finish(error.outcome)
-            raise error from exc
-        if response.status_code != 200:
-            error = status_error(response.status_code, response.content)
-            account.finish(error.outcome)
-            raise error
-        account.finish("ok")
+        response = await self.post("/v1/chat/completions", body, call)
         data: dict[str, Any] = response.json()
         data["model"] = call.public_model
         usage = data.get("usage")
