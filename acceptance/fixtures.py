@@ -83,40 +83,48 @@ def _client(
     )
 
 
+# Which key each authenticated client uses, and how to give it when it is missing.
+_KEYS = {
+    "api": ("api_key", "no API key (use --api-key or PREFLIGHT_API_KEY)"),
+    "api_2": ("api_key_2", "no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)"),
+    "admin": ("admin_key", "no admin key (use --admin-key or PREFLIGHT_ADMIN_KEY)"),
+}
+
+
+def _keyed(
+    target: Target, config: SuiteConfig, which: str, *, polite: bool = True
+) -> Iterator[httpx.Client]:
+    """A client with the named key; the check is not verified when the suite was given none."""
+    attribute, missing = _KEYS[which]
+    key: str | None = getattr(target, attribute)
+    if key is None:
+        not_verified(missing)
+    with _client(target, config, key, polite=polite) as http:
+        yield http
+
+
 @pytest.fixture
 def client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """httpx client authenticated with the ordinary API key."""
-    if target.api_key is None:
-        not_verified("no API key (use --api-key or PREFLIGHT_API_KEY)")
-    with _client(target, config, target.api_key) as http:
-        yield http
+    yield from _keyed(target, config, "api")
 
 
 @pytest.fixture
 def client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """httpx client authenticated with the second ordinary API key (per-key behaviour)."""
-    if target.api_key_2 is None:
-        not_verified("no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)")
-    with _client(target, config, target.api_key_2) as http:
-        yield http
+    yield from _keyed(target, config, "api_2")
 
 
 @pytest.fixture
 def raw_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """Like ``client`` but sees every 429: for the checks about rate limits themselves."""
-    if target.api_key is None:
-        not_verified("no API key (use --api-key or PREFLIGHT_API_KEY)")
-    with _client(target, config, target.api_key, polite=False) as http:
-        yield http
+    yield from _keyed(target, config, "api", polite=False)
 
 
 @pytest.fixture
 def raw_client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """Like ``client_2`` but sees every 429: for the checks about rate limits themselves."""
-    if target.api_key_2 is None:
-        not_verified("no second API key (use --api-key-2 or PREFLIGHT_API_KEY_2)")
-    with _client(target, config, target.api_key_2, polite=False) as http:
-        yield http
+    yield from _keyed(target, config, "api_2", polite=False)
 
 
 @pytest.fixture
@@ -139,7 +147,4 @@ def optional_admin_client(target: Target, config: SuiteConfig) -> Iterator[httpx
 @pytest.fixture
 def admin_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """httpx client authenticated with the admin key."""
-    if target.admin_key is None:
-        not_verified("no admin key (use --admin-key or PREFLIGHT_ADMIN_KEY)")
-    with _client(target, config, target.admin_key) as http:
-        yield http
+    yield from _keyed(target, config, "admin")
