@@ -7,7 +7,6 @@ each other's records.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +16,10 @@ from acceptance.api import wait_job
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
 from acceptance.logfiles import Record, by_request_id, new_request_id, wait_records, worker_logs
+from acceptance.providers import emulator, seen_by
+from acceptance.target import Target
 from acceptance.verdicts import not_verified
+from acceptance.waiting import PollTimeout, poll_until
 
 from ..metrics.test_kpis import first_model, stream_chat
 
@@ -82,18 +84,9 @@ def test_induced_error_structured(
     assert "Traceback" in str(record["traceback"]), "traceback field holds no traceback"
 
 
-def _provider_saw(stack: Any, request_id: str) -> bool | None:
-    """Whether the vLLM emulator's request log holds the id; None without such a log."""
-    log = stack.emulators.get("vllm", {}).get("requests_log")
-    if not log:
-        return None
-    path = Path(log)
-    return path.is_file() and request_id in path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.mark.checklist("logging.correlation-ids")
 def test_request_id_correlates(
-    client: httpx.Client, stack: Any, config: SuiteConfig, evidence: Evidence
+    client: httpx.Client, target: Target, stack: Any, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """The client's X-Request-ID is echoed and found in access, app and job (worker) logs."""
     request_id = new_request_id("trace")
@@ -118,10 +111,20 @@ def test_request_id_correlates(
     model = first_model(client)
     if model is not None:
         chat_id = new_request_id("chat")
-        assert stream_chat(client, model, {"X-Request-ID": chat_id}) == 200, "chat failed"
-        provider = _provider_saw(stack, chat_id)
-        if provider is not None:
-            seen["provider"] = provider
+        response = stream_chat(client, model, {"X-Request-ID": chat_id})
+        assert response.status_code == 200, f"chat failed: {response.status_code}"
+        # The provider that served (X-Provider), as endpoints.chat reads it; its log may be
+        # written just after the last byte reached us, so it is polled within the deadline.
+        provider = response.headers.get("x-provider") or ""
+        info = emulator(target, provider)
+        if info is not None:
+            try:
+                seen["provider"] = poll_until(
+                    lambda: seen_by(info, provider, chat_id, config.http_timeout_s),
+                    timeout=wait_s, interval=0.1, message=f"{provider} to record {chat_id}",
+                )
+            except PollTimeout:
+                seen["provider"] = False
     evidence.add(request_id=request_id, job_id=job_id, seen=seen)
     missing = [where for where, ok in seen.items() if not ok]
     assert not missing, f"request id not found in: {missing}"

@@ -122,7 +122,7 @@ def test_outbound_calls_counted_per_destination(
 ) -> None:
     """Outbound calls (general client, gateway provider calls) counted per destination + outcome."""
     model = first_model(client)
-    chat_status = stream_chat(client, model) if model else None
+    chat_status = stream_chat(client, model).status_code if model else None
     samples = scrape(anon_client)
     outbound = _per_label(samples, OUTBOUND, "destination")
     provider_calls = _per_label(samples, UPSTREAM, "provider")

@@ -35,8 +35,10 @@ def first_model(client: httpx.Client) -> str | None:
     return str(models[0]["id"]) if models else None
 
 
-def stream_chat(client: httpx.Client, model: str, headers: dict[str, str] | None = None) -> int:
-    """One small streamed chat completion read to the end; its HTTP status."""
+def stream_chat(
+    client: httpx.Client, model: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """One small streamed chat completion read to the end (status and headers stay readable)."""
     body = {
         "model": model,
         "stream": True,
@@ -46,7 +48,7 @@ def stream_chat(client: httpx.Client, model: str, headers: dict[str, str] | None
     with client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
         for _ in response.iter_bytes():
             pass
-        return response.status_code
+        return response
 
 
 def _kpi_values(samples: list[Sample], kpis: dict[str, str]) -> dict[str, float | None]:
@@ -65,7 +67,7 @@ def test_kpis_move_with_traffic(
     kpis = {**KPIS, **(LLM_KPIS if model else {})}
     before = _kpi_values(scrape(anon_client), kpis)
     job_id = enqueue(client)["job_id"]
-    chat_status = stream_chat(client, model) if model else None
+    chat_status = stream_chat(client, model).status_code if model else None
     wait_job(client, job_id, timeout=config.job_wait_timeout_s)
 
     def moved() -> dict[str, float | None] | None:
