@@ -3,6 +3,8 @@
 The previous release comes from ``[release] previous_version`` or the CHANGELOG; the schema range
 it supports from the compatibility table (``ops/compatibility.yaml``). If the schema the target
 runs now is outside that range, rolling back means a down-migration first: not a quick restore.
+A release entry that names its commit must resolve in this repository: a rollback has to know
+exactly what to deploy.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 from acceptance.api import get_json
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
-from acceptance.release import compatibility, previous_release, repo_path
+from acceptance.release import compatibility, git, previous_release, repo_path
 from acceptance.verdicts import not_verified
 
 
@@ -40,6 +42,13 @@ def test_previous_release_compatible_with_schema(
     assert entry, f"previous release {previous} is not in the compatibility table"
     low, high = entry.get("schema_min"), entry.get("schema_max")
     assert isinstance(schema, int), f"/version reports no schema version: {schema!r}"
+    commit = entry.get("commit")
+    if commit is not None:
+        resolved = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
+        evidence.add(previous_commit=commit, previous_commit_resolved=resolved is not None)
+        if resolved is None and git("rev-parse", "--is-shallow-repository") != "false":
+            not_verified(f"cannot resolve {previous}'s commit: no git history here (shallow or none)")
+        assert resolved is not None, f"previous release {previous}: commit {commit} not in the repo"
     assert low <= schema <= high, (
         f"schema {schema} outside {previous}'s supported range [{low}, {high}]: "
         "restoring it needs a down-migration first"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from service import __version__
 from service.stack import StackOptions, running_stack
 from tests.selftests.broken import REPO_ROOT, failed, run_artefact_checks
 
@@ -54,7 +55,7 @@ class Defect:
 
 RULES = "ops/prometheus/alerts.yml"
 AM = "ops/alertmanager/alertmanager.yml"
-LABEL = "release:0.1.0"  # the stack runs service.__version__ 0.1.0
+LABEL = f"release:{__version__}"  # the label of the version the stack runs
 DEFECTS = [
     Defect("dead letters not critical", "alerting.critical-configured", "no critical alert for",
            _edit(RULES, 'expr: platform_queue_depth{queue="dead"} > 10\n        for: 5m\n'
