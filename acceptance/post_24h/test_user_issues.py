@@ -83,7 +83,6 @@ def _named(issue: dict[str, Any]) -> str:
     return f"#{number} {issue.get('title')}" if number is not None else str(issue.get("title"))
 
 
-@pytest.mark.since("0.2.0")
 @pytest.mark.checklist("post24h.user-issues")
 def test_user_issues_under_threshold(
     pytestconfig: pytest.Config,
