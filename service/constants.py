@@ -154,8 +154,9 @@ OUTBOUND_UNTIL_PREFIX: Final = KEY_PREFIX + "outbound:until:"
 # One request on the wire per destination across all processes, "pf:outbound:inflight:<host:port>"
 # (a redis-py Lock): held from before a request is sent until its answer has been recorded, so no
 # request can pass the until mark while another's 429 is on its way back. Its TTL is the longest
-# legitimate hold (Settings.outbound_max_rate_wait_s + connect + read timeout) plus this margin,
-# so a process killed while holding it frees the destination soon after, never earlier.
+# legitimate hold (one request's total deadline, connect + read timeout; nobody sleeps holding
+# it) plus this margin for the Redis calls around it, so a process killed while holding it frees
+# the destination soon after, and a live holder never loses it.
 OUTBOUND_INFLIGHT_PREFIX: Final = KEY_PREFIX + "outbound:inflight:"
 OUTBOUND_LOCK_MARGIN_S: Final = 5.0
 

@@ -30,6 +30,7 @@ from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from service.constants import (
@@ -128,9 +129,10 @@ class RedisGate:
     def __init__(self, redis: aioredis.Redis, *, max_wait_s: float, request_s: float) -> None:
         self.redis = redis
         self.max_wait_s = max_wait_s
-        # Held at most for a bounded wait for the reset plus one bounded request: a process
-        # killed while holding it frees the destination after that, never later.
-        self.hold_s = max_wait_s + request_s + OUTBOUND_LOCK_MARGIN_S
+        # Held only around one bounded request (never while sleeping towards a reset), so a
+        # process killed while holding it frees the destination soon after, never later.
+        self.hold_s = request_s + OUTBOUND_LOCK_MARGIN_S
+        # A caller may wait out one reset it was told about plus a request ahead of it.
         self.lock_wait_s = max_wait_s + request_s
         self._raise = redis.register_script(_RAISE_UNTIL)
         self._until = redis.register_script(_UNTIL)
@@ -138,24 +140,33 @@ class RedisGate:
     @contextlib.asynccontextmanager
     async def turn(self, key: str, destination: str) -> AsyncIterator[float]:
         started = time.monotonic()
-        lock = self.redis.lock(
-            OUTBOUND_INFLIGHT_PREFIX + key, timeout=self.hold_s, sleep=LOCK_POLL_S,
-            blocking_timeout=self.lock_wait_s, thread_local=False,
-        )  # fmt: skip
-        if not await lock.acquire():
-            raise DestinationBusyError(destination, self.lock_wait_s)
+        lock = self.redis.lock(OUTBOUND_INFLIGHT_PREFIX + key, timeout=self.hold_s,
+                               sleep=LOCK_POLL_S, thread_local=False)  # fmt: skip
+        await self._hold_when_free(lock, key, destination, started + self.lock_wait_s)
         try:
-            wait = int(await self._until(keys=[OUTBOUND_UNTIL_PREFIX + key])) / 1000
-            if wait > self.max_wait_s:
-                raise RateLimitedError(destination, wait)
-            if wait > 0:
-                # Honouring the destination's own reset time; the lock keeps everyone else out.
-                await asyncio.sleep(wait)
             yield time.monotonic() - started
         finally:
             # Expired (only past hold_s): someone else's lock now, which release leaves alone.
             with contextlib.suppress(LockError):
                 await lock.release()
+
+    async def _hold_when_free(
+        self, lock: Lock, key: str, destination: str, deadline: float
+    ) -> None:
+        """Return holding the lock with the until mark passed; raise when that takes too long."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not await lock.acquire(blocking_timeout=left):
+                raise DestinationBusyError(destination, self.lock_wait_s)
+            wait = int(await self._until(keys=[OUTBOUND_UNTIL_PREFIX + key])) / 1000
+            if wait <= 0:
+                return
+            with contextlib.suppress(LockError):
+                await lock.release()
+            if wait > self.max_wait_s:
+                raise RateLimitedError(destination, wait)
+            # The destination's own reset time; then the lock and the mark are checked again.
+            await asyncio.sleep(wait)
 
     async def observe(self, key: str, response: httpx.Response) -> float | None:
         """Record what the response says about the limit; the delay it imposed, if any."""
