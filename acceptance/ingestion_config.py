@@ -39,6 +39,16 @@ class IngestionSettings(BaseModel):
         description="page fetches the rate-limit check starts at once (more than one worker"
         " process must take part for a per-process limit to show). Default: 8",
     )
+    egress_metadata_url: str = Field(
+        default="http://169.254.169.254/latest/meta-data/",
+        description="the cloud metadata URL opsec.egress asks the platform to fetch (it must be"
+        " refused). Default: 'http://169.254.169.254/latest/meta-data/'",
+    )
+    egress_private_url: str = Field(
+        default="http://10.0.0.1/egress-canary",
+        description="a private-range URL opsec.egress asks the platform to fetch (it must be"
+        " refused). Default: 'http://10.0.0.1/egress-canary'",
+    )
     webhook_ack_max_s: float = Field(
         default=1.0, gt=0, description="a webhook must be answered within this. Default: 1.0"
     )

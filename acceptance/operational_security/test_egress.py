@@ -33,10 +33,6 @@ from acceptance.target import Target
 from acceptance.verdicts import not_verified
 from acceptance.waiting import poll_until
 
-METADATA_URL = "http://169.254.169.254/latest/meta-data/"
-PRIVATE_URL = "http://10.0.0.1/egress-canary"
-
-
 class _Canary(http.server.BaseHTTPRequestHandler):
     connections: ClassVar[list[str]] = []
 
@@ -124,8 +120,8 @@ def test_private_destinations_refused(
     direct = {
         "loopback": f"http://127.0.0.1:{port4}/egress-canary-{stamp}",
         "ipv6-loopback": f"http://[::1]:{port6}/egress-canary-{stamp}",
-        "metadata": METADATA_URL,
-        "private": PRIVATE_URL,
+        "metadata": config.ingestion.egress_metadata_url,
+        "private": config.ingestion.egress_private_url,
     }
     redirector = emulator(target, "robots")
     cases = dict(direct)
