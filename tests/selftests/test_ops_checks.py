@@ -93,7 +93,7 @@ DEFECTS = [
     Defect("contacts empty", "backup.emergency-contacts", "no on-call contacts",
            _write("ops/contacts.yaml", "schema: 1\ncontacts: []\n")),
     Defect("changelog lacks the version", "readiness.release-notes", "has no entry for version",
-           _edit("CHANGELOG.md", "## [0.1.0]", "## [0.0.9]"), target=True),
+           _edit("CHANGELOG.md", f"## [{__version__}]", "## [0.0.9]"), target=True),
     Defect("comms plan without templates", "readiness.comms-plan", "Templates",
            _edit("ops/communication-plan.md", "## Templates", "## Wording")),
     Defect("no post-deployment checks collected", "readiness.post-deploy-defined", "postdeploy_5m",
