@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 FAILED = frozenset({"failed", "lost"})
+ERROR_CHARS = 80  # of the target's error in the verdict's reason; the evidence keeps all of it
 Schedules = dict[str, dict[str, Any]]
 
 
@@ -28,8 +29,9 @@ def awaiting_first_run(schedules: Schedules, periods: dict[str, float]) -> list[
     return sorted(
         name
         for name in periods
-        if name in schedules and schedules[name].get("enabled") and not schedules[name].get(
-            "outcome")
+        if name in schedules
+        and schedules[name].get("enabled")
+        and not schedules[name].get("outcome")
     )
 
 
@@ -40,15 +42,17 @@ def problems(schedule: dict[str, Any], policy_s: float) -> list[str]:
     found: list[str] = []
     period = schedule.get("period_s")
     if isinstance(period, (int, float)) and period > policy_s:
-        found.append(f"configured to run every {period:g} s, the policy requires {policy_s:g} s")
+        found.append(
+            f"configured to run every {period:.10g} s, the policy requires {policy_s:.10g} s"
+        )
     outcome = schedule.get("outcome")
     if outcome in FAILED:
-        found.append(f"last run {outcome}: {schedule.get('error')}")
+        found.append(f"last run {outcome}: {str(schedule.get('error'))[:ERROR_CHARS]}")
     age = schedule.get("age_s")
     if not isinstance(age, (int, float)):
         found.append("never succeeded")
     elif age > policy_s:
-        found.append(f"last success {age:.0f} s ago, over the {policy_s:g} s period")
+        found.append(f"last success {age:.0f} s ago, over the {policy_s:.10g} s period")
     if schedule.get("overdue"):
         found.append("overdue by the target's own judgement")
     return found

@@ -150,9 +150,11 @@ def test_scheduled_jobs_ran_within_period(
         schedules={n: schedules.summary(s) for n, s in reported.items()},
         periods_s=periods,
         unreported=unreported,
+        problems=late,
         waited_s=round(time.monotonic() - started, 2),
     )
-    assert not late, f"scheduled jobs late, failed or off: {late}"
+    details = "; ".join(f"{n}: {', '.join(found)}" for n, found in late.items())
+    assert not late, f"scheduled jobs late, failed or off: {sorted(late)} ({details})"
     if unreported:
         not_verified(f"the target reports no schedule {unreported}")
 

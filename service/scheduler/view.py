@@ -84,8 +84,10 @@ def _overdue(schedule: Schedule, record: dict[str, str], now: float,
     if record.get("state") == "running" and started is not None:
         return now - started > settings.scheduler_run_timeout_s
     due = _float(record, "next_due_at")
-    if due is not None and started is not None:
-        due = min(due, started + schedule.period_s)  # the period was shortened since
+    if due is not None and started is not None and schedule.task is not None:
+        # Claimed slots: the claim script applies a shortened period from the last start on.
+        # (The poller counts its interval from the end of a round, so no such bound applies.)
+        due = min(due, started + schedule.period_s)
     due = due if due is not None else _float(record, "declared_at")
     if due is None:
         return False  # nobody has declared it yet: the first process to start will
