@@ -176,6 +176,10 @@ SCHEDULE_LEASE_PREFIX: Final = KEY_PREFIX + "sched:lease:"
 # Covers the gap between a run's timeout firing and its outcome being written: a run that timed
 # out still records its failure before another process may claim the schedule.
 SCHEDULE_LEASE_MARGIN_S: Final = 30.0
+# A schedule is never called overdue sooner than this after it was due, whatever its period: a
+# loaded host may start a short-period job (the stack's 1 s poll) seconds late, and health
+# degrading on that would be noise. Production periods (minutes to days) are far above it.
+SCHEDULE_OVERDUE_MIN_GRACE_S: Final = 30.0
 # Longest stored result summary of a run (characters): the figures of a backup or purge, not logs.
 SCHEDULE_RESULT_MAX_CHARS: Final = 500
 

@@ -192,8 +192,8 @@ class Settings(BaseSettings):
         description="a run is given up (failed) after this long; its lease lasts this plus 30 s")
     scheduler_overdue_factor: float = Field(
         default=2.0, ge=1.0, le=100.0,
-        description="a schedule is overdue when its next run has not started one period x"
-        " (factor - 1) after it was due; /health is then degraded")
+        description="a schedule is overdue when its next run has not started period x"
+        " (factor - 1), at least 30 s, after it was due; /health is then degraded")
 
     # --- ingestion (service/ingest/): arXiv poller, webhooks, page fetching, sandbox ---
     arxiv_url: str | None = Field(

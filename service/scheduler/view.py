@@ -1,8 +1,9 @@
 """One judgement of each schedule, shared by ``/health`` and ``/metrics``.
 
 Overdue: a schedule is expected to start by its ``next_due_at`` (or, never run, from when it was
-first declared). It is overdue when it has not started ``period x (overdue_factor - 1)`` plus one
-tick after that, or when its current run has gone on longer than ``scheduler_run_timeout_s``.
+first declared). It is overdue when it has not started ``period x (overdue_factor - 1)`` (at
+least ``SCHEDULE_OVERDUE_MIN_GRACE_S``) plus one tick after that, or when its current run has
+gone on longer than ``scheduler_run_timeout_s``.
 Failed: its last finished run failed or was lost. Either makes it not ``ok``. ``backed_off`` (the
 poll ended early because arXiv asked every process to wait) is a run that behaved as it must.
 All ages are on Redis's clock, the one the scripts stamp with.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from service import constants as c
 from service.scheduler.schedules import Schedule, schedules
 from service.settings import Settings
 
@@ -91,7 +93,8 @@ def _overdue(schedule: Schedule, record: dict[str, str], now: float,
     due = due if due is not None else _float(record, "declared_at")
     if due is None:
         return False  # nobody has declared it yet: the first process to start will
-    grace = schedule.period_s * (settings.scheduler_overdue_factor - 1) + settings.scheduler_tick_s
+    grace = max(schedule.period_s * (settings.scheduler_overdue_factor - 1),
+                c.SCHEDULE_OVERDUE_MIN_GRACE_S) + settings.scheduler_tick_s
     return now > due + grace
 
 
