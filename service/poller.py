@@ -65,7 +65,8 @@ async def recorded_round(client: ArxivClient, redis: Redis, settings: Settings,
                          poller_id: str) -> None:
     """One round, recorded as a run of the ``arxiv_poll`` schedule (health, metrics, the gate).
 
-    A round that arXiv ended with 503/429 is ``backed_off``: it did what arXiv's terms ask.
+    A round that arXiv ended with 503/429 (or the shared rate limit) is ``backed_off``: it did
+    what arXiv's terms ask. Unreachable, a bad answer or an unparsable feed is ``failed``.
     """
     interval = settings.arxiv_poll_interval_s
     run = await schedule_state.begin(redis, ARXIV_POLL, interval, poller_id)
@@ -76,7 +77,7 @@ async def recorded_round(client: ArxivClient, redis: Redis, settings: Settings,
         outcome, result = "succeeded", {"new_papers": found}
         log.info("arXiv round done: %d new papers", found)
     except ArxivUnavailableError as exc:
-        outcome, error = "backed_off", str(exc)
+        outcome, error = ("backed_off" if exc.backed_off else "failed"), str(exc)
         log.warning("arXiv round ended: %s", exc)
     except EgressRefused as exc:
         error = f"egress refused: {exc}"

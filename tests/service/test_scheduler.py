@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,15 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service import constants as c
+from service.ingest.arxiv import ArxivClient, make_throttle
+from service.outbound import OutboundClient
+from service.poller import recorded_round
 from service.scheduler import state
 from service.scheduler.health import scheduler_component
 from service.scheduler.runner import Scheduler
 from service.scheduler.view import views
 from service.settings import Settings
+from tests.conftest import free_port
 from tests.service.jobtools import connect, fresh_settings, poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -210,5 +215,32 @@ def test_scheduler_disabled_runs_nothing_and_degrades(redis_server: str, tmp_pat
         assert backup["runs"] == 0 and backup["enabled"] is False
         assert backup["disabled_reason"] == "scheduler_enabled is false"
         assert component["status"] == "degraded" and component["enabled"] is False
+
+    asyncio.run(body())
+
+
+def test_poll_round_recorded_as_failed_when_arxiv_unreachable(
+    redis_server: str, tmp_path: Path
+) -> None:
+    """A round whose arXiv cannot be reached is a failed run of arxiv_poll (not a back-off),
+    with the error and the next due time one interval after it ended."""
+    port = free_port()  # nothing listens there: connection refused
+    settings = _settings(redis_server, tmp_path, arxiv_url=f"http://127.0.0.1:{port}",
+                         egress_allowlist=[f"127.0.0.1:{port}"], arxiv_poll_interval_s=30.0)
+
+    async def body() -> None:
+        async with connect(settings) as r:
+            outbound = OutboundClient(settings, r)
+            client = ArxivClient(settings, r, outbound, make_throttle(settings, r))
+            try:
+                await recorded_round(client, r, settings, "poller-test")
+            finally:
+                await outbound.aclose()
+            report = await _schedule(r, settings, "arxiv_poll")
+        assert report["outcome"] == "failed" and report["holder"] == "poller-test", report
+        assert "127.0.0.1" in report["error"] and report["last_success_at"] is None
+        finished = datetime.fromisoformat(report["last_finished_at"])
+        due = datetime.fromisoformat(report["next_due_at"])
+        assert abs((due - finished).total_seconds() - 30.0) < 0.01
 
     asyncio.run(body())
