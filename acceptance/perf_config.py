@@ -129,6 +129,10 @@ class PostdeploySettings(BaseModel):
         default_factory=lambda: dict(DEFAULT_SCHEDULED_S),
         description="scheduled job -> period. Default: arxiv_poll 900, backup/purge 86400",
     )
+    scheduled_jobs_wait_s: float = Field(
+        default=30.0, gt=0, description="longest wait for a just-booted target's first run of"
+        " each scheduled job. Default: 30.0",
+    )
     prometheus_url: str | None = Field(default=None, description="None: not verified")
     alertmanager_url: str | None = Field(default=None, description="None: not verified")
     watchdog_alert: str = Field(default="Watchdog", description="Default: 'Watchdog'")
