@@ -33,6 +33,7 @@ from acceptance.target import Target
 from acceptance.verdicts import not_verified
 from acceptance.waiting import poll_until
 
+
 class _Canary(http.server.BaseHTTPRequestHandler):
     connections: ClassVar[list[str]] = []
 
