@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.alertmanager_config import loopback_copy, routes
+from acceptance.alertmanager_config import routes
+from service.stack.monitoring_config import loopback_copy
 from acceptance.ops_artefacts import (
     duration_s,
     exposed_metric_names,
