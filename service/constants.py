@@ -146,11 +146,19 @@ def paused_key(queue: str) -> str:
     return PAUSED_PREFIX + queue
 
 
-# Outbound rate-limit state per destination, "pf:outbound:until:<host:port>" -> epoch seconds
-# before which no process may call it (set from 429/Retry-After/X-RateLimit-Remaining: 0). Shared
-# in Redis because the limit is the destination's, whichever process hits it. Expires with the
-# reset time itself, so a stale entry never blocks.
+# Outbound rate-limit state per destination, "pf:outbound:until:<host:port>" -> epoch ms (Redis
+# clock) before which no process may call it (set from 429/Retry-After/X-RateLimit-Remaining: 0).
+# Shared in Redis because the limit is the destination's, whichever process hits it. Expires a
+# second after the reset time itself, so a stale entry never blocks.
 OUTBOUND_UNTIL_PREFIX: Final = KEY_PREFIX + "outbound:until:"
+# One request on the wire per destination across all processes, "pf:outbound:inflight:<host:port>"
+# (a redis-py Lock): held from before a request is sent until its answer has been recorded, so no
+# request can pass the until mark while another's 429 is on its way back. Its TTL is the longest
+# legitimate hold (one request's total deadline, connect + read timeout; nobody sleeps holding
+# it) plus this margin for the Redis calls around it, so a process killed while holding it frees
+# the destination soon after, and a live holder never loses it.
+OUTBOUND_INFLIGHT_PREFIX: Final = KEY_PREFIX + "outbound:inflight:"
+OUTBOUND_LOCK_MARGIN_S: Final = 5.0
 
 # Longest pause a destination may impose through its headers (seconds): a buggy or hostile
 # Retry-After of a year must not stop ingestion for a year.

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         " fails with RateLimitedError instead of blocking a worker",
     )
     outbound_ca_file: Path | None = None
+    outbound_rate_state: Literal["redis", "local"] = Field(
+        default="redis", description="'local' keeps each destination's one-connection lock and"
+        " Retry-After mark per process only: wrong as soon as two processes call one site;"
+        " exists so that the external rate-limit check can be shown to fail")
 
     # --- documents and search (service/documents/) ---
     documents_snippet_chars: int = Field(default=300, ge=40, le=5_000)

@@ -78,3 +78,5 @@ def test_document_checks_fail(case: str, tmp_path: Path) -> None:
             _edit_behind_the_index(Path(stack.info.settings["PLATFORM_DATA_DIR"]))
         items = run_checks(stack.info.stack_json, ids, tmp_path)
     assert not failed(items, ids), failed(items, ids)
+    if case == "misconfigured":  # failed on what the ingestion path did, not only on the setting
+        assert "not refused by egress" in (items["opsec.egress"].get("reason") or "")
