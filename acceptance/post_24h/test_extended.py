@@ -3,7 +3,7 @@
 Restarts are read from the stack (its supervisor's counters, process start times) and from the
 API's ``process_start_time_seconds``; scheduled jobs from /health's scheduler component (poll,
 backup, retention purge; ``acceptance.schedules``); monitoring from the Prometheus and
-Alertmanager APIs when ``[postdeploy]`` names them.
+Alertmanager APIs (``[postdeploy]``'s, else the stack's own).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from acceptance import promtext, schedules
 from acceptance.api import health
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
+from acceptance.monitoring import firing_alerts, monitoring, notified_receivers, wait_scraped_up
 from acceptance.observe import deployment_start, endpoint_latencies, parse_time
 from acceptance.procstat import Sampler, service_pids
 from acceptance.target import Target
@@ -163,27 +164,29 @@ def test_scheduled_jobs_ran_within_period(
 def test_scraped_and_watchdog_reaches_alertmanager(
     target: Target, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """Prometheus scrapes the target (up) and the always-firing watchdog is in Alertmanager."""
-    post = config.postdeploy
-    if not post.prometheus_url or not post.alertmanager_url:
-        not_verified(
-            "no Prometheus/Alertmanager URL ([postdeploy] prometheus_url, alertmanager_url)"
-        )
-    host = target.url.split("://", 1)[-1]
-    with httpx.Client(timeout=config.http_timeout_s) as http:
-        targets = http.get(f"{post.prometheus_url.rstrip('/')}/api/v1/targets").json()
-        active = targets.get("data", {}).get("activeTargets", [])
-        ours = [t for t in active if host in str(t.get("scrapeUrl", ""))]
-        alerts = http.get(
-            f"{post.alertmanager_url.rstrip('/')}/api/v2/alerts",
-            params={"filter": f'alertname="{post.watchdog_alert}"'},
-        ).json()
-    watchdog = [a for a in alerts if a.get("labels", {}).get("alertname") == post.watchdog_alert]
+    """Prometheus scrapes the target (up) and the always-firing watchdog is in Alertmanager; on
+    the reference stack its notification also reached the stack's receiver."""
+    post, timeout = config.postdeploy, config.http_timeout_s
+    live = monitoring(target, config)
+    urls = live.require()
+    if urls is None:
+        not_verified(live.missing)
+    prometheus, alertmanager = urls
+    up, scraped = wait_scraped_up(prometheus, target, post.monitoring_wait_s, timeout)
+    evidence.add(prometheus=prometheus, alertmanager=alertmanager, scrape_targets=scraped)
+    assert up, f"{target.url} not scraped up by {prometheus} within {post.monitoring_wait_s} s"
+    watchdog = firing_alerts(alertmanager, post.watchdog_alert, post.monitoring_wait_s, timeout)
     evidence.add(
-        scrape_targets=[{k: t.get(k) for k in ("scrapeUrl", "health", "lastScrape")} for t in ours],
         watchdog_alerts=len(watchdog),
+        watchdog_updated=[str(parse_time(a.get("updatedAt"))) for a in watchdog],
     )
-    assert ours and all(t.get("health") == "up" for t in ours), f"target not scraped up: {ours}"
-    assert watchdog, f"no {post.watchdog_alert} alert in Alertmanager"
-    seen = [parse_time(a.get("updatedAt")) for a in watchdog]
-    evidence.add(watchdog_updated=[str(s) for s in seen])
+    assert watchdog, (
+        f"no {post.watchdog_alert} alert in {alertmanager} within {post.monitoring_wait_s} s: "
+        "Prometheus does not evaluate the rule or cannot reach Alertmanager"
+    )
+    if live.receiver_log is not None:
+        notified = notified_receivers(
+            live.receiver_log, post.watchdog_alert, post.monitoring_wait_s
+        )
+        evidence.add(watchdog_notified=notified)
+        assert notified, f"Alertmanager sent no {post.watchdog_alert} notification to a receiver"

@@ -262,6 +262,7 @@ def test_cli_runs_until_signalled_and_exits_cleanly(stack_dir: Path, tmp_path: P
         output = (tmp_path / "cli.log").read_text()
         assert info.url in output
         assert info.keys.api not in output
+        assert "prometheus:" in output and "alertmanager:" in output  # URL, or why not running
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=30) == 0
     finally:
