@@ -21,6 +21,7 @@ from service.gateway.upstream import (
     accounted,
     split_records,
     status_error,
+    truncated,
 )
 
 # Ollama's done_reason -> OpenAI's finish_reason ("load" answers a prompt-less warm-up call).
@@ -62,9 +63,14 @@ class OllamaAdapter(Adapter):
     probe_path = "/api/version"
 
     async def stream(self, call: Call) -> AsyncIterator[Chunk]:
+        """OpenAI chunks from Ollama's lines; a continuation (``call.resume``) goes on under
+        the broken stream's id, without a role chunk. Ollama writes one line per generated
+        token, so the lines with text are the running token count until ``eval_count``."""
+        resume = call.resume
+        ident = resume.ident if resume else (call.completion_id, int(time.time()))
         head = (
-            f'{{"id":{json.dumps(call.completion_id)},"object":"chat.completion.chunk",'
-            f'"created":{int(time.time())},"model":{json.dumps(call.public_model)},'
+            f'{{"id":{json.dumps(ident[0])},"object":"chat.completion.chunk",'
+            f'"created":{ident[1]},"model":{json.dumps(call.public_model)},'
             '"system_fingerprint":null,"choices":'
         ).encode()
 
@@ -72,6 +78,7 @@ class OllamaAdapter(Adapter):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             return b"data: " + head + json.dumps([choice]).encode() + b"}\n\n"
 
+        count = 0
         with accounted(self.name) as account:
             async with self.client.stream(
                 "POST", self.base_url + "/api/chat", json=ollama_body(call, True),
@@ -81,29 +88,34 @@ class OllamaAdapter(Adapter):
                     raise status_error(response.status_code, await response.aread())
                 async for raw in split_records(response, b"\n"):
                     line: dict[str, Any] = json.loads(raw)
-                    if "error" in line:
-                        message = str(line["error"])[:200]
-                        if not account.sent:
-                            raise UpstreamError(message, retryable=True, outcome="http_error")
-                        yield Chunk(_error_event(message))
-                        account.finish("http_error")
-                        return
-                    out = b"" if account.sent else event({"role": "assistant", "content": ""}, None)
+                    if "error" in line:  # before the first byte: failover; after: the gateway's
+                        raise UpstreamError(str(line["error"])[:200], retryable=True,
+                                            outcome="http_error")  # fmt: skip
+                    opening = not account.sent and resume is None
+                    out = event({"role": "assistant", "content": ""}, None) if opening else b""
                     text = (line.get("message") or {}).get("content") or ""
                     if text:
+                        count += 1
                         out += event({"content": text}, None)
-                    tokens = None
-                    if line.get("done"):
+                    prompt, done = None, bool(line.get("done"))
+                    if done:
                         reason = FINISH.get(str(line.get("done_reason")), "stop")
                         out += event({}, reason)
                         usage = _usage(line)
-                        tokens = usage["completion_tokens"]
+                        prompt, count = usage["prompt_tokens"], usage["completion_tokens"]
                         if call.request.wants_usage:
-                            out += b"data: " + head + b'[],"usage":' + json.dumps(usage).encode()
+                            shown = resume.usage(usage) if resume else usage
+                            out += b"data: " + head + b'[],"usage":' + json.dumps(shown).encode()
                             out += b"}\n\n"
                         out += b"data: [DONE]\n\n"
+                    first = not account.sent
                     account.sent = True
-                    yield Chunk(out, content=bool(text), completion_tokens=tokens)
+                    yield Chunk(out, text=text, prompt_tokens=prompt, completion_tokens=count,
+                                finished=done, done=done,
+                                ident=ident if first else None)  # fmt: skip
+                    if done:
+                        return
+                raise truncated()
 
     async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
         response = await self.post("/api/chat", ollama_body(call, False), call)
@@ -127,9 +139,3 @@ class OllamaAdapter(Adapter):
             "usage": usage,
         }
         return body, usage["completion_tokens"]
-
-
-def _error_event(message: str) -> bytes:
-    """An error after streaming began: OpenAI's clients raise on an `error` event."""
-    error = {"error": {"message": message, "type": "server_error", "code": "upstream_error"}}
-    return b"data: " + json.dumps(error).encode() + b"\n\n"
