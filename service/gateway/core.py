@@ -127,13 +127,16 @@ class Gateway:
     ) -> tuple[str, T]:
         order = [name for name in self.order(request.model) if name not in exclude]
         completion_id = f"chatcmpl-{request_id or uuid.uuid4().hex}"
-        # Running token counts are only needed to continue a stream that breaks.
-        count = request.stream and self.tuning.resume_streams and request.resumable
+        # A stream that can be resumed counts its tokens (to continue where it broke) and is
+        # committed when the provider accepts it: a failure before its first event is then
+        # resumed too, and the response head reaches the client while the provider computes,
+        # not with the first token. A continuation commits nothing (the stream already is).
+        resumable = request.stream and self.tuning.resume_streams and request.resumable
         last: UpstreamError | None = None
         for position, name in enumerate(order):
             state = self.states[name]
             call = Call(request, state.models[request.model], request.model, request_id,
-                        completion_id, resume, count)  # fmt: skip
+                        completion_id, resume, resumable, resumable and resume is None)  # fmt: skip
             for retry in range(self.tuning.retries + 1):
                 if retry:
                     await asyncio.sleep(self.tuning.retry_backoff_s * 2 ** (retry - 1))
@@ -195,6 +198,9 @@ class Gateway:
                 raise UpstreamError("no first byte in time", retryable=True) from exc
             except StopAsyncIteration as exc:
                 raise UpstreamError("empty answer", retryable=True) from exc
+            except ValueError as exc:  # a malformed first event (JSON): try elsewhere
+                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+                raise UpstreamError("malformed answer", retryable=True) from exc
             except BaseException:
                 await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
                 raise

@@ -19,6 +19,7 @@ from service.gateway.upstream import (
     Chunk,
     UpstreamError,
     accounted,
+    merged,
     split_records,
     status_error,
     truncated,
@@ -59,26 +60,58 @@ def _usage(line: dict[str, Any]) -> dict[str, int]:
             "total_tokens": prompt + completion}  # fmt: skip
 
 
+class _Translation:
+    """Ollama's lines of one stream as OpenAI chunk events (a continuation, ``call.resume``,
+    goes on under the broken stream's id and without a role chunk). Ollama writes one line per
+    generated token, so the lines with text are the running token count until ``eval_count``."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        resume = call.resume
+        self.ident = resume.ident if resume else (call.completion_id, int(time.time()))
+        self.head = (
+            f'{{"id":{json.dumps(self.ident[0])},"object":"chat.completion.chunk",'
+            f'"created":{self.ident[1]},"model":{json.dumps(call.public_model)},'
+            '"system_fingerprint":null,"choices":'
+        ).encode()
+        self.opened = resume is not None  # the client has had its role chunk
+        self.count = 0
+
+    def event(self, delta: dict[str, Any], finish: str | None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return b"data: " + self.head + json.dumps([choice]).encode() + b"}\n\n"
+
+    def chunk(self, line: dict[str, Any]) -> Chunk:
+        if "error" in line:  # before the first byte: failover; after it: the gateway decides
+            raise UpstreamError(str(line["error"])[:200], retryable=True, outcome="http_error")
+        out, ident = b"", None
+        if not self.opened:
+            self.opened, ident = True, self.ident
+            out = self.event({"role": "assistant", "content": ""}, None)
+        text = (line.get("message") or {}).get("content") or ""
+        if text:
+            self.count += 1
+            out += self.event({"content": text}, None)
+        prompt, done = None, bool(line.get("done"))
+        if done:
+            out += self.event({}, FINISH.get(str(line.get("done_reason")), "stop"))
+            usage = _usage(line)
+            prompt, self.count = usage["prompt_tokens"], usage["completion_tokens"]
+            if self.call.request.wants_usage:
+                resume = self.call.resume
+                shown = resume.usage(usage) if resume else usage
+                out += b"data: " + self.head + b'[],"usage":' + json.dumps(shown).encode()
+                out += b"}\n\n"
+            out += b"data: [DONE]\n\n"
+        return Chunk(out, text=text, prompt_tokens=prompt, completion_tokens=self.count,
+                     finished=done, done=done, ident=ident)  # fmt: skip
+
+
 class OllamaAdapter(Adapter):
     probe_path = "/api/version"
 
     async def stream(self, call: Call) -> AsyncIterator[Chunk]:
-        """OpenAI chunks from Ollama's lines; a continuation (``call.resume``) goes on under
-        the broken stream's id, without a role chunk. Ollama writes one line per generated
-        token, so the lines with text are the running token count until ``eval_count``."""
-        resume = call.resume
-        ident = resume.ident if resume else (call.completion_id, int(time.time()))
-        head = (
-            f'{{"id":{json.dumps(ident[0])},"object":"chat.completion.chunk",'
-            f'"created":{ident[1]},"model":{json.dumps(call.public_model)},'
-            '"system_fingerprint":null,"choices":'
-        ).encode()
-
-        def event(delta: dict[str, Any], finish: str | None) -> bytes:
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-            return b"data: " + head + json.dumps([choice]).encode() + b"}\n\n"
-
-        count = 0
+        translation = _Translation(call)
         with accounted(self.name) as account:
             async with self.client.stream(
                 "POST", self.base_url + "/api/chat", json=ollama_body(call, True),
@@ -86,34 +119,13 @@ class OllamaAdapter(Adapter):
             ) as response:  # fmt: skip
                 if response.status_code != 200:
                     raise status_error(response.status_code, await response.aread())
-                async for raw in split_records(response, b"\n"):
-                    line: dict[str, Any] = json.loads(raw)
-                    if "error" in line:  # before the first byte: failover; after: the gateway's
-                        raise UpstreamError(str(line["error"])[:200], retryable=True,
-                                            outcome="http_error")  # fmt: skip
-                    opening = not account.sent and resume is None
-                    out = event({"role": "assistant", "content": ""}, None) if opening else b""
-                    text = (line.get("message") or {}).get("content") or ""
-                    if text:
-                        count += 1
-                        out += event({"content": text}, None)
-                    prompt, done = None, bool(line.get("done"))
-                    if done:
-                        reason = FINISH.get(str(line.get("done_reason")), "stop")
-                        out += event({}, reason)
-                        usage = _usage(line)
-                        prompt, count = usage["prompt_tokens"], usage["completion_tokens"]
-                        if call.request.wants_usage:
-                            shown = resume.usage(usage) if resume else usage
-                            out += b"data: " + head + b'[],"usage":' + json.dumps(shown).encode()
-                            out += b"}\n\n"
-                        out += b"data: [DONE]\n\n"
-                    first = not account.sent
+                if call.commit_early:
+                    yield Chunk(b"", accepted=True)
+                async for lines in split_records(response, b"\n"):
+                    chunk = merged([translation.chunk(json.loads(line)) for line in lines])
                     account.sent = True
-                    yield Chunk(out, text=text, prompt_tokens=prompt, completion_tokens=count,
-                                finished=done, done=done,
-                                ident=ident if first else None)  # fmt: skip
-                    if done:
+                    yield chunk
+                    if chunk.done:
                         return
                 raise truncated()
 

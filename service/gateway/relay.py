@@ -50,6 +50,7 @@ class Leg:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     done: bool = False
+    waiting: bool = False  # accepted, no event yet
 
 
 class Relay:
@@ -82,7 +83,7 @@ class Relay:
                         self._note(leg, chunk)
                         if chunk.data:
                             yield chunk.data
-                        chunk = await anext(chunks, None)
+                        chunk = await self._next(chunks, leg)
                     if not leg.done:  # an adapter ended without the end marker
                         raise truncated()
                     return
@@ -108,7 +109,19 @@ class Relay:
             await _close(chunks)
             self._settle(leg)
 
+    async def _next(self, chunks: AsyncIterator[Chunk], leg: Leg) -> Chunk | None:
+        """The next chunk; the first event after the provider accepted the request must come
+        within ``first_byte_timeout_s`` (as before the commit), else the stream broke."""
+        if not leg.waiting:
+            return await anext(chunks, None)
+        try:
+            async with asyncio.timeout(self.gateway.tuning.first_byte_timeout_s):
+                return await anext(chunks, None)
+        except TimeoutError as exc:
+            raise UpstreamError("no first byte in time", retryable=True) from exc
+
     def _note(self, leg: Leg, chunk: Chunk) -> None:
+        leg.waiting = chunk.accepted
         if self.ident is None and chunk.ident is not None:
             self.ident = chunk.ident
         if chunk.text:

@@ -74,6 +74,9 @@ class Call:
     # Ask the provider for its running token count (vLLM continuous_usage_stats), so that a
     # stream breaking mid-way knows how much it emitted.
     count_tokens: bool = False
+    # Hand on an `accepted` chunk as soon as the provider answered 200, so the client's
+    # response starts then (a break before the first event is resumed like any other).
+    commit_early: bool = False
 
 
 @dataclass(slots=True)
@@ -82,7 +85,7 @@ class Chunk:
 
     Token counts are this provider's own, so far (or final with the usage event); `finished`:
     a finish_reason was in it; `done`: it ended the stream (``[DONE]``); `ident`: the chunk id
-    and created time the client sees, on the first chunk.
+    and created time the client sees, on the first chunk with an event.
     """
 
     data: bytes
@@ -92,6 +95,7 @@ class Chunk:
     finished: bool = False
     done: bool = False
     ident: tuple[str, int] | None = None
+    accepted: bool = False  # only "the provider answered 200": nothing to relay yet
 
 
 @dataclass
@@ -221,17 +225,35 @@ class Adapter:
         raise NotImplementedError
 
 
-async def split_records(response: httpx.Response, separator: bytes) -> AsyncIterator[bytes]:
-    """Complete records (SSE events, NDJSON lines) as soon as their separator arrives."""
+async def split_records(response: httpx.Response, separator: bytes) -> AsyncIterator[list[bytes]]:
+    """The complete records (SSE events, NDJSON lines) of each read, as soon as it arrives.
+
+    Records that arrived together are handed on together, so they reach the client in one
+    write rather than one per record (e.g. vLLM's role chunk and first token): no waiting is
+    added, and the per-write cost of the ASGI stack is paid once.
+    """
     buffer = b""
     async for piece in response.aiter_bytes():
         buffer += piece
-        while True:
-            record, found, rest = buffer.partition(separator)
-            if not found:
-                break
-            buffer = rest
-            if record.strip():
-                yield record
+        *complete, buffer = buffer.split(separator)
+        records = [record for record in complete if record.strip()]
+        if records:
+            yield records
     if buffer.strip():
-        yield buffer
+        yield [buffer]
+
+
+def merged(chunks: list[Chunk]) -> Chunk:
+    """Chunks that go out together as one: bytes and text joined, the latest counts."""
+    if len(chunks) == 1:
+        return chunks[0]
+    out = Chunk(b"".join(c.data for c in chunks), "".join(c.text for c in chunks))
+    for chunk in chunks:
+        if chunk.prompt_tokens is not None:
+            out.prompt_tokens = chunk.prompt_tokens
+        if chunk.completion_tokens is not None:
+            out.completion_tokens = chunk.completion_tokens
+        out.finished = out.finished or chunk.finished
+        out.done = out.done or chunk.done
+        out.ident = out.ident or chunk.ident
+    return out

@@ -22,6 +22,7 @@ from service.gateway.upstream import (
     Resume,
     UpstreamError,
     accounted,
+    merged,
     split_records,
     status_error,
     truncated,
@@ -63,10 +64,14 @@ class VllmAdapter(Adapter):
             ) as response:
                 if response.status_code != 200:
                     raise status_error(response.status_code, await response.aread())
-                async for event in split_records(response, b"\n\n"):
-                    chunk = self._relay(event, call, swap, account.sent)
-                    if chunk is None:
+                if call.commit_early:
+                    yield Chunk(b"", accepted=True)
+                async for events in split_records(response, b"\n\n"):
+                    relayed = [self._relay(event, call, swap, account.sent) for event in events]
+                    chunks = [chunk for chunk in relayed if chunk is not None]
+                    if not chunks:
                         continue
+                    chunk = merged(chunks)
                     account.sent = True
                     yield chunk
                     if chunk.done:
