@@ -4,7 +4,8 @@ Uvicorn arms a timer only between requests on a kept-alive connection, and any b
 cancels it, so a client trickling header bytes holds a connection (and a slot of
 ``--limit-concurrency``) for ever. This protocol gives every request ``http_header_timeout_s``
 from the moment the connection opened, or the previous response ended, to complete its headers,
-then closes the connection and records a ``slow_headers`` security event.
+then closes the connection and records a ``slow_headers`` security event. Its writes go through
+`service.writes.CoalescingTransport` (a response's head leaves with its first body bytes).
 
 Used as ``uvicorn --http service.slowclient:HeaderTimeoutH11Protocol``.
 """
@@ -19,6 +20,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.security import record_event
 from service.settings import get_settings
+from service.writes import CoalescingTransport
 
 
 class HeaderTimeoutH11Protocol(H11Protocol):
@@ -35,7 +37,7 @@ class HeaderTimeoutH11Protocol(H11Protocol):
     def connection_made(  # type: ignore[override]  # uvicorn narrows asyncio's signature
         self, transport: asyncio.Transport
     ) -> None:
-        super().connection_made(transport)
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]  # a proxy of the transport
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
