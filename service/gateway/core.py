@@ -1,9 +1,9 @@
 """The gateway: route a chat request to its providers in order, retry, fail over, relay.
 
-Retries and failover happen only before the first byte reaches the client: a streamed answer
-is committed (status 200, ``X-Provider``) once the chosen provider produced its first event, so
-a provider failing during prefill is invisible to the client. After that the stream is relayed
-by `relay.Relay`, which continues it on the route's next provider if it breaks mid-way.
+Retries and failover happen only before the answer is committed (status 200, ``X-Provider``):
+a resumable stream commits when its provider accepts the request, any other stream with the
+provider's first event. After that the stream is relayed by `relay.Relay`, which continues it on
+the route's next provider if it breaks, before its first event or mid-way.
 """
 
 from __future__ import annotations
