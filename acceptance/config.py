@@ -261,6 +261,12 @@ class SuiteConfig(BaseSettings):
     failover_requests: int = Field(
         default=10, ge=1, description="requests sent while the primary is down. Default: 10"
     )
+    failover_max_tokens: int = Field(
+        default=2,
+        ge=1,
+        description="max_tokens of the requests sent while the primary is down (routing is"
+        " checked, not output). Default: 2",
+    )
     failover_error_budget: int = Field(
         default=0, ge=0, description="of those, how many may fail. Default: 0"
     )

@@ -35,12 +35,14 @@ class Principal:
     is_admin: bool
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The dependencies are `async def` although they do not await: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hop per request (measured: bench/README.md, gateway).
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_redis(request: Request) -> aioredis.Redis:
+async def get_redis(request: Request) -> aioredis.Redis:
     client: aioredis.Redis = request.app.state.redis
     return client
 

@@ -215,4 +215,8 @@ def configure_logging(settings: Settings, process_name: str) -> None:
     _replace_handlers(uv_access, None)
     uv_access.propagate = False  # uvicorn logs access only when this logger has handlers
     uv_access.disabled = True
+    # httpx writes an INFO record per request it sends: every provider call (on the chat path,
+    # before the first token) and probe (4 a second in the stack), 80 % of the stack's app log.
+    # platform_outbound_requests_total counts them and failures are logged by their callers.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.captureWarnings(True)

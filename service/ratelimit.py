@@ -4,6 +4,12 @@ Counters live in Redis so that every API process shares one budget per key. A fi
 enough here (one INCR + EXPIRE per request) and its reset time is exact, which is what the
 ``RateLimit-Reset`` and ``Retry-After`` headers report.
 
+One Redis round trip per request: the storage's atomic increment returns the count (remaining
+follows from it), and a window's reset time is fixed when the window opens, so each process
+learns it once per window (from the TTL, or as now + window when its own increment opened it)
+instead of asking for count and TTL on every request, as the strategy's `hit` plus
+`get_window_stats` would (three round trips, on every chat request's time to first token).
+
 If Redis cannot answer within `CHECK_TIMEOUT_S` the request is let through (fail open) and an
 error is logged: the rate limit protects capacity, and with Redis down the job routes fail anyway,
 while auth (which never touches Redis) still holds.
@@ -19,7 +25,6 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from service.constants import KEY_PREFIX
 
@@ -72,8 +77,10 @@ class RateLimiter:
             socket_timeout=CHECK_TIMEOUT_S,
             socket_connect_timeout=CHECK_TIMEOUT_S,
         )
-        self.strategy = FixedWindowRateLimiter(self.storage)
         self._items: dict[str, RateLimitItem] = {}
+        # Reset time of the current window per counter key; keys are configured key ids, so
+        # this stays as small as the key list.
+        self._resets: dict[str, float] = {}
 
     def item(self, limit: str) -> RateLimitItem:
         if limit not in self._items:
@@ -83,16 +90,24 @@ class RateLimiter:
     async def hit(self, limit: str, key_id: str) -> RateLimitResult | None:
         """Count one request of `key_id` against `limit`; None when Redis could not tell."""
         item = self.item(limit)
+        key = item.key_for(key_id)
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S):
-                allowed = await self.strategy.hit(item, key_id)
-                stats = await self.strategy.get_window_stats(item, key_id)
+                count = await self.storage.incr(key, item.get_expiry())
+                now = time.time()
+                reset_at = self._resets.get(key, 0.0)
+                if count == 1:  # this increment opened the window (and set its expiry)
+                    reset_at = now + item.get_expiry()
+                elif reset_at <= now:  # a window another process opened: ask once
+                    reset_at = await self.storage.get_expiry(key)
+                self._resets[key] = reset_at
         except Exception as exc:  # any storage failure: fail open, loudly
             logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
             return None
         return RateLimitResult(
-            allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time
-        )
+            allowed=count <= item.amount, limit=item.amount,
+            remaining=max(0, item.amount - count), reset_at=reset_at,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the storage's connections (called from the app lifespan)."""

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 OutageMode = Literal["none", "refuse", "503"]
+# What `error_mid_stream` does after `error_after_tokens`: the server's error event, or the
+# response simply ending (a clean close without the end marker, as a dropped proxy leaves it).
+MidStreamFault = Literal["error", "close"]
 
 
 class ConfigError(ValueError):
@@ -34,6 +37,7 @@ class EmulatorConfig:
     kv_cache_usage: float | None = None  # 0..1; None: derived from running requests
     error_mid_stream: bool = False
     error_after_tokens: int = 3
+    mid_stream_fault: MidStreamFault = "error"
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,12 +69,16 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 
 def _check(name: str, value: Any) -> Any:
-    if name not in _FLOATS | _INTS | {"outage", "error_mid_stream"}:
+    if name not in _FLOATS | _INTS | {"outage", "error_mid_stream", "mid_stream_fault"}:
         raise ConfigError(f"unknown field {name!r}")
     if value is None and name in _NULLABLE:
         return None
     if name == "outage":
         return _outage(value)
+    if name == "mid_stream_fault":
+        if value not in ("error", "close"):
+            raise ConfigError('mid_stream_fault must be "error" or "close"')
+        return value
     if name == "error_mid_stream":
         if not isinstance(value, bool):
             raise ConfigError("error_mid_stream must be a boolean")
@@ -111,6 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None
         default = field.default
         if field.name == "outage":
             parser.add_argument(flag, choices=["none", "refuse", "503"], default=default)
+        elif field.name == "mid_stream_fault":
+            parser.add_argument(flag, choices=["error", "close"], default=default)
         elif field.name == "error_mid_stream":
             parser.add_argument(flag, action="store_true")
         else:

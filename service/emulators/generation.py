@@ -26,6 +26,7 @@ class Plan:
     finish_reason: str  # "stop" | "length"
     prompt_tokens: int
     error_after_chunks: int | None = None  # emit an error instead of chunk k (mid-stream fault)
+    close_mid_stream: bool = False  # ... or end the response there, without the end marker
     sent_at: list[float] = field(default_factory=list)  # time.monotonic() of each chunk written
 
     @property
@@ -34,27 +35,24 @@ class Plan:
 
 
 def make_plan(
-    config: EmulatorConfig,
-    prompt: str,
-    prompt_tokens: int,
-    cap: int | None,
-    *,
-    ignore_eos: bool = False,
+    config: EmulatorConfig, prompt: tok.Prompt, cap: int | None, *, ignore_eos: bool = False
 ) -> Plan:
-    """The model "wants" `output_tokens`; a cap at or below that ends it with "length"."""
-    natural = config.output_tokens
+    """The model "wants" an answer of `output_tokens` (of which a continued final message
+    already holds `prompt.offset`); a cap at or below what is left ends it with "length"."""
+    natural = max(config.output_tokens - prompt.offset, 0)
     if cap is not None and (ignore_eos or cap <= natural):
         count, reason = cap, "length"
     else:
         count, reason = natural, "stop"
-    words = tok.generate(prompt, count, config.seed)
+    words = tok.generate(prompt.text, count, config.seed, offset=prompt.offset)
     per = config.tokens_per_chunk
     chunks = tok.chunked(words, per)
     sizes = [min(per, count - i * per) for i in range(len(chunks))]
     error_after = None
     if config.error_mid_stream:
         error_after = min(len(chunks), -(-config.error_after_tokens // per))
-    return Plan(words, chunks, sizes, reason, prompt_tokens, error_after)
+    close = config.mid_stream_fault == "close"
+    return Plan(words, chunks, sizes, reason, prompt.tokens, error_after, close_mid_stream=close)
 
 
 def interval_s(config: EmulatorConfig) -> float:

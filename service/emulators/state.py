@@ -55,6 +55,7 @@ class RequestContext:
     prompt_tokens: int | None = None
     max_tokens: int | None = None
     finish_reason: str | None = None
+    continued_tokens: int | None = None  # the answer continued a final message this long
     fault: str | None = None
     disconnected: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class RequestContext:
             "prompt_tokens": self.prompt_tokens,
             "max_tokens": self.max_tokens,
             "finish_reason": self.finish_reason,
+            "continued_tokens": self.continued_tokens,
             "fault": self.fault,
             "disconnected": self.disconnected,
             **self.extra,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _VOCABULARY = (
@@ -49,13 +50,39 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN_RE.findall(text))
 
 
-def generate(prompt: str, n: int, seed: int = 0) -> list[str]:
-    """`n` tokens derived from the prompt; each after the first carries its leading space."""
+@dataclass(frozen=True)
+class Prompt:
+    """What an answer is derived from, and how much of that answer is already written."""
+
+    text: str  # the conversation the answer belongs to
+    tokens: int  # prompt tokens as the server counts them: everything it was sent
+    offset: int = 0  # tokens of the answer already in the request (a continued final message)
+
+
+def chat_prompt(messages: Sequence[Mapping[str, Any]], *, continue_final: bool) -> Prompt:
+    """The prompt of a chat request; with `continue_final` its last message is the start of
+    the answer (a prefill, or a stream broken elsewhere and resumed here), not a question.
+
+    A continued answer goes on exactly as the uninterrupted one would have: tokens `offset`
+    onwards of the answer to the conversation before the final message. That is what a model
+    decoding greedily does with a prefix of its own answer, and it lets a check compare a
+    stream resumed on another provider with one that never broke.
+    """
+    text, tokens = prompt_of(messages)
+    if not continue_final or not messages:
+        return Prompt(text, tokens)
+    before, _ = prompt_of(messages[:-1])
+    return Prompt(before, tokens, count_tokens(message_text(messages[-1])))
+
+
+def generate(prompt: str, n: int, seed: int = 0, *, offset: int = 0) -> list[str]:
+    """Tokens `offset` .. `offset + n - 1` of the answer to `prompt`; each token after the
+    answer's first carries its leading space."""
     digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
     start = int.from_bytes(digest[:8], "big")
     step = 1 + 2 * (digest[8] % 16)  # odd, so the walk visits every word
     tokens = []
-    for i in range(n):
+    for i in range(offset, offset + n):
         word = _WORDS[(start + i * step) % len(_WORDS)]
         tokens.append(word if i == 0 else " " + word)
     return tokens

@@ -79,6 +79,21 @@ class GatewaySettings(BaseModel):
     max_connections: int = Field(
         default=1_000, ge=1, description="pooled upstream connections (concurrent streams)"
     )
+    resume_streams: bool = Field(
+        default=True,
+        description="a stream that breaks after content reached the client is continued by the"
+        " route's next provider (the partial answer as a final assistant message) in the same"
+        " client stream, instead of ending with an error event",
+    )
+    max_resumes: int = Field(
+        default=2, ge=0, le=5, description="continuations one streamed request may use"
+    )
+    resume_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="longest stall of a broken stream while a continuation is found (from the"
+        " break to the continuation's first event); past it the stream ends with an error event",
+    )
 
 
 def resolve_routes(

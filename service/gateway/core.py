@@ -1,19 +1,17 @@
 """The gateway: route a chat request to its providers in order, retry, fail over, relay.
 
-Retries and failover happen only before the first byte reaches the client: a streamed answer
-is committed (status 200, ``X-Provider``) once the chosen provider produced its first event, so
-a provider failing during prefill is invisible to the client. After that the stream is the
-provider's; a break mid-stream ends it with an OpenAI error event.
+Retries and failover happen only before the answer is committed (status 200, ``X-Provider``):
+a resumable stream commits when its provider accepts the request, any other stream with the
+provider's first event. After that the stream is relayed by `relay.Relay`, which continues it on
+the route's next provider if it breaks, before its first event or mid-way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,9 +21,10 @@ from service.errors import ApiError, error_type
 from service.gateway.config import GatewaySettings, ProviderSettings, resolve_routes
 from service.gateway.metrics import FAILOVERS, OUTPUT_TOKENS, TTFT
 from service.gateway.ollama import OllamaAdapter
+from service.gateway.relay import Relay
 from service.gateway.schemas import ChatRequest
 from service.gateway.state import Prober, ProviderState
-from service.gateway.upstream import Adapter, Call, Chunk, UpstreamError
+from service.gateway.upstream import Adapter, Call, Chunk, Resume, UpstreamError
 from service.gateway.vllm import VllmAdapter
 
 T = TypeVar("T")
@@ -122,14 +121,22 @@ class Gateway:
         request: ChatRequest,
         request_id: str | None,
         attempt: Callable[[str, Call], Awaitable[T]],
+        *,
+        exclude: Collection[str] = (),
+        resume: Resume | None = None,
     ) -> tuple[str, T]:
-        order = self.order(request.model)
+        order = [name for name in self.order(request.model) if name not in exclude]
         completion_id = f"chatcmpl-{request_id or uuid.uuid4().hex}"
+        # A stream that can be resumed counts its tokens (to continue where it broke) and is
+        # committed when the provider accepts it: a failure before its first event is then
+        # resumed too, and the response head reaches the client while the provider computes,
+        # not with the first token. A continuation commits nothing (the stream already is).
+        resumable = request.stream and self.tuning.resume_streams and request.resumable
         last: UpstreamError | None = None
         for position, name in enumerate(order):
             state = self.states[name]
             call = Call(request, state.models[request.model], request.model, request_id,
-                        completion_id)  # fmt: skip
+                        completion_id, resume, resumable, resumable and resume is None)  # fmt: skip
             for retry in range(self.tuning.retries + 1):
                 if retry:
                     await asyncio.sleep(self.tuning.retry_backoff_s * 2 ** (retry - 1))
@@ -167,6 +174,20 @@ class Gateway:
         return provider, body
 
     async def stream(self, request: ChatRequest, request_id: str | None, started: float) -> Stream:
+        provider, chunks, first = await self.open_stream(request, request_id)
+        relay = Relay(self, request, request_id, started)
+        return Stream(provider, relay.events(provider, chunks, first))
+
+    async def open_stream(
+        self,
+        request: ChatRequest,
+        request_id: str | None,
+        *,
+        exclude: Collection[str] = (),
+        resume: Resume | None = None,
+    ) -> tuple[str, AsyncIterator[Chunk], Chunk]:
+        """The first provider of the route (but `exclude`) that produced a first event."""
+
         async def attempt(name: str, call: Call) -> tuple[AsyncIterator[Chunk], Chunk]:
             chunks = self.adapters[name].stream(call)
             try:
@@ -177,40 +198,18 @@ class Gateway:
                 raise UpstreamError("no first byte in time", retryable=True) from exc
             except StopAsyncIteration as exc:
                 raise UpstreamError("empty answer", retryable=True) from exc
+            except ValueError as exc:  # a malformed first event (JSON): try elsewhere
+                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+                raise UpstreamError("malformed answer", retryable=True) from exc
             except BaseException:
                 await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
                 raise
             return chunks, first
 
-        provider, (chunks, first) = await self._failover(request, request_id, attempt)
-        return Stream(provider, self._relay(provider, request.model, chunks, first, started))
-
-    async def _relay(
-        self, provider: str, model: str, chunks: AsyncIterator[Chunk], first: Chunk, started: float
-    ) -> AsyncIterator[bytes]:
-        """Pass events on as they come; a cancelled client cancels (closes) the upstream call."""
-        seen_content = False
-        tokens: int | None = None
-        chunk: Chunk | None = first
-        try:
-            while chunk is not None:
-                if chunk.content and not seen_content:
-                    seen_content = True
-                    TTFT.labels(provider=provider, model=model).observe(
-                        time.perf_counter() - started
-                    )
-                if chunk.completion_tokens is not None:
-                    tokens = chunk.completion_tokens
-                if chunk.data:
-                    yield chunk.data
-                chunk = await anext(chunks, None)
-        except (httpx.TransportError, UpstreamError, ValueError) as exc:
-            yield _stream_error(f"provider {provider} failed mid-stream: {type(exc).__name__}")
-        finally:
-            with contextlib.suppress(Exception):
-                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
-            if tokens:
-                OUTPUT_TOKENS.labels(provider=provider, model=model).inc(tokens)
+        provider, (chunks, first) = await self._failover(
+            request, request_id, attempt, exclude=exclude, resume=resume
+        )
+        return provider, chunks, first
 
     def health(self) -> dict[str, Any]:
         """The `providers` component of /health: degraded when a route's primary is not up."""
@@ -234,8 +233,3 @@ def _client_error(provider: str, exc: UpstreamError) -> ApiError:
     status = exc.status if exc.status in CLIENT_FAULTS else 502
     assert status is not None
     return ApiError(status, error_type(status), f"{provider}: {exc.message}", code="upstream_error")
-
-
-def _stream_error(message: str) -> bytes:
-    error = {"error": {"message": message, "type": "server_error", "code": "upstream_error"}}
-    return b"data: " + json.dumps(error).encode() + b"\n\n"

@@ -38,3 +38,9 @@ UPSTREAM_LATENCY = Histogram(
     ["provider", "outcome"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
+STREAM_RESUMES = Counter(
+    "platform_llm_stream_resumes_total",
+    "Streams that broke after content reached the client and were continued by another"
+    " provider in the same client stream.",
+    ["from_provider", "to_provider"],
+)

@@ -19,8 +19,10 @@ from service.gateway.upstream import (
     Chunk,
     UpstreamError,
     accounted,
+    merged,
     split_records,
     status_error,
+    truncated,
 )
 
 # Ollama's done_reason -> OpenAI's finish_reason ("load" answers a prompt-less warm-up call).
@@ -58,20 +60,58 @@ def _usage(line: dict[str, Any]) -> dict[str, int]:
             "total_tokens": prompt + completion}  # fmt: skip
 
 
+class _Translation:
+    """Ollama's lines of one stream as OpenAI chunk events (a continuation, ``call.resume``,
+    goes on under the broken stream's id and without a role chunk). Ollama writes one line per
+    generated token, so the lines with text are the running token count until ``eval_count``."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        resume = call.resume
+        self.ident = resume.ident if resume else (call.completion_id, int(time.time()))
+        self.head = (
+            f'{{"id":{json.dumps(self.ident[0])},"object":"chat.completion.chunk",'
+            f'"created":{self.ident[1]},"model":{json.dumps(call.public_model)},'
+            '"system_fingerprint":null,"choices":'
+        ).encode()
+        self.opened = resume is not None  # the client has had its role chunk
+        self.count = 0
+
+    def event(self, delta: dict[str, Any], finish: str | None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return b"data: " + self.head + json.dumps([choice]).encode() + b"}\n\n"
+
+    def chunk(self, line: dict[str, Any]) -> Chunk:
+        if "error" in line:  # before the first byte: failover; after it: the gateway decides
+            raise UpstreamError(str(line["error"])[:200], retryable=True, outcome="http_error")
+        out, ident = b"", None
+        if not self.opened:
+            self.opened, ident = True, self.ident
+            out = self.event({"role": "assistant", "content": ""}, None)
+        text = (line.get("message") or {}).get("content") or ""
+        if text:
+            self.count += 1
+            out += self.event({"content": text}, None)
+        prompt, done = None, bool(line.get("done"))
+        if done:
+            out += self.event({}, FINISH.get(str(line.get("done_reason")), "stop"))
+            usage = _usage(line)
+            prompt, self.count = usage["prompt_tokens"], usage["completion_tokens"]
+            if self.call.request.wants_usage:
+                resume = self.call.resume
+                shown = resume.usage(usage) if resume else usage
+                out += b"data: " + self.head + b'[],"usage":' + json.dumps(shown).encode()
+                out += b"}\n\n"
+            out += b"data: [DONE]\n\n"
+        return Chunk(out, text=text, prompt_tokens=prompt, completion_tokens=self.count,
+                     finished=done, done=done, ident=ident)  # fmt: skip
+
+
 class OllamaAdapter(Adapter):
     probe_path = "/api/version"
 
     async def stream(self, call: Call) -> AsyncIterator[Chunk]:
-        head = (
-            f'{{"id":{json.dumps(call.completion_id)},"object":"chat.completion.chunk",'
-            f'"created":{int(time.time())},"model":{json.dumps(call.public_model)},'
-            '"system_fingerprint":null,"choices":'
-        ).encode()
-
-        def event(delta: dict[str, Any], finish: str | None) -> bytes:
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-            return b"data: " + head + json.dumps([choice]).encode() + b"}\n\n"
-
+        translation = _Translation(call)
         with accounted(self.name) as account:
             async with self.client.stream(
                 "POST", self.base_url + "/api/chat", json=ollama_body(call, True),
@@ -79,31 +119,15 @@ class OllamaAdapter(Adapter):
             ) as response:  # fmt: skip
                 if response.status_code != 200:
                     raise status_error(response.status_code, await response.aread())
-                async for raw in split_records(response, b"\n"):
-                    line: dict[str, Any] = json.loads(raw)
-                    if "error" in line:
-                        message = str(line["error"])[:200]
-                        if not account.sent:
-                            raise UpstreamError(message, retryable=True, outcome="http_error")
-                        yield Chunk(_error_event(message))
-                        account.finish("http_error")
-                        return
-                    out = b"" if account.sent else event({"role": "assistant", "content": ""}, None)
-                    text = (line.get("message") or {}).get("content") or ""
-                    if text:
-                        out += event({"content": text}, None)
-                    tokens = None
-                    if line.get("done"):
-                        reason = FINISH.get(str(line.get("done_reason")), "stop")
-                        out += event({}, reason)
-                        usage = _usage(line)
-                        tokens = usage["completion_tokens"]
-                        if call.request.wants_usage:
-                            out += b"data: " + head + b'[],"usage":' + json.dumps(usage).encode()
-                            out += b"}\n\n"
-                        out += b"data: [DONE]\n\n"
+                if call.commit_early:
+                    yield Chunk(b"", accepted=True)
+                async for lines in split_records(response, b"\n"):
+                    chunk = merged([translation.chunk(json.loads(line)) for line in lines])
                     account.sent = True
-                    yield Chunk(out, content=bool(text), completion_tokens=tokens)
+                    yield chunk
+                    if chunk.done:
+                        return
+                raise truncated()
 
     async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
         response = await self.post("/api/chat", ollama_body(call, False), call)
@@ -127,9 +151,3 @@ class OllamaAdapter(Adapter):
             "usage": usage,
         }
         return body, usage["completion_tokens"]
-
-
-def _error_event(message: str) -> bytes:
-    """An error after streaming began: OpenAI's clients raise on an `error` event."""
-    error = {"error": {"message": message, "type": "server_error", "code": "upstream_error"}}
-    return b"data: " + json.dumps(error).encode() + b"\n\n"

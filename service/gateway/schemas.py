@@ -39,6 +39,7 @@ class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     include_usage: bool | None = None
+    continuous_usage_stats: bool | None = None  # vLLM's: usage in every chunk
 
 
 class ChatRequest(BaseModel):
@@ -66,6 +67,30 @@ class ChatRequest(BaseModel):
     @property
     def wants_usage(self) -> bool:
         return bool(self.stream and self.stream_options and self.stream_options.include_usage)
+
+    @property
+    def wants_continuous_usage(self) -> bool:
+        options = self.stream_options
+        return bool(self.wants_usage and options and options.continuous_usage_stats)
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a broken stream of this request can be continued elsewhere: one answer of
+        plain text (several choices, or tool calls, have no single partial text to continue)."""
+        extra = self.model_extra or {}
+        return extra.get("n") in (None, 1) and not (extra.get("tools") or extra.get("functions"))
+
+    def continued(self, text: str, left: int | None) -> ChatRequest:
+        """This request continuing the partial answer `text` (a final assistant message) with
+        at most `left` more tokens (None: the request had no cap)."""
+        update: dict[str, Any] = {}
+        if text:
+            update["messages"] = [*self.messages, ChatMessage(role="assistant", content=text)]
+        if self.max_completion_tokens is not None:
+            update["max_completion_tokens"] = left
+        if self.max_tokens is not None:
+            update["max_tokens"] = left
+        return self.model_copy(update=update)
 
     def upstream_body(self, provider_model: str) -> dict[str, Any]:
         """The body for an OpenAI-compatible upstream: the provider's model name, and usage

@@ -39,23 +39,63 @@ class UpstreamError(Exception):
 
 
 @dataclass(slots=True)
+class Resume:
+    """A stream that broke after `text` reached the client, continued on another provider.
+
+    The continuation is relayed under the broken stream's `ident` (chunk id, created) so the
+    client reads one stream, without a second role chunk, and its usage event counts both
+    parts: the tokens before the break (`prompt_tokens`, `completion_tokens` as far as the
+    broken provider reported them) are added to what the continuation reports.
+    """
+
+    text: str
+    ident: tuple[str, int]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """A usage object of the continuation, with the tokens before the break added."""
+        prompt = int(usage.get("prompt_tokens") or 0) + self.prompt_tokens
+        completion = int(usage.get("completion_tokens") or 0) + self.completion_tokens
+        return {**usage, "prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion}  # fmt: skip
+
+
+@dataclass(slots=True)
 class Call:
-    """One request routed to one provider."""
+    """One request routed to one provider (`resume`: continuing a stream broken elsewhere)."""
 
     request: ChatRequest
     provider_model: str
     public_model: str
     request_id: str | None
     completion_id: str
+    resume: Resume | None = None
+    # Ask the provider for its running token count (vLLM continuous_usage_stats), so that a
+    # stream breaking mid-way knows how much it emitted.
+    count_tokens: bool = False
+    # Hand on an `accepted` chunk as soon as the provider answered 200, so the client's
+    # response starts then (a break before the first event is resumed like any other).
+    commit_early: bool = False
 
 
 @dataclass(slots=True)
 class Chunk:
-    """Bytes for the client (framed SSE, possibly several events) and what they carried."""
+    """Bytes for the client (framed SSE, possibly several events) and what they carried.
+
+    Token counts are this provider's own, so far (or final with the usage event); `finished`:
+    a finish_reason was in it; `done`: it ended the stream (``[DONE]``); `ident`: the chunk id
+    and created time the client sees, on the first chunk with an event.
+    """
 
     data: bytes
-    content: bool = False
+    text: str = ""
+    prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    finished: bool = False
+    done: bool = False
+    ident: tuple[str, int] | None = None
+    accepted: bool = False  # only "the provider answered 200": nothing to relay yet
 
 
 @dataclass
@@ -112,6 +152,11 @@ def transport_error(exc: httpx.TransportError) -> UpstreamError:
     else:
         outcome = "transport_error"
     return UpstreamError(f"{type(exc).__name__}: {exc}"[:200], retryable=True, outcome=outcome)
+
+
+def truncated() -> UpstreamError:
+    """The provider's stream ended (connection closed cleanly) before its end marker."""
+    return UpstreamError("stream ended before it was complete", retryable=True, outcome="truncated")
 
 
 def status_error(status: int, body: bytes) -> UpstreamError:
@@ -180,17 +225,35 @@ class Adapter:
         raise NotImplementedError
 
 
-async def split_records(response: httpx.Response, separator: bytes) -> AsyncIterator[bytes]:
-    """Complete records (SSE events, NDJSON lines) as soon as their separator arrives."""
+async def split_records(response: httpx.Response, separator: bytes) -> AsyncIterator[list[bytes]]:
+    """The complete records (SSE events, NDJSON lines) of each read, as soon as it arrives.
+
+    Records that arrived together are handed on together, so they reach the client in one
+    write rather than one per record (e.g. vLLM's role chunk and first token): no waiting is
+    added, and the per-write cost of the ASGI stack is paid once.
+    """
     buffer = b""
     async for piece in response.aiter_bytes():
         buffer += piece
-        while True:
-            record, found, rest = buffer.partition(separator)
-            if not found:
-                break
-            buffer = rest
-            if record.strip():
-                yield record
+        *complete, buffer = buffer.split(separator)
+        records = [record for record in complete if record.strip()]
+        if records:
+            yield records
     if buffer.strip():
-        yield buffer
+        yield [buffer]
+
+
+def merged(chunks: list[Chunk]) -> Chunk:
+    """Chunks that go out together as one: bytes and text joined, the latest counts."""
+    if len(chunks) == 1:
+        return chunks[0]
+    out = Chunk(b"".join(c.data for c in chunks), "".join(c.text for c in chunks))
+    for chunk in chunks:
+        if chunk.prompt_tokens is not None:
+            out.prompt_tokens = chunk.prompt_tokens
+        if chunk.completion_tokens is not None:
+            out.completion_tokens = chunk.completion_tokens
+        out.finished = out.finished or chunk.finished
+        out.done = out.done or chunk.done
+        out.ident = out.ident or chunk.ident
+    return out

@@ -25,7 +25,7 @@ PROVIDER_HEADER = "X-Provider"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:  # async: no thread-pool hop (see deps)
     gateway: Gateway = request.app.state.gateway
     return gateway
 

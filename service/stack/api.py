@@ -21,21 +21,23 @@ PROBE_TIMEOUT_S = 2.0
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
 
 
-def uvicorn_argv(port: int, tls: TlsFiles) -> list[str]:
-    """The uvicorn command line: production-like limits, no server header, no access log."""
+def uvicorn_argv(port: int, tls: TlsFiles | None) -> list[str]:
+    """The uvicorn command line: production-like limits, no server header, no access log
+    (uvicorn's: the middleware writes one). Without `tls` plain HTTP (the benchmarks)."""
+    ssl = [] if tls is None else ["--ssl-keyfile", str(tls.key_file),
+                                  "--ssl-certfile", str(tls.cert_file)]  # fmt: skip
     return [
         PYTHON, "-m", "uvicorn", "service.app:create_app", "--factory",
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--ssl-keyfile", str(tls.key_file),
-        "--ssl-certfile", str(tls.cert_file),
+        *ssl,
         "--no-access-log",
         "--no-server-header",
-        "--http", "service.slowclient:HeaderTimeoutH11Protocol",
+        "--http", "service.slowclient:HeaderTimeoutProtocol",
         "--timeout-keep-alive", "5",
         "--timeout-graceful-shutdown", "5",
         "--limit-concurrency", "1000",
-        "--h11-max-incomplete-event-size", "16384",
+        "--h11-max-incomplete-event-size", "16384",  # the request head cap, also for httptools
     ]  # fmt: skip
 
 

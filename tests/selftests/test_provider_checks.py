@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from service.stack import StackOptions, running_stack
-from service.stack.components import PUBLIC_CHAT_MODEL
+from service.stack.components import PUBLIC_CHAT_MODEL, STACK_GATEWAY
 from tests.selftests.broken import failed, run_checks
 
 # A provider URL nothing listens on (port 9, "discard", is closed on loopback).
@@ -32,6 +32,9 @@ CASES = [
      {"vllm": {"kv_cache_usage": 0.97}}),
     ("provider URL broken", ["endpoints.chat", "health.providers"],
      {"providers": DEAD_PROVIDER}, {}),
+    # Failover itself works; only a stream in flight when the primary crashes is lost.
+    ("stream resumption off", ["integrations.provider-failover"],
+     {"gateway": json.dumps({**STACK_GATEWAY, "resume_streams": False})}, {}),
 ]  # fmt: skip
 
 

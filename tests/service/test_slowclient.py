@@ -1,4 +1,5 @@
-"""The header deadline closes slow-header (slowloris) connections and spares normal ones."""
+"""The header deadline closes slow-header (slowloris) connections and spares normal ones; the
+head size cap refuses oversized request heads."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from service.slowclient import HeaderTimeoutH11Protocol
+from service.slowclient import DEFAULT_MAX_HEAD_BYTES, HeaderTimeoutProtocol
 
 
-class QuickDeadline(HeaderTimeoutH11Protocol):
+class QuickDeadline(HeaderTimeoutProtocol):
     header_timeout_s = 0.3
 
 
@@ -58,3 +59,18 @@ def test_complete_request_answered_and_kept_alive(port: int) -> None:
         assert sock.recv(1024).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+
+
+def test_oversized_head_refused(port: int) -> None:
+    """A request head over the cap is answered 400 and the connection closed; one under it is
+    served."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 8000 + b"\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        pad = b"a" * (DEFAULT_MAX_HEAD_BYTES + 1)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + pad + b"\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400")

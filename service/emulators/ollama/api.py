@@ -19,7 +19,7 @@ from service.emulators.generation import Plan, make_plan, paced_chunks, wait_who
 from service.emulators.middleware import context_of
 from service.emulators.ollama.models import Catalogue, go_time
 from service.emulators.state import EmulatorState, RequestContext
-from service.emulators.tokens import count_tokens, prompt_of
+from service.emulators.tokens import Prompt, chat_prompt, count_tokens
 
 JSON_TYPE = "application/json; charset=utf-8"
 NDJSON_TYPE = "application/x-ndjson"
@@ -66,11 +66,16 @@ class OllamaHandlers:
         if full is None:
             return error(404, f'model "{model}" not found, try pulling it first')
         if chat:
-            messages = body.get("messages") or []
-            prompt, prompt_tokens = prompt_of(m for m in messages if isinstance(m, dict))
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            # Ollama's templates open no new turn after a final assistant message (the legacy
+            # ones are cut after .Response): the model continues that message.
+            continued = bool(messages) and messages[-1].get("role") == "assistant"
+            prompt = chat_prompt(messages, continue_final=continued)
+            if continued:
+                context.continued_tokens = prompt.offset
         else:
-            prompt = f"{body.get('system') or ''}\n{body.get('prompt') or ''}".strip()
-            prompt_tokens = count_tokens(prompt)
+            text = f"{body.get('system') or ''}\n{body.get('prompt') or ''}".strip()
+            prompt = Prompt(text, count_tokens(text))
         stream = body.get("stream") is not False
         context.stream = stream
         fault = self.state.injected_fault()
@@ -79,14 +84,14 @@ class OllamaHandlers:
             return error(fault.status, fault.message)
         self.catalogue.touch(full)
         shape: Shape = _message if chat else _response
-        if not prompt:  # Ollama's "load the model" request: no prompt, one answer
+        if not prompt.text:  # Ollama's "load the model" request: no prompt, one answer
             context.finish_reason = "load"
             return Response(dumps(_final(model, shape, "load", chat, {})), media_type=JSON_TYPE)
         options = body.get("options") if isinstance(body.get("options"), dict) else {}
         num_predict = options.get("num_predict") if options else None
         cap = num_predict if isinstance(num_predict, int) and num_predict >= 0 else None
-        context.prompt_tokens, context.max_tokens = prompt_tokens, cap
-        plan = make_plan(self.state.config, prompt, prompt_tokens, cap)
+        context.prompt_tokens, context.max_tokens = prompt.tokens, cap
+        plan = make_plan(self.state.config, prompt, cap)
         if stream:
             lines = self._stream(plan, context, model, shape, chat)
             return StreamingResponse(lines, media_type=NDJSON_TYPE)
@@ -109,8 +114,10 @@ class OllamaHandlers:
                 line = {"model": model, "created_at": go_time()} | shape(text) | {"done": False}
                 yield dumps(line) + b"\n"
             if plan.error_after_chunks is not None:
-                context.fault = "mid_stream"
-                yield dumps({"error": "an error was encountered while running the model"}) + b"\n"
+                context.fault = "mid_stream_close" if plan.close_mid_stream else "mid_stream"
+                if not plan.close_mid_stream:
+                    error = {"error": "an error was encountered while running the model"}
+                    yield dumps(error) + b"\n"
                 return
             context.finish_reason = plan.finish_reason
             metrics = self._metrics(plan, context)

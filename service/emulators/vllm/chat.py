@@ -21,9 +21,18 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from service.emulators.generation import Plan, make_plan, paced_chunks, wait_whole
 from service.emulators.middleware import context_of
 from service.emulators.state import EmulatorState, RequestContext
-from service.emulators.tokens import prompt_of
+from service.emulators.tokens import Prompt, chat_prompt
 from service.emulators.vllm.errors import ErrorFormat
 from service.emulators.vllm.metrics import VllmMetrics
+
+# vLLM's check_generation_prompt validator, and transformers' apply_chat_template refusal.
+BOTH_FLAGS = "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+TEMPLATE_CONFLICT = (
+    "continue_final_message and add_generation_prompt are not compatible. Use "
+    "continue_final_message when you want the model to continue the final message, and "
+    "add_generation_prompt when you want to add a header that will prompt it to start a new "
+    "assistant message instead."
+)
 
 
 def _dumps(value: Any) -> str:
@@ -52,6 +61,10 @@ class ChatHandler:
             return self.errors.response(f"JSON decode error: {exc}", 400)
         if not isinstance(body, dict):
             return self.errors.response("Input should be a valid dictionary", 400)
+        # ChatCompletionRequest's model validator (before the handler, hence before the model
+        # check) refuses the two flags set together; only explicitly sent values count there.
+        if body.get("continue_final_message") and body.get("add_generation_prompt"):
+            return self.errors.response(BOTH_FLAGS, 400)
         model = body.get("model") or self.served[0]
         context.model = str(model)
         if model not in self.served:
@@ -66,8 +79,11 @@ class ChatHandler:
             return self.errors.response(
                 "Stream options can only be defined when `stream=True`.", 400
             )
-        prompt, prompt_tokens = prompt_of(m for m in messages if isinstance(m, dict))
-        context.prompt_tokens = prompt_tokens
+        templated = self._template(body, [m for m in messages if isinstance(m, dict)], context)
+        if isinstance(templated, Response):
+            return templated
+        prompt, role = templated
+        prompt_tokens = prompt.tokens
         cap = body.get("max_completion_tokens", body.get("max_tokens"))
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             return self.errors.response(f"max_tokens must be at least 1, got {cap}.", 400)
@@ -88,7 +104,6 @@ class ChatHandler:
         plan = make_plan(
             self.state.config,
             prompt,
-            prompt_tokens,
             room if cap is None else cap,
             ignore_eos=body.get("ignore_eos") is True,
         )
@@ -96,13 +111,31 @@ class ChatHandler:
         if stream:
             options = options if isinstance(options, dict) else {}
             return StreamingResponse(
-                self._stream(plan, context, request_id, str(model), options),
+                self._stream(plan, context, request_id, str(model), options, role),
                 media_type="text/event-stream",
             )
-        return await self._whole(plan, context, request_id, str(model))
+        return await self._whole(plan, context, request_id, str(model), role)
+
+    def _template(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], context: RequestContext
+    ) -> tuple[Prompt, str] | Response:
+        """The prompt after the chat template, and the role the answer is streamed under."""
+        # add_generation_prompt defaults to true: continuing without switching it off fails in
+        # the chat template (transformers), reported as vLLM reports preprocessing errors.
+        add_generation_prompt = body.get("add_generation_prompt", True)
+        continue_final = bool(body.get("continue_final_message"))
+        if continue_final and add_generation_prompt:
+            return self.errors.response(f"{TEMPLATE_CONFLICT} None", 400)
+        prompt = chat_prompt(messages, continue_final=continue_final)
+        context.prompt_tokens = prompt.tokens
+        if continue_final:
+            context.continued_tokens = prompt.offset
+        # No generation prompt opens a new turn: vLLM answers under the final message's role.
+        last_role = str(messages[-1].get("role", "assistant")) if messages else "assistant"
+        return prompt, "assistant" if add_generation_prompt else last_role
 
     async def _whole(
-        self, plan: Plan, context: RequestContext, request_id: str, model: str
+        self, plan: Plan, context: RequestContext, request_id: str, model: str, role: str
     ) -> JSONResponse:
         self.state.running += 1
         try:
@@ -122,7 +155,7 @@ class ChatHandler:
                     {
                         "index": 0,
                         "message": {
-                            "role": "assistant",
+                            "role": role,
                             "content": plan.text,
                             "refusal": None,
                             "annotations": None,
@@ -151,8 +184,10 @@ class ChatHandler:
         request_id: str,
         model: str,
         options: dict[str, Any],
+        role: str,
     ) -> AsyncIterator[bytes]:
         created = int(time.time())
+        role_delta = f'{{"role":{_dumps(role)},"content":""}}'
         head = (
             f'{{"id":{_dumps(request_id)},"object":"chat.completion.chunk",'
             f'"created":{created},"model":{_dumps(model)},"choices":['
@@ -167,7 +202,7 @@ class ChatHandler:
                 if k == 0:  # vLLM opens with the role, at the first output (after prefill)
                     out = self._event(
                         head,
-                        '{"role":"assistant","content":""}',
+                        role_delta,
                         None,
                         plan.prompt_tokens,
                         0,
@@ -184,6 +219,9 @@ class ChatHandler:
                     continuous,
                 )
                 yield out
+            if plan.error_after_chunks is not None and plan.close_mid_stream:
+                context.fault = "mid_stream_close"
+                return
             if plan.error_after_chunks is not None:
                 context.fault = "mid_stream"
                 yield self.errors.stream_event("Emulated error in the middle of a stream")
@@ -192,7 +230,7 @@ class ChatHandler:
                 if not plan.chunks:  # zero tokens: the role chunk and the finish together
                     yield self._event(
                         head,
-                        '{"role":"assistant","content":""}',
+                        role_delta,
                         plan.finish_reason,
                         plan.prompt_tokens,
                         0,
