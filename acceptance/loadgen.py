@@ -13,7 +13,7 @@ import itertools
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -49,6 +49,10 @@ class Sample:
     latency_ms: float
     status: int  # 0: no HTTP answer (timeout, connection error)
     error: str | None = None
+    # Of a 429/503 only: the answer's error type and Retry-After, which say that the service
+    # shed the request by its policy (a proxy's or a server's bare 503 has neither).
+    error_type: str | None = None
+    retry_after: str | None = None
 
     @property
     def server_error(self) -> bool:
@@ -85,6 +89,12 @@ class LoadResult:
             "p95_ms": None if p95 is None else round(p95, 2),
             "statuses": _count(str(s.status) for s in chosen),
         }
+
+    def shed_by(self) -> dict[str, int]:
+        """Shed requests by status and the answer's error type, e.g. ``{"503 overloaded_error":
+        40, "429 rate_limit_error": 3}``; "none" where the body had no API error type."""
+        return _count(f"{s.status} {s.error_type or 'none'}" for s in self.samples
+                      if s.status in SHED)  # fmt: skip
 
     def p95_series(self, bucket_s: float = 0.5) -> dict[str, list[list[float]]]:
         """Latency p95 per endpoint per time bucket, [[t, ms], ...]: the report's chart."""
@@ -198,5 +208,19 @@ async def _send(
         elapsed = (time.monotonic() - begin) * 1000
         return Sample(call.name, begin - started, elapsed, 0, type(exc).__name__), None
     elapsed = (time.monotonic() - begin) * 1000
-    body = response.json() if response.status_code == 202 else None
-    return Sample(call.name, begin - started, elapsed, response.status_code), body
+    status = response.status_code
+    body = response.json() if status == 202 else None
+    sample = Sample(call.name, begin - started, elapsed, status)
+    if status in SHED:
+        sample = replace(sample, error_type=_error_type(response),
+                         retry_after=response.headers.get("retry-after"))  # fmt: skip
+    return sample, body
+
+
+def _error_type(response: httpx.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
+        return None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return kind if isinstance(kind, str) else None

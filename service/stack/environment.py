@@ -23,7 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
 # The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
-# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, one
+# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, an
+# in-flight limit a spike of ~100 users exceeds (the suite's own loads stay far below it), one
 # allowed CORS origin. Overrides given to the stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
@@ -31,6 +32,7 @@ REFERENCE_POLICY = {
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
     "PLATFORM_HTTP_HEADER_TIMEOUT_S": "3",
+    "PLATFORM_MAX_IN_FLIGHT": "32",
 }
 # Variables whose value is a secret: kept out of stack.json's "settings".
 _SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
