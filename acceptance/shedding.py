@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from acceptance.loadgen import SHED, LoadResult
+from acceptance.promtext import Sample as PromSample
 from acceptance.promtext import parse, total
 
 SHED_TYPES = frozenset({"overloaded_error", "rate_limit_error"})
@@ -69,3 +70,15 @@ def assert_shed_by_target(result: LoadResult, before: Counters, after: Counters)
     if before.limit is not None:
         seen, counted = overloaded(result), after.shed - before.shed
         assert counted >= seen, f"{seen} overload 503s seen, the target counted {counted}"
+
+
+def shed_requests(samples: list[PromSample], *, excluded: tuple[str, ...] = ()) -> float:
+    """Requests the target shed (its 503 ``overloaded_error``), routes under ``excluded`` left
+    out. A shed is the service's refusal policy, like a 429 (the loads' rule: shedding's 503 is
+    no error the service owes), and the suite sheds on purpose in ``load.recovery`` and
+    ``opsec.dos``: the 5xx ratios of the post-deployment checks leave these out."""
+    return sum(
+        s.value
+        for s in samples
+        if s.name == SHED_COUNTER and not s.labels.get("route", "").startswith(excluded)
+    )
