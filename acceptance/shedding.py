@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 
-from acceptance.loadgen import SHED, LoadResult
+from acceptance.api import health
+from acceptance.config import SuiteConfig
+from acceptance.loadgen import NO_JOB, SHED, Call, LoadResult
 from acceptance.promtext import Sample as PromSample
 from acceptance.promtext import parse, total
 
@@ -39,9 +41,35 @@ def read_counters(client: httpx.Client) -> Counters:
     return Counters(total(samples, LIMIT_GAUGE), total(samples, SHED_COUNTER) or 0.0)
 
 
+def overload_calls(anon_client: httpx.Client, config: SuiteConfig, key: str | None) -> list[Call]:
+    """A user's cycle in a spike or flood: a chat completion, then a status read.
+
+    A completion holds its slot while the provider generates (wall time, not CPU), so ~100 of
+    them at once are more than the target serves at once however slow this machine's client
+    is; a burst of cheap reads alone is not, when the client is slower per request than the
+    server. Not streamed: relaying chunks would spend the CPU a starved 2-core machine has least
+    of, in client, gateway and provider alike (that a stream holds its slot to its last chunk
+    is pinned down by the service's tests). Without a chat model (no providers in /health, no
+    ``chat_model``) the status read alone.
+    """
+    status = Call("status", "GET", f"/status/{NO_JOB}", key=key)
+    component = health(anon_client)["components"].get("providers")
+    routes = component.get("routes") if isinstance(component, dict) else None
+    model = config.chat_model or (str(sorted(routes)[0]) if routes else None)
+    if model is None:
+        return [status]
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "preflight overload"}],
+        "max_tokens": config.chat_max_tokens,
+    }
+    return [Call("chat", "POST", "/v1/chat/completions", json=body, key=key), status]
+
+
 def overloaded(result: LoadResult) -> int:
-    """503 answers of the in-flight limit (``overloaded_error``)."""
-    return sum(s.status == 503 and s.error_type == "overloaded_error" for s in result.samples)
+    """503 answers of the in-flight limit (code ``overloaded``; the gateway's 503 when no
+    provider could serve is ``providers_unavailable`` and is not counted as a shed there)."""
+    return sum(s.status == 503 and s.error_code == "overloaded" for s in result.samples)
 
 
 def unshaped(result: LoadResult) -> list[str]:

@@ -3,10 +3,10 @@
 Each part is its own check under ``opsec.dos``, so a report says which shield is missing. The
 slow-header client is a raw TLS socket that trickles one header byte at a time: its pace is set
 by a bounded ``recv`` on the socket (which also notices the close), not by sleeping. The flood is
-one client's many connections at once: the target's in-flight limit (or its per-key limit) must
-shed it while liveness still answers. That the per-key limit refuses past its budget, and counts
-a security event, is proven by ``auth.rate-limiting``'s check: exhausting a key here as well
-would only add a wait for its reset.
+one client's many connections at once, chat streams first: the target's in-flight limit (or its
+per-key limit) must shed it while liveness still answers. That the per-key limit refuses past
+its budget, and counts a security event, is proven by ``auth.rate-limiting``'s check:
+exhausting a key here as well would only add a wait for its reset.
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ import pytest
 
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
-from acceptance.loadgen import Call, run_load
-from acceptance.shedding import assert_shed_by_target, figures, read_counters
+from acceptance.loadgen import run_load
+from acceptance.shedding import assert_shed_by_target, figures, overload_calls, read_counters
 from acceptance.target import Target
 from acceptance.waiting import poll_until
 
 STATUS_PATH = "/status/00000000000000000000000000000000"
+# Pace of the liveness probes during the flood: several per second, without the watcher
+# thread taking from the flood the client's CPU (and GIL) it needs to overload the target.
+LIVENESS_EVERY_S = 0.05
 SLOW_REQUEST = b"GET /health/live HTTP/1.1\r\nHost: preflight\r\nX-Slow: " + b"s" * 4096
 
 
@@ -112,7 +115,7 @@ class LivenessWatch:
             except httpx.HTTPError:
                 status = 0
             self.answers.append((status, time.monotonic() - started))
-            if self.done.is_set():
+            if self.done.wait(LIVENESS_EVERY_S):
                 return
 
     def __enter__(self) -> LivenessWatch:
@@ -137,16 +140,18 @@ def test_flood_shed_while_alive(
     """One client's concurrent flood is shed by the target (429/503 with Retry-After, no other
     5xx) while liveness answers throughout, and a per-client limit bounds that client."""
     o = config.observability
+    calls = overload_calls(anon_client, config, target.api_key_2)
     before = read_counters(anon_client)
     with LivenessWatch(anon_client, config.http_timeout_s) as watch:
         flood = run_load(
             target,
-            [Call("status", "GET", STATUS_PATH, key=target.api_key_2)],
+            calls,
             users=o.flood_concurrency,
             duration_s=o.flood_max_s,
             timeout_s=config.http_timeout_s,
             max_requests=o.flood_requests,
             stop_after_shed=o.flood_shed_enough,
+            connect_first=True,
         )
     after = read_counters(anon_client)
     limit = _limit_of(raw_client_2)
