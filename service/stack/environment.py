@@ -31,7 +31,7 @@ REFERENCE_POLICY = {
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
-    "PLATFORM_HTTP_HEADER_TIMEOUT_S": "3",
+    "PLATFORM_HTTP_HEADER_TIMEOUT_S": "2",
     "PLATFORM_MAX_IN_FLIGHT": "32",
 }
 # Variables whose value is a secret: kept out of stack.json's "settings".
