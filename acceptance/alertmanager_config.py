@@ -1,14 +1,13 @@
-"""Reading an Alertmanager configuration: routes with inherited timings, matchers, inhibit rules,
-and a copy whose notifications go to a loopback receiver.
+"""Reading an Alertmanager configuration: routes with inherited timings, matchers, inhibit rules.
 
 The fatigue check needs each route's *effective* repeat interval (children inherit their
-parent's), and the channel check must never notify a real pager from a test: the copy it runs
-keeps only webhook integrations, each pointed at the suite's own receiver.
+parent's). The copy whose notifications go to a loopback receiver (the channel check must never
+notify a real pager from a test) is ``service.stack.monitoring_config.loopback_copy``, which the
+reference stack's Alertmanager runs with too.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,27 +63,3 @@ def routes(config: dict[str, Any]) -> Iterator[Route]:
             yield from walk(child, f"{path}.routes[{n}]", route)
 
     yield from walk(config.get("route") or {}, "route", None)
-
-
-def loopback_copy(config: dict[str, Any], base_url: str) -> tuple[dict[str, Any], list[str]]:
-    """The configuration with every webhook sent to ``base_url/<receiver>``, every other
-    integration removed (a test must not page anyone) and no group wait (so a test alert goes
-    out at once). Returns the copy and the integrations that were removed."""
-    test = copy.deepcopy(config)
-    dropped: list[str] = []
-    for receiver in test.get("receivers") or []:
-        name = str(receiver.get("name"))
-        for key in [k for k in receiver if k.endswith("_configs") and k != "webhook_configs"]:
-            dropped.append(f"{name}: {key}")
-            del receiver[key]
-        for hook in receiver.get("webhook_configs") or []:
-            hook.pop("url_file", None)
-            hook["url"] = f"{base_url}/{name}"
-
-    def no_wait(node: dict[str, Any]) -> None:
-        node["group_wait"] = "0s"
-        for child in node.get("routes") or []:
-            no_wait(child)
-
-    no_wait(test.setdefault("route", {}))
-    return test, dropped

@@ -3,19 +3,16 @@ process, and the alert posted to its API.
 
 "The configuration is valid" is not "notifications arrive": only an alert that went through
 Alertmanager's routing to a receiver shows the channel works. The receiver is the suite's own,
-on loopback, so no pager rings during a release check.
+on loopback, so no pager rings during a release check. Receiver, webhook rewrite and command line
+are the ones the reference stack runs its own Alertmanager with (``service/stack/``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,53 +20,19 @@ import httpx
 import yaml
 
 from acceptance.waiting import poll_until
+from service.stack.alert_receiver import loopback_receiver
+from service.stack.monitoring_config import READY_PATH, alertmanager_argv
+from service.stack.ports import free_port
+
+__all__ = [
+    "TEST_ALERT",
+    "loopback_receiver",
+    "post_test_alert",
+    "routed_receivers",
+    "running_alertmanager",
+]
 
 TEST_ALERT = "PreflightTestAlert"
-
-
-class _Inbox(ThreadingHTTPServer):
-    """The receiver's server; ``received`` holds (path, body) of every POST."""
-
-    received: list[tuple[str, dict[str, Any]]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Inbox
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
-        self.server.received.append((self.path, body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
-        """Silence: the suite's output is its reports, not an access log."""
-
-
-@contextmanager
-def loopback_receiver() -> Iterator[_Inbox]:
-    """A webhook receiver on 127.0.0.1 (``server_address`` holds its port)."""
-    server = _Inbox(("127.0.0.1", 0), _Handler)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -80,16 +43,10 @@ def running_alertmanager(
     stopped on exit. Not ready within ``timeout_s``: AssertionError with its log."""
     config_file = workdir / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     log = (workdir / "alertmanager.log").open("w")
     process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config_file}",
-            f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
+        alertmanager_argv(binary, config_file, workdir / "data", port),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -116,7 +73,7 @@ def running_alertmanager(
 
 def _ready(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200
+        return httpx.get(f"{url}{READY_PATH}", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -1,14 +1,19 @@
 """Comparison with a previous run's checklist.json (``--baseline`` / ``[report] previous_run``).
 
 Two uses: post1h.performance-stable reads the previous figures (latency p95 per endpoint, TTFT)
-to find regressions, and the reports list items that fail now but did not fail then.
+to find regressions, and the reports list items that fail now but did not fail then. Without a
+previous run, a session that also ran the predeploy latency checks is its own baseline: the
+figures they recorded earlier in the run (``session_figures``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from acceptance.results import TestRecord
 
 
 def load(path: Path | None) -> dict[str, Any] | None:
@@ -34,6 +39,13 @@ def figure(evidence: dict[str, Any], suffix: str) -> Any:
         if key == suffix or key.endswith("." + suffix):
             return value
     return None
+
+
+def session_figures(records: Iterable[TestRecord], item_id: str) -> dict[str, Any] | None:
+    """Evidence this session's check of ``item_id`` recorded, or None when none ran (yet) in
+    this process (under xdist another worker may have run it)."""
+    found = [r.evidence for r in records if item_id in r.ids and r.evidence]
+    return found[0] if found else None
 
 
 def comparison(path: Path | None, items: list[Any]) -> dict[str, Any] | None:

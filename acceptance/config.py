@@ -9,6 +9,7 @@ line options fall back to the target fields of this class.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,7 +27,7 @@ from acceptance.observability_config import (
     ObservabilitySettings,
     default_environments,
 )
-from acceptance.ops_config import OpsSettings
+from acceptance.ops_config import OpsSettings, secrets_in_file
 from acceptance.perf_config import PerformanceSettings, PostdeploySettings, ReleaseSettings
 
 
@@ -324,6 +325,16 @@ def load_suite_config(path: Path | None) -> SuiteConfig:
     class _FromFile(SuiteConfig):
         model_config = SettingsConfigDict(**{**SuiteConfig.model_config, "toml_file": path})
 
+    if path is not None:
+        # Before validation: a rejected value would otherwise be echoed in pydantic's message.
+        try:
+            with path.open("rb") as file:
+                in_file = secrets_in_file(tomllib.load(file).get("ops"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        if in_file:
+            names = ", ".join(f"PREFLIGHT_OPS__{name.upper()}" for name in in_file)
+            raise ConfigError(f"{path}: [ops] {', '.join(in_file)} is a secret; set {names}")
     try:
         return _FromFile()
     except ValidationError as exc:

@@ -23,12 +23,31 @@ class IngestionSettings(BaseModel):
         default=30.0, gt=0, description="longest wait for those requests. Default: 30.0"
     )
     arxiv_retry_after_s: int = Field(
-        default=6, ge=1, description="Retry-After of the 503 the ToS check injects. Default: 6"
+        default=5,
+        ge=1,
+        description="Retry-After of the 503 the ToS check injects; well above the 3 s cadence,"
+        " so an ignored Retry-After shows as a normal gap. Default: 5",
     )
     external_retry_after_s: int = Field(
-        default=3,
+        default=2,
         ge=1,
-        description="Retry-After of the 429 the rate-limit check injects. Default: 3",
+        description="Retry-After of the 429 the rate-limit check injects. Default: 2",
+    )
+    external_rate_limit_fetches: int = Field(
+        default=8,
+        ge=2,
+        description="page fetches the rate-limit check starts at once (more than one worker"
+        " process must take part for a per-process limit to show). Default: 8",
+    )
+    egress_metadata_url: str = Field(
+        default="http://169.254.169.254/latest/meta-data/",
+        description="the cloud metadata URL opsec.egress asks the platform to fetch (it must be"
+        " refused). Default: 'http://169.254.169.254/latest/meta-data/'",
+    )
+    egress_private_url: str = Field(
+        default="http://10.0.0.1/egress-canary",
+        description="a private-range URL opsec.egress asks the platform to fetch (it must be"
+        " refused). Default: 'http://10.0.0.1/egress-canary'",
     )
     webhook_ack_max_s: float = Field(
         default=1.0, gt=0, description="a webhook must be answered within this. Default: 1.0"

@@ -21,7 +21,8 @@ class ObservabilitySettings(BaseModel):
 
     prometheus_url: str | None = Field(
         default=None,
-        description="Prometheus that scrapes the target; None: not asked. Default: None",
+        description="Prometheus that scrapes the target when [postdeploy] prometheus_url is "
+        "unset (the older key); None: the stack's, if any. Default: None",
     )
     log_wait_s: float = Field(
         default=10.0, gt=0, description="longest wait for a record to reach the logs. Default: 10.0"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 # Required alert conditions: name -> selector the rule expression must use. A selector is a metric
 # name with optional label matchers written as in PromQL; the metric must be one the target's
@@ -26,6 +26,9 @@ DEFAULT_ALERT_CONDITIONS = {
     "provider_down": "platform_llm_provider_up",
 }
 DEFAULT_TOS_SERVICES = ["arxiv", "huggingface", "github", "vllm", "ollama"]
+# Credentials of [ops]: accepted from PREFLIGHT_OPS__<NAME> only, so that a token never lands in
+# a preflight.toml that is committed, shared or copied next to a report.
+ENVIRONMENT_ONLY = ("user_issues_token",)
 
 
 class OpsSettings(BaseModel):
@@ -91,9 +94,37 @@ class OpsSettings(BaseModel):
         "heartbeat route exempt). Default: 3600.0",
     )
 
+    # post24h.user-issues reads one source: the file if set, else GitHub if a repository is
+    # set, else the reference stack's GitHub emulator; against an external target: none.
     user_issues_file: Path | None = Field(
         default=None,
-        description="JSON/YAML export of user-reported issues; None: no source. Default: None",
+        description="JSON/YAML export of user-reported issues (wins over GitHub). Default: None",
+    )
+    user_issues_repo: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="GitHub repository 'owner/name' whose issues are counted; None: the "
+        "stack's GitHub emulator (no source against an external target). Default: None",
+    )
+    user_issues_api: str = Field(
+        default="https://api.github.com",
+        pattern=r"^https?://",
+        description="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3). "
+        "Default: 'https://api.github.com'",
+    )
+    user_issues_token: SecretStr | None = Field(
+        default=None,
+        description="GitHub token for user_issues_repo: only from the environment "
+        "(PREFLIGHT_OPS__USER_ISSUES_TOKEN), refused in preflight.toml. Default: None",
+    )
+    user_issues_max_pages: int = Field(
+        default=10, ge=1, le=100, description="pages of 100 issues read at most. Default: 10"
+    )
+    user_issues_rate_wait_max_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="longest total wait on GitHub's rate-limit answers (retry-after, "
+        "x-ratelimit-reset); longer: not verified. Default: 10.0",
     )
     user_issues_max: int = Field(
         default=5, ge=0, description="most issues labelled for the release. Default: 5"
@@ -103,3 +134,8 @@ class OpsSettings(BaseModel):
         description="label of the release's issues; {version} is the target's. "
         "Default: 'release:{version}'",
     )
+
+
+def secrets_in_file(table: object) -> list[str]:
+    """The ``ENVIRONMENT_ONLY`` keys present in a parsed ``[ops]`` table (should be none)."""
+    return [name for name in ENVIRONMENT_ONLY if isinstance(table, dict) and name in table]

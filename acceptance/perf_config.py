@@ -142,9 +142,19 @@ class PostdeploySettings(BaseModel):
         default_factory=lambda: dict(DEFAULT_SCHEDULED_S),
         description="scheduled job -> period. Default: arxiv_poll 900, backup/purge 86400",
     )
-    prometheus_url: str | None = Field(default=None, description="None: not verified")
-    alertmanager_url: str | None = Field(default=None, description="None: not verified")
+    scheduled_jobs_wait_s: float = Field(
+        default=30.0, gt=0, description="longest wait for a just-booted target's first run of"
+        " each scheduled job. Default: 30.0",
+    )
+    prometheus_url: str | None = Field(default=None, description="None: the stack's, if any")
+    alertmanager_url: str | None = Field(default=None, description="None: the stack's, if any")
     watchdog_alert: str = Field(default="Watchdog", description="Default: 'Watchdog'")
+    monitoring_wait_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="longest wait for the target to be scraped up and the Watchdog to reach "
+        "Alertmanager (a fresh Prometheus needs ~5 s). Default: 20.0",
+    )
 
 
 class ReleaseSettings(BaseModel):

@@ -170,7 +170,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in dict.fromkeys(names):
             item.add_marker(getattr(pytest.mark, name))
         state.collected[item.nodeid] = list(dict.fromkeys(ids))
+    _in_phase_order(state, items)
     _select_ids(config, items)
+
+
+def _in_phase_order(state: RunState, items: list[pytest.Item]) -> None:
+    """Checks of one run go predeploy first, then each post-deployment window in turn (stable
+    within a phase): a run that covers several phases does them in the order a release does,
+    so post1h.performance-stable can compare with the predeploy figures of the same run."""
+
+    def phase_rank(item: pytest.Item) -> int:
+        ids = state.collected.get(item.nodeid)
+        return PHASES.index(state.checklist[ids[0]].phase) if ids else 0
+
+    items.sort(key=phase_rank)
 
 
 def _select_ids(config: pytest.Config, items: list[pytest.Item]) -> None:

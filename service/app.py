@@ -37,6 +37,9 @@ from service.routers import (
     version,
     webhooks,
 )
+from service.scheduler import metrics as scheduler_metrics
+from service.scheduler import state as schedule_state
+from service.scheduler.schedules import schedules
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("platform.app")
@@ -72,6 +75,16 @@ async def _mark_schema(client: aioredis.Redis) -> None:
         logger.warning("could not record the schema version: %s", type(exc).__name__)
 
 
+async def _declare_schedules(client: aioredis.Redis, settings: Settings) -> None:
+    """Mark the enabled schedules as expected (kept if marked before): a deployment whose
+    scheduled jobs never run then shows them overdue, not merely "not run yet"."""
+    try:
+        async with asyncio.timeout(SCHEMA_MARK_TIMEOUT_S):
+            await schedule_state.declare(client, [s.name for s in schedules(settings) if s.enabled])
+    except Exception as exc:  # as above: health reports Redis trouble
+        logger.warning("could not declare the schedules: %s", type(exc).__name__)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -87,6 +100,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = client
     app.state.rate_limiter = limiter
     await _mark_schema(client)
+    await _declare_schedules(client, settings)
+    scheduler_metrics.COLLECTOR.bind(settings)
     gateway: Gateway = app.state.gateway
     await gateway.start()
     logger.info(

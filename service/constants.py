@@ -146,11 +146,19 @@ def paused_key(queue: str) -> str:
     return PAUSED_PREFIX + queue
 
 
-# Outbound rate-limit state per destination, "pf:outbound:until:<host:port>" -> epoch seconds
-# before which no process may call it (set from 429/Retry-After/X-RateLimit-Remaining: 0). Shared
-# in Redis because the limit is the destination's, whichever process hits it. Expires with the
-# reset time itself, so a stale entry never blocks.
+# Outbound rate-limit state per destination, "pf:outbound:until:<host:port>" -> epoch ms (Redis
+# clock) before which no process may call it (set from 429/Retry-After/X-RateLimit-Remaining: 0).
+# Shared in Redis because the limit is the destination's, whichever process hits it. Expires a
+# second after the reset time itself, so a stale entry never blocks.
 OUTBOUND_UNTIL_PREFIX: Final = KEY_PREFIX + "outbound:until:"
+# One request on the wire per destination across all processes, "pf:outbound:inflight:<host:port>"
+# (a redis-py Lock): held from before a request is sent until its answer has been recorded, so no
+# request can pass the until mark while another's 429 is on its way back. Its TTL is the longest
+# legitimate hold (one request's total deadline, connect + read timeout; nobody sleeps holding
+# it) plus this margin for the Redis calls around it, so a process killed while holding it frees
+# the destination soon after, and a live holder never loses it.
+OUTBOUND_INFLIGHT_PREFIX: Final = KEY_PREFIX + "outbound:inflight:"
+OUTBOUND_LOCK_MARGIN_S: Final = 5.0
 
 # Longest pause a destination may impose through its headers (seconds): a buggy or hostile
 # Retry-After of a year must not stop ingestion for a year.
@@ -160,3 +168,35 @@ OUTBOUND_MAX_BACKOFF_S: Final = 3600
 # admin route and the worker's "backup" job, read by /health and /admin/backups/latest. No TTL:
 # the age of the last backup is the very thing operators must see.
 BACKUP_LAST_KEY: Final = KEY_PREFIX + "backup:last"
+
+# --- scheduled jobs (service/scheduler/) ---
+# State of one schedule, "pf:sched:<name>" (hash: declared_at, period_s, next_due_at, state,
+# run_id, holder, started_at, finished_at, outcome, error, duration_s, last_success_at, runs,
+# failures, result). One hash per schedule so that a claim is one atomic script on one key and
+# health reads every schedule in one pipelined round trip. No TTL: the age of the last run is
+# exactly what operators and the release gate must see, however old it is.
+SCHEDULE_PREFIX: Final = KEY_PREFIX + "sched:"
+# Lease of the run in progress, "pf:sched:lease:<name>" -> the holder's run token, SET with PX by
+# the claim script. While it exists no other process starts that schedule (runs never overlap);
+# PX = the run timeout plus SCHEDULE_LEASE_MARGIN_S, so a worker SIGKILLed mid-run frees the
+# schedule by itself and the next claim records that run as lost.
+SCHEDULE_LEASE_PREFIX: Final = KEY_PREFIX + "sched:lease:"
+# Covers the gap between a run's timeout firing and its outcome being written: a run that timed
+# out still records its failure before another process may claim the schedule.
+SCHEDULE_LEASE_MARGIN_S: Final = 30.0
+# A schedule is never called overdue sooner than this after it was due, whatever its period: a
+# loaded host may start a short-period job (the stack's 1 s poll) seconds late, and health
+# degrading on that would be noise. Production periods (minutes to days) are far above it.
+SCHEDULE_OVERDUE_MIN_GRACE_S: Final = 30.0
+# Longest stored result summary of a run (characters): the figures of a backup or purge, not logs.
+SCHEDULE_RESULT_MAX_CHARS: Final = 500
+
+
+def schedule_key(name: str) -> str:
+    """State hash of one schedule, e.g. ``pf:sched:backup``."""
+    return SCHEDULE_PREFIX + name
+
+
+def schedule_lease_key(name: str) -> str:
+    """Lease of a schedule's run in progress (exists = a run holds it)."""
+    return SCHEDULE_LEASE_PREFIX + name

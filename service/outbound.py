@@ -9,15 +9,18 @@ What it guarantees, and why:
   ``outcome="refused"`` and record a security event: nothing reaches the network.
 - Identity: ``User-Agent: preflight-platform/<version> (+<outbound_contact>)`` as arXiv, GitHub
   and Hugging Face ask of API clients.
-- Manners: a destination's 429/503 ``Retry-After`` and ``X-RateLimit-Remaining: 0`` pause every
-  process (state in Redis, `service.outbound_limits`); a wait longer than
-  ``outbound_max_rate_wait_s`` raises `RateLimitedError` instead of blocking.
-- Bounds: connect/read timeouts, a response size cap, no proxies from the environment (a proxy
-  would connect to the name, not the vetted address).
+- Manners: one request on the wire per destination across all processes, and a destination's
+  429/503 ``Retry-After`` and ``X-RateLimit-Remaining: 0`` pause every process (state in Redis,
+  `service.outbound_limits`); a wait longer than ``outbound_max_rate_wait_s`` raises
+  `RateLimitedError` instead of blocking.
+- Bounds: connect/read timeouts and a total deadline per hop (connect + read timeout, so a
+  server trickling bytes cannot hold the destination's one connection), a response size cap, no
+  proxies from the environment (a proxy would connect to the name, not the vetted address).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -29,12 +32,19 @@ from prometheus_client import Histogram
 
 from service import __version__
 from service.egress import EgressPolicy, EgressRefused, OutboundError, Vetted
-from service.outbound_limits import RateGate, RateLimitedError
+from service.outbound_limits import (
+    DestinationBusyError,
+    LocalGate,
+    RateGate,
+    RateLimitedError,
+    RedisGate,
+)
 from service.outbound_metrics import OUTBOUND_REQUESTS
 from service.security import record_event
 from service.settings import Settings
 
 __all__ = [
+    "DestinationBusyError",
     "EgressRefused",
     "OutboundClient",
     "OutboundError",
@@ -102,7 +112,13 @@ class OutboundClient:
     def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
         self.settings = settings
         self.policy = EgressPolicy.from_settings(settings)
-        self.gate = RateGate(redis, max_wait_s=settings.outbound_max_rate_wait_s)
+        self._deadline_s = settings.outbound_connect_timeout_s + settings.outbound_read_timeout_s
+        wait = settings.outbound_max_rate_wait_s
+        self.gate: RateGate = (
+            LocalGate(max_wait_s=wait)
+            if settings.outbound_rate_state == "local"
+            else RedisGate(redis, max_wait_s=wait, request_s=self._deadline_s)
+        )
         self.user_agent = user_agent(settings)
         self._timeout = httpx.Timeout(
             settings.outbound_read_timeout_s, connect=settings.outbound_connect_timeout_s
@@ -190,9 +206,11 @@ class OutboundClient:
         while True:
             name = destination or hop.entry.text
             key = f"{hop.host}:{hop.port}"
-            waited += await self.gate.wait_turn(key, name)
-            response, body = await self._send(method, hop, headers, content, max_bytes)
-            delay = await self.gate.observe(key, response)
+            # The answer is recorded before the turn ends: the next request (any process) sees it.
+            async with self.gate.turn(key, name) as wait:
+                waited += wait
+                response, body = await self._send(method, hop, headers, content, max_bytes)
+                delay = await self.gate.observe(key, response)
             if (
                 response.status_code == 429
                 and retry_on_429
@@ -237,6 +255,23 @@ class OutboundClient:
         return client
 
     async def _send(
+        self,
+        method: str,
+        hop: Vetted,
+        headers: dict[str, str],
+        content: bytes | None,
+        max_bytes: int | None,
+    ) -> tuple[httpx.Response, bytes]:
+        """One request to the vetted address, whole, within the hop's total deadline."""
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                return await self._exchange(method, hop, headers, content, max_bytes)
+        except TimeoutError as exc:
+            raise OutboundTimeoutError(
+                f"{hop.host}: no complete answer within {self._deadline_s:g} s"
+            ) from exc
+
+    async def _exchange(
         self,
         method: str,
         hop: Vetted,

@@ -3,9 +3,11 @@
 Each round fetches the newest papers of ``arxiv_query`` page by page until it meets papers it has
 already seen (``pf:ingest:seen:arxiv``) or ``arxiv_max_pages``; every new paper becomes an
 ``arxiv_paper`` job on the backfill queue (idempotency key ``arxiv:<id>``), whose worker stores
-the document. Between rounds it waits ``arxiv_poll_interval_s``. However many pollers (and
-workers) run, the request cadence is the shared one of ``service.ingest.throttle``. A 503/429
-ends the round after every process was told to back off.
+the document. Between rounds it waits ``arxiv_poll_interval_s``. Each round is recorded as a run
+of the ``arxiv_poll`` schedule (``service.scheduler``), so health and the release gate see when
+the poll last ran and how it ended. However many pollers (and workers) run, the request cadence
+is the shared one of ``service.ingest.throttle``. A 503/429 ends the round after every process
+was told to back off.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from service import queue
 from service.ingest import stats
 from service.ingest.arxiv import ArxivClient, ArxivUnavailableError, make_throttle
 from service.outbound import EgressRefused, OutboundClient
+from service.scheduler import state as schedule_state
+from service.scheduler.schedules import ARXIV_POLL
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("service.poller")
@@ -57,7 +61,35 @@ async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> i
     return new_total
 
 
-async def run(settings: Settings, stopping: asyncio.Event) -> None:
+async def recorded_round(client: ArxivClient, redis: Redis, settings: Settings,
+                         poller_id: str) -> None:
+    """One round, recorded as a run of the ``arxiv_poll`` schedule (health, metrics, the gate).
+
+    A round that arXiv ended with 503/429 (or the shared rate limit) is ``backed_off``: it did
+    what arXiv's terms ask. Unreachable, a bad answer or an unparsable feed is ``failed``.
+    """
+    interval = settings.arxiv_poll_interval_s
+    run = await schedule_state.begin(redis, ARXIV_POLL, interval, poller_id)
+    outcome: schedule_state.Outcome = "failed"
+    error, result = "", None
+    try:
+        found = await poll_round(client, redis, settings)
+        outcome, result = "succeeded", {"new_papers": found}
+        log.info("arXiv round done: %d new papers", found)
+    except ArxivUnavailableError as exc:
+        outcome, error = ("backed_off" if exc.backed_off else "failed"), str(exc)
+        log.warning("arXiv round ended: %s", exc)
+    except EgressRefused as exc:
+        error = f"egress refused: {exc}"
+        log.error("arXiv URL refused by the egress policy: %s", exc)
+    except (OSError, TimeoutError, RedisError) as exc:  # Redis or network gone: retried
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("arXiv round failed: %s", error)
+    await schedule_state.finish(redis, run, outcome, error=error, result=result,
+                                next_due_in_s=interval)
+
+
+async def run(settings: Settings, stopping: asyncio.Event, poller_id: str = "poller-1") -> None:
     redis = Redis.from_url(settings.redis_url, decode_responses=True,
                            socket_connect_timeout=2.0, socket_timeout=10.0)  # fmt: skip
     outbound = OutboundClient(settings, redis)
@@ -68,14 +100,9 @@ async def run(settings: Settings, stopping: asyncio.Event) -> None:
             await stopping.wait()
         while not stopping.is_set():
             try:
-                found = await poll_round(client, redis, settings)
-                log.info("arXiv round done: %d new papers", found)
-            except ArxivUnavailableError as exc:
-                log.warning("arXiv round ended: %s", exc)
-            except EgressRefused as exc:
-                log.error("arXiv URL refused by the egress policy: %s", exc)
-            except (OSError, TimeoutError, RedisError) as exc:  # Redis or network gone: retried
-                log.warning("arXiv round failed: %s: %s", type(exc).__name__, exc)
+                await recorded_round(client, redis, settings, poller_id)
+            except (OSError, TimeoutError, RedisError) as exc:  # the round could not be recorded
+                log.warning("arXiv round not recorded: %s: %s", type(exc).__name__, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), max(0.05, settings.arxiv_poll_interval_s))
     finally:
@@ -83,12 +110,12 @@ async def run(settings: Settings, stopping: asyncio.Event) -> None:
         await redis.aclose()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, poller_id: str) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await run(settings, stopping)
+    await run(settings, stopping, poller_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from service.logs import configure_logging
 
     configure_logging(settings, args.poller_id)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, args.poller_id))
     return 0
 
 

@@ -156,6 +156,10 @@ class Settings(BaseSettings):
         " fails with RateLimitedError instead of blocking a worker",
     )
     outbound_ca_file: Path | None = None
+    outbound_rate_state: Literal["redis", "local"] = Field(
+        default="redis", description="'local' keeps each destination's one-connection lock and"
+        " Retry-After mark per process only: wrong as soon as two processes call one site;"
+        " exists so that the external rate-limit check can be shown to fail")
 
     # --- documents and search (service/documents/) ---
     documents_snippet_chars: int = Field(default=300, ge=40, le=5_000)
@@ -178,6 +182,32 @@ class Settings(BaseSettings):
     backups_enabled: bool = True
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)
+
+    # --- scheduled jobs (service/scheduler/): run by whichever worker claims the due slot ---
+    scheduler_enabled: bool = Field(
+        default=True, description="workers run the periodic jobs (backup, retention purge);"
+        " false stops them, and /health reports the scheduler degraded")
+    backup_period_s: float = Field(
+        default=86_400.0, ge=1.0, le=30 * 86_400.0,
+        description="a document-store backup runs this often (and at first start)")
+    retention_purge_period_s: float = Field(
+        default=86_400.0, ge=1.0, le=30 * 86_400.0,
+        description="the retention purge (documents past documents_retention_days, expired job"
+        " references, job records without a TTL) runs this often (and at first start)")
+    scheduler_tick_s: float = Field(
+        default=5.0, gt=0, le=60.0,
+        description="how often each worker looks for a due schedule: the latest a run starts"
+        " after it is due")
+    scheduler_retry_s: float = Field(
+        default=300.0, ge=1.0,
+        description="a failed run is tried again after min(its period, this)")
+    scheduler_run_timeout_s: float = Field(
+        default=1_800.0, gt=0,
+        description="a run is given up (failed) after this long; its lease lasts this plus 30 s")
+    scheduler_overdue_factor: float = Field(
+        default=2.0, ge=1.0, le=100.0,
+        description="a schedule is overdue when its next run has not started period x"
+        " (factor - 1), at least 30 s, after it was due; /health is then degraded")
 
     # --- ingestion (service/ingest/): arXiv poller, webhooks, page fetching, sandbox ---
     arxiv_url: str | None = Field(

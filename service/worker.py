@@ -4,7 +4,8 @@ One asyncio loop runs up to ``worker_concurrency`` jobs. Which queue the next jo
 a weighted round robin (``Settings.queue_weights``, default 4 hot then 1 backfill; see
 ``service.picker``): hot goes first, yet a saturating hot load never starves backfill. Paused
 queues (``service.queue_control``) are skipped. A maintenance task beats the heartbeat, keeps
-held entries fresh, claims the work of dead workers and moves due retries.
+held entries fresh, claims the work of dead workers and moves due retries; a scheduler task
+(``service.scheduler``) runs the periodic jobs whose slot this worker claims.
 
 Failure model: Redis may vanish (restart with AOF): every loop retries with bounded backoff and
 recreates the consumer group if it is missing. The worker may be SIGKILLed: its entries stay
@@ -37,6 +38,7 @@ from service.jobexec import execute
 from service.logs import log_context
 from service.queue import BUCKETS_ARG, FINISH, RELEASE, START, ensure_groups, jitter_factor, text
 from service.recovery import Delivery
+from service.scheduler.runner import Scheduler
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("service.worker")
@@ -226,6 +228,9 @@ class Worker:
             self.redis, self.settings, self.info()))
         log.info("worker %s started (consumer %s)", self.worker_id, self.consumer)
         maintenance = asyncio.create_task(self.maintain_loop())
+        # Every worker ticks; the claim script lets one of them run each due slot.
+        scheduling = asyncio.create_task(
+            Scheduler(self.redis, self.settings, self.consumer).run(self.stopping))
         await self.fetch_loop()
         if self.tasks:
             grace = self.settings.worker_shutdown_grace_s
@@ -236,6 +241,7 @@ class Worker:
             if late:
                 await asyncio.wait(late, timeout=5.0)
         await maintenance
+        await scheduling
         # On failure the key expires on its own; other workers then claim what is left.
         with contextlib.suppress(*TRANSIENT):
             await heartbeat.remove_heartbeat(self.redis, self.worker_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from acceptance.alertmanager_config import TIMINGS, loopback_copy, matchers, routes
+from acceptance.alertmanager_config import TIMINGS, matchers, routes
 from acceptance.alertmanager_probe import (
     TEST_ALERT,
     loopback_receiver,
@@ -23,6 +23,7 @@ from acceptance.fixtures import Evidence
 from acceptance.ops_artefacts import artefact, load_alert_rules, load_yaml, run_tool, tool
 from acceptance.verdicts import needs_confirmation, not_verified
 from acceptance.waiting import poll_until
+from service.stack.monitoring_config import loopback_copy
 
 # The test alert is routed like a real page: critical, on a service of its own.
 TEST_LABELS = {"severity": "critical", "service": "preflight"}

@@ -15,7 +15,9 @@ import pytest
 
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
+from acceptance.monitoring import loaded_rules, monitoring
 from acceptance.ops_artefacts import (
+    AlertRule,
     artefact,
     exposed_metric_names,
     expr_metrics,
@@ -26,6 +28,7 @@ from acceptance.ops_artefacts import (
     tool,
     uses_selector,
 )
+from acceptance.target import Target
 
 # Written by Prometheus itself for every scrape target, never by the target's /metrics.
 SCRAPE_METRICS = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -40,10 +43,11 @@ def test_critical_alerts_cover_required_conditions(
     pytestconfig: pytest.Config,
     config: SuiteConfig,
     anon_client: httpx.Client,
+    target: Target,
     evidence: Evidence,
 ) -> None:
     """promtool accepts the rule files, and each required condition has a critical alert on a
-    metric the target exposes."""
+    metric the target exposes; the target's Prometheus, where there is one, has loaded them."""
     ops = config.ops
     files = [artefact(pytestconfig, path) for path in ops.rules_files]
     checked = run_tool([tool(ops.promtool), "check", "rules", *map(str, files)], ops.tool_timeout_s)
@@ -84,22 +88,35 @@ def test_critical_alerts_cover_required_conditions(
     assert not platform_unexposed, (
         f"alerts on platform metrics the target does not expose: {platform_unexposed}"
     )
-    if config.postdeploy.prometheus_url:
-        _rules_loaded(config, {r.name for r in rules}, evidence)
+    prometheus = monitoring(target, config).prometheus
+    if prometheus is not None:
+        _rules_loaded(prometheus, config, rules, evidence)
 
 
-def _rules_loaded(config: SuiteConfig, names: set[str], evidence: Evidence) -> None:
-    """The configured Prometheus has loaded every alert of the rule files."""
-    url = f"{config.postdeploy.prometheus_url}".rstrip("/") + "/api/v1/rules"
-    answer = httpx.get(url, params={"type": "alert"}, timeout=config.http_timeout_s)
-    assert answer.status_code == 200, f"GET {url}: {answer.status_code}"
-    loaded = {
-        str(rule.get("name"))
-        for group in answer.json().get("data", {}).get("groups", [])
-        for rule in group.get("rules", [])
-    }
-    evidence.add(prometheus_rules_loaded=len(loaded))
-    assert names <= loaded, f"Prometheus has not loaded: {sorted(names - loaded)}"
+def _rules_loaded(
+    prometheus: str, config: SuiteConfig, rules: list[AlertRule], evidence: Evidence
+) -> None:
+    """The live Prometheus has loaded every alert of the rule files, in their groups, and none
+    of them fails to evaluate."""
+    try:
+        groups = loaded_rules(prometheus, config.http_timeout_s)
+    except (httpx.HTTPError, ValueError) as error:
+        pytest.fail(f"{prometheus}/api/v1/rules: {type(error).__name__}: {error}")
+    loaded = {str(rule.get("name")) for group in groups.values() for rule in group}
+    broken = sorted(
+        f"{rule.get('name')}: {rule.get('lastError')}"
+        for group in groups.values()
+        for rule in group
+        if rule.get("health") == "err"
+    )
+    wanted = {r.name for r in rules}
+    evidence.add(
+        prometheus=prometheus,
+        prometheus_rule_groups=sorted(groups),
+        prometheus_rules_loaded=len(loaded),
+    )
+    assert wanted <= loaded, f"{prometheus} has not loaded: {sorted(wanted - loaded)}"
+    assert not broken, f"rules that fail to evaluate in {prometheus}: {broken}"
 
 
 def _rule_test_cases(path: Path) -> tuple[set[Path], list[dict[str, Any]]]:

@@ -1,4 +1,5 @@
-"""Data Consistency: the document store passes its integrity check; the last backup job is sound."""
+"""Data Consistency: the document store and the job system pass their integrity checks; the last
+backup job is sound."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from acceptance.api import get_json
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
+from acceptance.verdicts import not_verified
 
 
 @pytest.mark.checklist("data.db-integrity")
@@ -22,6 +24,28 @@ def test_document_store_integrity(admin_client: httpx.Client, evidence: Evidence
     )
     assert report.get("ok") is True, f"integrity check failed: {report.get('checks')}"
     assert report.get("documents") == report.get("indexed"), "index and documents differ"
+
+
+@pytest.mark.since("0.2.0")
+@pytest.mark.checklist("data.db-integrity")
+def test_job_records_consistent(admin_client: httpx.Client, evidence: Evidence) -> None:
+    """No orphaned job record, no queue entry without its record, and no in-flight entry of a
+    dead worker left unclaimed past the recovery deadline (``GET /admin/jobs/integrity``)."""
+    response = admin_client.get("/admin/jobs/integrity")
+    if response.status_code == 404:
+        not_verified("the target has no job-system integrity route (/admin/jobs/integrity)")
+    assert response.status_code == 200, f"job integrity: {response.status_code} {response.text}"
+    report = response.json()
+    evidence.add(
+        job_checks=report.get("checks"),
+        job_records=report.get("job_records"),
+        unfinished_jobs=report.get("unfinished"),
+        recovery_deadline_s=report.get("recovery_deadline_s"),
+        orphaned_records=report.get("orphaned_records"),
+        entries_without_record=report.get("entries_without_record"),
+        ownerless_in_flight=report.get("ownerless_in_flight"),
+    )
+    assert report.get("ok") is True, f"job system integrity failed: {report.get('checks')}"
 
 
 @pytest.mark.checklist("data.backups-ok")

@@ -128,6 +128,7 @@ def test_retention_policy_purges(
     try:
         response = admin_client.post("/admin/retention/purge", json={"dry_run": False})
         purged = response.json().get("purged", {})
+        records = response.json().get("records")  # job records the purge expired or bounded
         sql = "SELECT count(*) FROM documents WHERE id = ?"
         left = conn.execute(sql, (doc_id,)).fetchone()[0]
     finally:
@@ -135,6 +136,6 @@ def test_retention_policy_purges(
         conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         conn.commit()
         conn.close()
-    evidence.add(purged=purged, stale_left=left)
+    evidence.add(purged=purged, records=records, stale_left=left)
     assert response.status_code == 200, f"purge answered {response.status_code}"
     assert left == 0, f"a document past retention survived the purge ({purged})"

@@ -47,7 +47,7 @@ def test_previous_release_compatible_with_schema(
         resolved = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
         evidence.add(previous_commit=commit, previous_commit_resolved=resolved is not None)
         if resolved is None and git("rev-parse", "--is-shallow-repository") != "false":
-            not_verified(f"cannot resolve {previous}'s commit: no git history here (shallow or none)")
+            not_verified(f"cannot resolve {previous}'s commit {commit}: no (full) git history here")
         assert resolved is not None, f"previous release {previous}: commit {commit} not in the repo"
     assert low <= schema <= high, (
         f"schema {schema} outside {previous}'s supported range [{low}, {high}]: "

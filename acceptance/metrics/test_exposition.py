@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
+from acceptance.monitoring import monitoring, wait_scraped_up
 from acceptance.promtext import Sample, scrape, total
 from acceptance.target import Target
 from acceptance.verdicts import not_verified
@@ -19,27 +20,6 @@ DURATION = "platform_http_request_duration_seconds"
 OUTBOUND = "platform_outbound_requests_total"
 UPSTREAM = "platform_llm_upstream_latency_seconds_count"
 UNMATCHED_PATH = "/preflight-no-such-route"
-
-
-def prometheus_url(target: Target, config: SuiteConfig) -> str | None:
-    """The Prometheus that scrapes the target: configured, else one the stack started."""
-    if config.observability.prometheus_url:
-        return config.observability.prometheus_url
-    if target.stack is not None:
-        url = target.stack.emulators.get("prometheus", {}).get("url")
-        return str(url) if url else None
-    return None
-
-
-def target_up(prometheus: str, target: Target, timeout: float) -> list[dict[str, object]]:
-    """``up`` series of Prometheus whose instance is the target's host:port."""
-    instance = target.url.split("://", 1)[1].rstrip("/")
-    response = httpx.get(
-        f"{prometheus.rstrip('/')}/api/v1/query", params={"query": "up"}, timeout=timeout
-    )
-    assert response.status_code == 200, f"Prometheus query: {response.status_code}"
-    series = response.json()["data"]["result"]
-    return [s for s in series if s["metric"].get("instance") == instance]
 
 
 @pytest.mark.checklist("metrics.prometheus")
@@ -63,14 +43,14 @@ def test_metrics_parse_as_prometheus(
     )
     assert content_type.startswith("text/plain"), f"content type {content_type!r}"
     assert families and samples, "/metrics holds no metric"
-    prometheus = prometheus_url(target, config)
+    prometheus = monitoring(target, config).prometheus
     if prometheus is None:
         evidence.add(prometheus="no Prometheus server given: scraping not verified there")
         return
-    up = target_up(prometheus, target, config.http_timeout_s)
-    evidence.add(prometheus=prometheus, up=[s["value"] for s in up])
-    assert up, f"the target is not a scrape target of {prometheus}"
-    assert all(str(s["value"][1]) == "1" for s in up), f"target down in Prometheus: {up}"  # type: ignore[index]  # PromQL vector value: [time, "value"]
+    wait_s = config.postdeploy.monitoring_wait_s
+    up, scraped = wait_scraped_up(prometheus, target, wait_s, config.http_timeout_s)
+    evidence.add(prometheus=prometheus, scrape_targets=scraped)
+    assert up, f"the target is not scraped up by {prometheus} within {wait_s} s: {scraped}"
 
 
 def _delta(before: list[Sample], after: list[Sample], name: str, **match: str) -> float:

@@ -9,6 +9,8 @@ checks exist and were selected; without them the item is not verified.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -20,6 +22,7 @@ from acceptance.loadgen import run_load
 from acceptance.observe import api_calls, deployment_start, endpoint_latencies, parse_time
 from acceptance.release import version_under_release
 from acceptance.response_times.test_queue_sla import queue_sla_figures, sla_breaches
+from acceptance.runstate import RUN_STATE
 from acceptance.shedding import shed_requests
 from acceptance.target import Target
 from acceptance.verdicts import not_verified
@@ -52,17 +55,46 @@ def test_checks_tagged_for_release_selected(
         not_verified(f"no selected check is tagged @pytest.mark.since({version!r})")
 
 
+def _baseline_evidence(
+    request: pytest.FixtureRequest, config: SuiteConfig
+) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """(what the baseline is, its latency.api evidence, its latency.ttft evidence): the previous
+    run's report when one is configured, else the predeploy checks earlier in this session."""
+    path = config.report.previous_run
+    if path is not None:
+        previous = baseline.load(path)
+        if previous is None:
+            return None
+        api = baseline.item(previous, "latency.api").get("evidence", {})
+        return str(path), api, baseline.item(previous, "latency.ttft").get("evidence", {})
+    records = request.config.stash[RUN_STATE].records.values()
+    api = baseline.session_figures(records, "latency.api")
+    if api is None:
+        return None
+    ttft = baseline.session_figures(records, "latency.ttft") or {}
+    return "this session's predeploy latency.api (and latency.ttft) figures", api, ttft
+
+
 @pytest.mark.checklist("post1h.performance-stable")
 def test_no_regression_against_baseline(
-    anon_client: httpx.Client, client: httpx.Client, config: SuiteConfig, evidence: Evidence
+    request: pytest.FixtureRequest,
+    anon_client: httpx.Client,
+    client: httpx.Client,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
-    """API p95 per endpoint (and TTFT where both runs have it) within tolerance of the baseline."""
-    path = config.report.previous_run
-    previous = baseline.load(path)
-    if previous is None:
-        not_verified(f"no baseline run (use --baseline PATH); configured: {path}")
-    before = baseline.figure(baseline.item(previous, "latency.api").get("evidence", {}), "p95_ms")
-    ttft = baseline.figure(baseline.item(previous, "latency.ttft").get("evidence", {}), "p95_ms")
+    """API p95 per endpoint within tolerance of the baseline: the previous run (--baseline), or
+    without one the predeploy measurement of this same session, taken before its load, fault
+    and overload checks ran."""
+    found = _baseline_evidence(request, config)
+    if found is None:
+        not_verified(
+            f"no baseline: no previous run (use --baseline PATH; configured: "
+            f"{config.report.previous_run}) and latency.api did not run earlier in this session"
+        )
+    source, api, ttft_evidence = found
+    before = baseline.figure(api, "p95_ms")
+    ttft = baseline.figure(ttft_evidence, "p95_ms")
     measured = endpoint_latencies(anon_client, client, config.performance.latency_samples)
     now = {n: round(percentile(lat, 95) or 0.0, 2) for n, (lat, _) in measured.items() if lat}
     perf = config.performance
@@ -75,7 +107,7 @@ def test_no_regression_against_baseline(
         and v - before[n] > perf.regression_floor_ms
     }
     evidence.add(
-        baseline=str(path),
+        baseline=source,
         baseline_p95_ms=before,
         p95_ms=now,
         baseline_ttft=ttft,
@@ -84,7 +116,7 @@ def test_no_regression_against_baseline(
         regressions=regressions,
     )
     if not isinstance(before, dict):
-        not_verified("the baseline run has no latency.api p95 figures to compare with")
+        not_verified("the baseline has no latency.api p95 figures to compare with")
     assert not regressions, f"p95 regressions past {perf.regression_tolerance:.0%}: {regressions}"
 
 

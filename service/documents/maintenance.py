@@ -108,16 +108,19 @@ def backup(store: DocumentStore, dest: Path) -> BackupResult:
         version = current_version(target)
     finally:
         target.close()
-    partial.replace(dest)  # a half-written backup never carries the final name
     result = BackupResult(
         str(dest),
         datetime.now(UTC).isoformat(),
-        dest.stat().st_size,
-        _sha256(dest),
+        partial.stat().st_size,
+        _sha256(partial),
         documents,
         version,
     )
+    # Sidecar first, then the final name: the newest backup (what a verify picks, possibly while
+    # a scheduled backup is being taken) always has its record; a half-written one never
+    # carries the final name.
     sidecar(dest).write_text(json.dumps(result.as_dict()))
+    partial.replace(dest)
     return result
 
 

@@ -39,12 +39,17 @@ def seed(store: DocumentStore, path: Path = CORPUS) -> dict[str, int]:
 
 
 async def _backup() -> dict[str, Any] | None:
+    """The first backup, or None when backups are off. A failure is recorded in Redis (health
+    and the backup checks report it) and returned, not raised: like a deployment, the stack
+    starts with a failing backup and says so, and the scheduler keeps trying."""
     settings = get_settings()
     redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
     try:
         return await backup_and_record(settings, redis)
     except BackupsDisabledError:
         return None
+    except Exception as exc:  # any failure: backup_and_record has recorded it with its error
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "path": None}
     finally:
         await redis.aclose()
 
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.backup:
         entry = asyncio.run(_backup())
         report["backup"] = None if entry is None else entry["path"]
+        report["backup_error"] = None if entry is None else entry.get("error")
     sys.stdout.write(json.dumps(report) + "\n")
     return 0
 

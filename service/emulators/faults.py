@@ -1,4 +1,4 @@
-"""Status faults with rate-limit headers, for emulators of external sites (arXiv, robots site).
+"""Status faults with rate-limit headers, for emulators of external sites (arXiv, robots, GitHub).
 
 The LLM emulators' outages (``EmulatorConfig.outage``) answer without headers; an external API
 that tells a client to back off does so with ``Retry-After`` (503, 429) or ``X-RateLimit-*``, and
@@ -53,8 +53,12 @@ class Faults:
         with self._lock:
             return None if self._active is None else asdict(self._active)
 
-    def take(self, path: str) -> Response | None:
-        """The faulty answer for this request, or None to serve it normally."""
+    def claim(self, path: str) -> FaultSpec | None:
+        """The fault this request gets (counting it down), or None to serve it normally.
+
+        Separate from ``take`` so an emulator whose site answers faults in its own format
+        (GitHub's JSON bodies and epoch reset times) can render the same spec itself.
+        """
         with self._lock:
             active = self._active
             if active is None or not path.startswith(active.spec.path_prefix):
@@ -63,7 +67,13 @@ class Faults:
                 active.left -= 1
                 if active.left <= 0:
                     self._active = None
-            spec = active.spec
+            return active.spec
+
+    def take(self, path: str) -> Response | None:
+        """The faulty answer for this request, or None to serve it normally."""
+        spec = self.claim(path)
+        if spec is None:
+            return None
         headers: dict[str, str] = {}
         if spec.retry_after_s is not None:
             headers["Retry-After"] = str(spec.retry_after_s)

@@ -27,7 +27,15 @@ DESTINATION = "arxiv"
 
 
 class ArxivUnavailableError(Exception):
-    """arXiv asked us to back off (503/429) or could not be reached; the round ends."""
+    """arXiv asked us to back off (503/429) or could not be reached; the round ends.
+
+    ``backed_off``: arXiv (or its rate limit) asked every process to wait, and they do: the round
+    behaved as arXiv's terms require. Otherwise the round failed (unreachable, bad answer).
+    """
+
+    def __init__(self, message: str, *, backed_off: bool = False) -> None:
+        super().__init__(message)
+        self.backed_off = backed_off
 
 
 def make_throttle(settings: Settings, redis: Redis) -> Throttle:
@@ -78,7 +86,7 @@ class ArxivClient:
                 )
             except RateLimitedError as exc:  # the outbound gate says arXiv is still resting
                 await self._back_off("rate limited", exc.retry_after_s)
-                raise ArxivUnavailableError(str(exc)) from exc
+                raise ArxivUnavailableError(str(exc), backed_off=True) from exc
             except EgressRefused:
                 raise
             except OutboundError as exc:
@@ -91,7 +99,7 @@ class ArxivClient:
             answer = httpx.Response(response.status_code, headers=response.headers)
             delay = wait_from_headers(answer, time.time())
             await self._back_off(f"answered {response.status_code}", delay)
-            raise ArxivUnavailableError(f"arXiv answered {response.status_code}")
+            raise ArxivUnavailableError(f"arXiv answered {response.status_code}", backed_off=True)
         if response.status_code != 200:
             await stats.count(self.redis, "arxiv_errors")
             raise ArxivUnavailableError(f"arXiv answered {response.status_code}")

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from service import sandbox
 from service.documents import DocumentIn, DocumentStore
 from service.ingest import personal, robots, stats
-from service.outbound import OutboundClient, OutboundError
+from service.outbound import EgressRefused, OutboundClient, OutboundError
 from service.settings import Settings, get_settings
 
 
@@ -137,11 +137,18 @@ class FetchPagePayload(BaseModel):
 
 
 async def run_fetch_page(p: FetchPagePayload, _attempt: Any) -> dict[str, Any]:
-    """Fetch a repo/model page if robots.txt allows it, parse it in the sandbox, store it."""
+    """Fetch a repo/model page if robots.txt allows it, parse it in the sandbox, store it.
+
+    A URL (or a redirect hop, or its robots.txt) the egress policy refuses ends the job with
+    ``refused``: retrying cannot change a policy, nothing was sent, and the refusal is already a
+    security event, so it is an answer like robots.txt's "disallowed", not a dead letter."""
     settings, redis, outbound, _ = CONTEXT.get()
-    if not await robots.allowed(settings, redis, outbound, p.url):
-        return {"skipped": "disallowed by robots.txt", "url": p.url}
-    response = await outbound.get(p.url, destination="pages")
+    try:
+        if not await robots.allowed(settings, redis, outbound, p.url):
+            return {"skipped": "disallowed by robots.txt", "url": p.url}
+        response = await outbound.get(p.url, destination="pages")
+    except EgressRefused as exc:
+        return {"refused": exc.reason, "refused_url": exc.url, "url": p.url}
     if response.status_code != 200:
         raise OutboundError(f"{p.url}: HTTP {response.status_code}")
     page = await sandbox.parse(settings, "html", response.content)

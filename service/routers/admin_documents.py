@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from service import retention
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.documents import backups
 from service.documents.deps import StoreDep
@@ -79,23 +79,16 @@ def read_retention(settings: SettingsDep, _admin: AdminKey) -> dict[str, Any]:
 
 
 @router.post("/retention/purge")
-def purge_retention(
-    settings: SettingsDep, store: StoreDep, _admin: AdminKey, body: PurgeIn | None = None
+async def purge_retention(
+    settings: SettingsDep,
+    store: StoreDep,
+    redis: RedisDep,
+    _admin: AdminKey,
+    body: PurgeIn | None = None,
 ) -> dict[str, Any]:
-    """Apply ``documents_retention_days`` per source (0 = keep forever); counts per source."""
-    dry = body.dry_run if body else False
-    now = datetime.now(UTC)
-    purged: dict[str, int] = {}
-    for source, days in settings.documents_retention_days.items():
-        if days <= 0:
-            continue
-        cutoff = now - timedelta(days=days)
-        purged[source] = (
-            store.count_older_than(cutoff, source)
-            if dry
-            else store.purge_older_than(cutoff, source)
-        )
-    return {"dry_run": dry, "purged": purged, "policy": settings.documents_retention_days}
+    """The scheduled retention purge, now: documents per source (0 = keep forever) and job
+    records (``service.retention``); counts of what was removed."""
+    return await retention.purge(settings, store, redis, dry_run=body.dry_run if body else False)
 
 
 class ProbeIn(BaseModel):

@@ -1,5 +1,5 @@
 """Admin routes of the job system: queues (state, pause, resume), dead letters (inspect,
-requeue) and the live workers."""
+requeue), the live workers and the job system's integrity check."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from service import heartbeat, queue, queue_control
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.errors import ApiError
+from service.queue_integrity import job_integrity
 from service.routers.job_models import (
     DeadLetters,
     JobRecord,
@@ -84,3 +85,11 @@ async def resume_queues(body: QueueSelection, principal: AdminKey, redis: RedisD
     """Let workers take jobs of these queues again; queues named together resume together."""
     await queue_control.set_paused(redis, settings, body.queues, paused=False)
     return {"queues": await queue_control.queue_state(redis, settings)}
+
+
+@router.get("/jobs/integrity", responses=error_responses(401, 403))
+async def read_job_integrity(principal: AdminKey, redis: RedisDep,
+                             settings: SettingsDep) -> dict[str, Any]:
+    """Orphaned job records, stream entries without a record, and in-flight entries of dead
+    workers left unclaimed past the recovery deadline; ``ok`` when there are none."""
+    return (await job_integrity(redis, settings)).as_dict()

@@ -28,6 +28,7 @@ from service.heartbeat import WorkerInfo, list_workers
 from service.ingest.health import ingestion_component
 from service.queue import queue_depths
 from service.routers.chat import GatewayDep
+from service.scheduler.health import scheduler_component
 from service.settings import Settings
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -141,6 +142,7 @@ async def health_report(
     # The document store and ingestion checks run alongside the others, within the same budget.
     documents_task = asyncio.ensure_future(_bounded(lambda: documents_component(settings, redis)))
     ingestion_task = asyncio.ensure_future(_bounded(lambda: ingestion_component(settings, redis)))
+    scheduler_task = asyncio.ensure_future(_bounded(lambda: scheduler_component(settings, redis)))
     ping, depths, workers, datastore, disk = await asyncio.gather(
         _bounded(lambda: timed("ping", lambda: _ping(redis))),
         _bounded(lambda: timed("queue_depths", lambda: queue_depths(redis))),
@@ -150,6 +152,7 @@ async def health_report(
     )
     documents = await documents_task
     ingestion = await ingestion_task
+    scheduler = await scheduler_task
     redis_check: Check = (
         {"status": "down", "error": _failure(ping), "latency_ms": None}
         if isinstance(ping, Exception)
@@ -175,6 +178,11 @@ async def health_report(
             {"status": "degraded", "error": _failure(documents)}
             if isinstance(documents, Exception)
             else documents
+        ),
+        "scheduler": (
+            {"status": "degraded", "error": _failure(scheduler)}
+            if isinstance(scheduler, Exception)
+            else scheduler
         ),
     }
     if gateway is not None and gateway.providers:  # no LLM providers configured: no component

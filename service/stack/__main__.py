@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from service.stack import StackError, StackOptions, StackSettings, running_stack
+from service.stack.info import MonitoringInfo
 from service.stack.options import parse_assignment
 
 
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--no-restart", action="store_true", help="do not restart workers that exit")
     add(
+        "--no-monitoring",
+        action="store_true",
+        help="start no Prometheus and Alertmanager (by default both run where their executables "
+        "are found: PREFLIGHT_STACK_PROMETHEUS_BINARY, PREFLIGHT_STACK_ALERTMANAGER_BINARIES)",
+    )
+    add(
         "--redis-url",
         default=None,
         metavar="URL",
@@ -107,6 +114,14 @@ class _Stop:
         raise KeyboardInterrupt
 
 
+def _monitoring_lines(monitoring: MonitoringInfo) -> list[tuple[str, str]]:
+    """Where Prometheus and Alertmanager answer, or why they do not run."""
+    urls = {"prometheus": monitoring.prometheus_url, "alertmanager": monitoring.alertmanager_url}
+    return [
+        (part, url or monitoring.skipped.get(part, "not running")) for part, url in urls.items()
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -118,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         cert_days=args.cert_days, restart_workers=not args.no_restart,
         redis_url=args.redis_url or settings.redis_url, startup_timeout_s=args.startup_timeout,
         environment=args.environment, json_out=args.json_out,
+        monitoring=not args.no_monitoring,
     )  # fmt: skip
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
@@ -132,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  keys:       in stack.json (0600), ids {info.key_ids.model_dump()}")
             print(f"  redis:      {info.redis_url}")
             print(f"  logs:       {info.dir / 'logs'}")
+            for part, url in _monitoring_lines(info.monitoring):
+                print(f"  {part + ':':<12}{url}")
             print("Ctrl-C or SIGTERM stops everything.", flush=True)
             while not stop.event.wait(1.0):
                 pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,24 +91,47 @@ def boot_auxiliary(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Start every registered auxiliary service; return stack.json entries and service env.
 
-    Started processes are added to ``started`` as soon as they run, so that a failure later in
-    the boot still stops them.
+    They start in parallel (each is a Python process that spends most of its start-up importing,
+    so one after the other cost a second per emulator), but their entries and environments are
+    merged in registration order, which the provider and egress lists rely on. Every process
+    that started is added to ``started`` before any failure is raised, so that the stack's stop
+    still ends it.
     """
+    services = enabled_services()
+    with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+        futures = [pool.submit(_launch, service, layout, env, time_left) for service in services]
     entries: dict[str, dict[str, Any]] = {}
     service_env: dict[str, str] = {}
-    with httpx.Client(timeout=api.PROBE_TIMEOUT_S) as http:
-        for service in enabled_services():
-            proc, port = launch_on_free_port(
-                functools.partial(_build_auxiliary, service, layout, env),
-                functools.partial(_http_ready, http, service.ready_path),
-                timeout=time_left(),
-                what=f"emulator {service.name}",
-            )
-            started[service.name] = proc
-            ctx = _context(service, layout, port)
-            entries[service.name] = service.info(ctx)
-            service_env.update(service.service_env(ctx))
+    failures: list[Exception] = []
+    for service, future in zip(services, futures, strict=True):
+        try:
+            proc, port = future.result()
+        except Exception as exc:  # collected: every started process is recorded first
+            failures.append(exc)
+            continue
+        started[service.name] = proc
+        ctx = _context(service, layout, port)
+        entries[service.name] = service.info(ctx)
+        service_env.update(service.service_env(ctx))
+    if failures:
+        raise failures[0]
     return entries, service_env
+
+
+def _launch(
+    service: AuxiliaryService,
+    layout: Layout,
+    env: Mapping[str, str],
+    time_left: Callable[[], float],
+) -> tuple[ManagedProcess, int]:
+    # One HTTP client per thread: readiness probes run concurrently.
+    with httpx.Client(timeout=api.PROBE_TIMEOUT_S) as http:
+        return launch_on_free_port(
+            functools.partial(_build_auxiliary, service, layout, env),
+            functools.partial(_http_ready, http, service.ready_path),
+            timeout=time_left(),
+            what=f"emulator {service.name}",
+        )
 
 
 def _context(service: AuxiliaryService, layout: Layout, port: int) -> AuxiliaryContext:

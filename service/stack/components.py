@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.emulators.github import DEFAULT_REPO as GITHUB_REPO
+
 
 @dataclass(frozen=True)
 class AuxiliaryContext:
@@ -166,6 +168,23 @@ AUXILIARY_SERVICES += [
           lambda ctx: {"PLATFORM_ARXIV_URL": ctx.url, "PLATFORM_ARXIV_POLL_INTERVAL_S": "1"}),
     _site("robots", "service.emulators.robots", [], lambda ctx: {}),
 ]  # fmt: skip
+
+
+def _github(ctx: AuxiliaryContext) -> list[str]:
+    log = ctx.logs_dir / "github-requests.jsonl"
+    return [ctx.python, "-m", "service.emulators.github", "--host", "127.0.0.1", "--port",
+            str(ctx.port), "--requests-log", str(log)]  # fmt: skip
+
+
+# The issue tracker the suite reads user reports from (post24h.user-issues). The platform itself
+# never calls it, so it gets no egress entry; readiness polls the admin state, which the request
+# log and the rate limit leave out.
+AUXILIARY_SERVICES.append(AuxiliaryService(
+    name="github", argv=_github, ready_path="/_emulator/state",
+    info=lambda ctx: {"url": ctx.url, "admin_url": f"{ctx.url}/_emulator", "repo": GITHUB_REPO,
+                      "requests_log": str(ctx.logs_dir / "github-requests.jsonl")},
+))  # fmt: skip
+
 
 def enabled_services() -> list[AuxiliaryService]:
     """The auxiliary services a stack boots, in registration order."""

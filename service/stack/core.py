@@ -1,8 +1,9 @@
 """``Stack``: boots the parts in order, publishes ``stack.json``, stops everything on the way out.
 
 Order: TLS and keys, the datastore, auxiliary services (emulators), the API, the workers. Stop is
-the reverse, so that draining workers still reach the datastore. One lock guards the processes and
-``info`` because the supervisor thread restarts workers while a check may be killing one.
+the reverse, so that draining workers still reach the datastore. Monitoring (``monitoring.py``)
+starts alongside and is only waited for at the end; it stops first. One lock guards the processes
+and ``info`` because the supervisor thread restarts workers while a check may be killing one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from service.stack.environment import (
 )
 from service.stack.info import StackInfo
 from service.stack.ingestion import generate_ingest_secrets, ingest_env, poller_process
+from service.stack.monitoring import Monitoring
 from service.stack.options import StackOptions
 from service.stack.polling import StackError, wait_until
 from service.stack.processes import ManagedProcess, stop_all
@@ -55,6 +57,7 @@ class Stack:
         self._auxiliary: dict[str, ManagedProcess] = {}
         self._workers: dict[str, ManagedProcess] = {}
         self._supervisor: Supervisor | None = None
+        self._monitoring: Monitoring | None = None
         self._info: StackInfo | None = None
         self._published = False
         self._stopped = False
@@ -88,6 +91,10 @@ class Stack:
         keys = generate_keys()
         ingest_secrets = generate_ingest_secrets()
         env = base_env()
+        self._monitoring = monitoring = Monitoring(
+            layout, self.settings, env, enabled=options.monitoring
+        )
+        monitoring.start_alertmanager()
         redis_url = options.redis_url or self.settings.redis_url
         if redis_url is None:
             self._valkey = Valkey(layout.valkey, layout.logs, env)
@@ -109,6 +116,7 @@ class Stack:
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
             self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
+            monitoring.start_prometheus(url, tls.ca_file, emulators, left())
             # After the API: a broken configuration is reported by the API's own start first.
             seed_documents(env, layout.root, left())
             managed = self._valkey is not None
@@ -117,7 +125,8 @@ class Stack:
             self._info = StackInfo(
                 url=url, ca_file=tls.ca_file, environment=options.environment,
                 dir=layout.root, redis_url=redis_url, keys=keys, key_ids=KEY_IDS,
-                logs=layout.logs_map(names + pollers, [*self._auxiliary], managed_redis=managed),
+                logs=layout.logs_map(names + pollers, [*self._auxiliary, *monitoring.names],
+                                     managed_redis=managed),
                 settings=public_settings(env), emulators=emulators, workers=names,
                 restarts=dict.fromkeys(names + pollers, 0), managed_redis=managed,
                 pollers=pollers, webhook_secrets=ingest_secrets,
@@ -142,6 +151,7 @@ class Stack:
                 max_restarts=self.settings.max_startup_restarts,
             )  # fmt: skip
             self.info.config_snapshot = write_config_snapshot(http, url, keys.admin, layout.root)
+            self.info.monitoring = monitoring.wait_ready(left())
         finally:
             http.close()
         with self._lock:
@@ -184,6 +194,8 @@ class Stack:
                 return
             self._stopped = True
         timeout = self.settings.stop_timeout_s
+        if self._monitoring is not None:
+            self._monitoring.stop(timeout)
         if self._supervisor is not None:
             self._supervisor.stop()
         stop_all(self._workers.values(), timeout)

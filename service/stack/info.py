@@ -26,6 +26,22 @@ class StackKeys(BaseModel):
     revoked: str
 
 
+class MonitoringInfo(BaseModel):
+    """The stack's Prometheus and Alertmanager (``service/stack/monitoring.py``)."""
+
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    prometheus_config: Path | None = None
+    rule_files: list[Path] = Field(default_factory=list)
+    # Every notification Alertmanager sent to the stack's loopback receiver, one JSON line each.
+    receiver_log: Path | None = None
+    # Kept apart from StackInfo.pids: those are the platform's processes, whose CPU and memory
+    # the resource checks judge; the monitoring that watches them is not part of that.
+    pids: dict[str, int] = Field(default_factory=dict)
+    # Part ("prometheus", "alertmanager") -> why it is not running (no executable, --no-monitoring).
+    skipped: dict[str, str] = Field(default_factory=dict)
+
+
 class StackInfo(BaseModel):
     """Contents of ``stack.json`` (see docs/DESIGN.md, "Stack contract")."""
 
@@ -55,6 +71,7 @@ class StackInfo(BaseModel):
     started_at: str | None = None
     # The configuration backup taken at boot (service/stack/snapshot.py).
     config_snapshot: Path | None = None
+    monitoring: MonitoringInfo = Field(default_factory=MonitoringInfo)
 
     @property
     def stack_json(self) -> Path:

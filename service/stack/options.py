@@ -28,6 +28,8 @@ class StackOptions:
     environment: str = "local"
     # A second place to keep stack.json up to date (the CLI's --json-out).
     json_out: Path | None = None
+    # Prometheus and Alertmanager, where their executables exist (the CLI's --no-monitoring).
+    monitoring: bool = True
 
     def __post_init__(self) -> None:
         if self.workers < 0:

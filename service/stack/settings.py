@@ -7,8 +7,12 @@ and developers already export for "use this Redis".
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.stack.environment import REPO_ROOT
 
 
 class StackSettings(BaseSettings):
@@ -26,4 +30,28 @@ class StackSettings(BaseSettings):
     )
     max_startup_restarts: int = Field(
         default=3, ge=0, description="a worker restarted more often while booting fails the boot"
+    )
+    # Monitoring (service/stack/monitoring.py): started when the executables are found.
+    prometheus_binary: str = Field(
+        default="prometheus", description="Prometheus executable (name on PATH or path)"
+    )
+    alertmanager_binaries: list[str] = Field(
+        default_factory=lambda: ["alertmanager", "prometheus-alertmanager"],
+        description="Alertmanager executables tried in order (Debian: prometheus-alertmanager)",
+    )
+    alert_rules: list[Path] = Field(
+        default_factory=lambda: [REPO_ROOT / "ops/prometheus/alerts.yml"],
+        description="rule files the stack's Prometheus evaluates",
+    )
+    alertmanager_config: Path = Field(
+        default=REPO_ROOT / "ops/alertmanager/alertmanager.yml",
+        description="Alertmanager configuration; its webhooks go to the stack's loopback receiver",
+    )
+    # A stack lives a minute: the first scrape and the Watchdog must come within seconds.
+    scrape_interval_s: float = Field(default=2.0, gt=0, description="Prometheus scrape interval")
+    evaluation_interval_s: float = Field(
+        default=1.0, gt=0, description="Prometheus rule evaluation interval"
+    )
+    prometheus_retention: str = Field(
+        default="1h", description="how long Prometheus keeps samples (a Prometheus duration)"
     )

@@ -151,3 +151,30 @@ def vllm(_vllm_server: Emulator) -> Iterator[Emulator]:
 def ollama_server(_ollama_server: Emulator) -> Iterator[Emulator]:
     _ollama_server.admin.post("/_emulator/reset").raise_for_status()
     yield _ollama_server
+
+
+# The token the GitHub emulator of these tests accepts (a test value, not a credential).
+GITHUB_TOKEN = "ghp_emulatortesttoken0000000000000000"  # noqa: S105
+
+
+@pytest.fixture(scope="module")
+def _github_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    workdir = tmp_path_factory.mktemp("github")
+    log = workdir / "requests.jsonl"
+    proc, url = start_emulator(
+        "github", workdir, "--requests-log", str(log), "--token", GITHUB_TOKEN,
+        "--ratelimit-anonymous", "1000",
+    )  # fmt: skip
+    admin = httpx.Client(base_url=url, timeout=10.0)
+    try:
+        yield Emulator(url, log, admin)
+    finally:
+        admin.close()
+        stop(proc)
+
+
+@pytest.fixture
+def github(_github_server: Emulator) -> Iterator[Emulator]:
+    """The GitHub emulator with its fixture issues, no fault and fresh rate-limit windows."""
+    _github_server.admin.post("/_emulator/reset").raise_for_status()
+    yield _github_server

@@ -96,3 +96,18 @@ def test_stack(stack):
     assert run.item("data.no-recent-errors")["reason"] == (
         "no ground truth: target is not a reference stack"
     )
+
+
+def test_github_token_only_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ops.user_issues_token in a file is refused (without echoing it); the environment works."""
+    toml = tmp_path / "p.toml"
+    toml.write_text('[ops]\nuser_issues_token = "ghp_fromfile"\n')
+    with pytest.raises(ConfigError, match="PREFLIGHT_OPS__USER_ISSUES_TOKEN") as caught:
+        load_suite_config(toml)
+    assert "ghp_fromfile" not in str(caught.value)
+    monkeypatch.setenv("PREFLIGHT_OPS__USER_ISSUES_TOKEN", "ghp_fromenv")
+    token = load_suite_config(REPO_TOML).ops.user_issues_token
+    assert token is not None and token.get_secret_value() == "ghp_fromenv"
+    assert "ghp_fromenv" not in repr(load_suite_config(REPO_TOML))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.alertmanager_config import loopback_copy, routes
+from acceptance.alertmanager_config import routes
 from acceptance.ops_artefacts import (
     duration_s,
     exposed_metric_names,
@@ -15,6 +15,7 @@ from acceptance.ops_artefacts import (
     runbook_target,
     uses_selector,
 )
+from service.stack.monitoring_config import loopback_copy
 
 
 def test_durations() -> None:

@@ -16,8 +16,9 @@ import httpx
 import pytest
 import redis
 
-from service.constants import SCHEMA_KEY
+from service.constants import SCHEMA_KEY, stream_key
 from service.stack import Stack, StackOptions, running_stack
+from service.stack.polling import wait_until
 from tests.selftests.broken import failed, run_checks
 
 FAST_WAITS = "job_wait_timeout_s = 4.0\n"
@@ -116,12 +117,14 @@ def test_check_fails_on_fault(fault: Fault, tmp_path: Path) -> None:
     assert not failed(items, fault.ids), failed(items, fault.ids)
 
 
+def _client(stack: Stack, key: str) -> httpx.Client:
+    verify = ssl.create_default_context(cafile=str(stack.info.ca_file))
+    return httpx.Client(base_url=stack.info.url, verify=verify,
+                        headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+
+
 def _enqueue_backlog(stack: Stack, count: int) -> None:
-    info = stack.info
-    verify = ssl.create_default_context(cafile=str(info.ca_file))
-    with httpx.Client(
-        base_url=info.url, verify=verify, headers={"Authorization": f"Bearer {info.keys.api}"}
-    ) as client:
+    with _client(stack, stack.info.keys.api) as client:
         for _ in range(count):
             assert client.post("/enqueue", json={"kind": "noop", "payload": {}}).status_code == 202
 
@@ -159,3 +162,33 @@ def test_schema_mismatch_fails_schema_versions(tmp_path: Path) -> None:
         redis.Redis.from_url(stack.info.redis_url).set(SCHEMA_KEY, json.dumps(99))
         items = run_checks(stack.info.stack_json, ids, tmp_path)
     assert not failed(items, ids), failed(items, ids)
+
+
+@pytest.mark.timeout(300)
+def test_orphaned_jobs_fail_db_integrity(tmp_path: Path) -> None:
+    """The only worker is SIGKILLed mid-job and not restarted, and an operator trims the backfill
+    stream to drop a backlog: an in-flight entry nobody recovers and two job records nothing
+    references fail data.db-integrity (its document-store half still passes)."""
+    ids = ["data.db-integrity"]
+    fast = {"worker_heartbeat_s": "0.5", "job_visibility_timeout_s": "2"}  # deadline 3.5 s
+    options = StackOptions(workers=1, restart_workers=False, overrides=fast,
+                           directory=tmp_path / "stack")  # fmt: skip
+    with running_stack(options) as stack, _client(stack, stack.info.keys.admin) as admin:
+        probe = {"kind": "probe", "payload": {"duration_s": 60}}
+        job_id = admin.post("/enqueue", json=probe).json()["job_id"]
+        wait_until(lambda: admin.get(f"/status/{job_id}").json()["status"] == "running",
+                   timeout=30, what="the probe job to run")  # fmt: skip
+        stack.kill_worker("worker-1")
+        for _ in range(2):
+            admin.post("/enqueue", json={"kind": "noop", "queue": "backfill"}).raise_for_status()
+        redis.Redis.from_url(stack.info.redis_url).xtrim(stream_key("backfill"), maxlen=0)
+
+        def unrecovered() -> bool:
+            return bool(admin.get("/admin/jobs/integrity").json()["checks"]["in_flight"] != "ok")
+
+        wait_until(unrecovered, timeout=30, what="the dead worker's entry to pass its deadline")
+        items = run_checks(stack.info.stack_json, ids, tmp_path)
+    assert not failed(items, ids), failed(items, ids)
+    checks = items["data.db-integrity"]["evidence"]["job_checks"]
+    assert checks["records"] == "2 orphaned job record(s)", checks
+    assert checks["in_flight"].startswith("1 in-flight"), checks

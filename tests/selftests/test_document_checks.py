@@ -29,6 +29,13 @@ MISCONFIGURED = {
     "documents_retention_days": '{"upload": 0}',  # uploads kept forever
     "search_max_query_chars": "4096",  # oversized queries accepted
 }
+# The stack above would really connect to the metadata and private addresses; a fault test's
+# traffic stays on this machine, so those two cases point at loopback addresses nothing listens on.
+LOOPBACK_ONLY = """
+[ingestion]
+egress_metadata_url = "http://127.0.0.2:9/latest/meta-data/"
+egress_private_url = "http://127.0.0.3:9/egress-canary"
+"""
 MISCONFIGURED_IDS = [
     "datahandling.export-restrictions",
     "datahandling.copyright",
@@ -76,5 +83,8 @@ def test_document_checks_fail(case: str, tmp_path: Path) -> None:
     with running_stack(options) as stack:
         if case == "degraded":
             _edit_behind_the_index(Path(stack.info.settings["PLATFORM_DATA_DIR"]))
-        items = run_checks(stack.info.stack_json, ids, tmp_path)
+        config = LOOPBACK_ONLY if case == "misconfigured" else ""
+        items = run_checks(stack.info.stack_json, ids, tmp_path, config=config)
     assert not failed(items, ids), failed(items, ids)
+    if case == "misconfigured":  # failed on what the ingestion path did, not only on the setting
+        assert "not refused by egress" in (items["opsec.egress"].get("reason") or "")

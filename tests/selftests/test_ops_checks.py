@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service import __version__
-from service.stack import StackOptions, running_stack
+from service.stack import StackInfo, StackOptions, running_stack
 from tests.selftests.broken import REPO_ROOT, failed, run_artefact_checks
 
 needs_tools = pytest.mark.skipif(
@@ -92,7 +93,7 @@ DEFECTS = [
     Defect("contacts empty", "backup.emergency-contacts", "no on-call contacts",
            _write("ops/contacts.yaml", "schema: 1\ncontacts: []\n")),
     Defect("changelog lacks the version", "readiness.release-notes", "has no entry for version",
-           _edit("CHANGELOG.md", "## [0.1.0]", "## [0.0.9]"), target=True),
+           _edit("CHANGELOG.md", f"## [{__version__}]", "## [0.0.9]"), target=True),
     Defect("comms plan without templates", "readiness.comms-plan", "Templates",
            _edit("ops/communication-plan.md", "## Templates", "## Wording")),
     Defect("no post-deployment checks collected", "readiness.post-deploy-defined", "postdeploy_5m",
@@ -165,3 +166,42 @@ def test_intact_copy_passes(tmp_path: Path) -> None:
     assert {i: items[i]["verdict"] for i in ids} == dict.fromkeys(ids, "pass") | {
         "readiness.comms-plan": "needs_confirmation"
     }
+
+
+@pytest.fixture
+def stack_github(healthy_stack: Path) -> Iterator[tuple[Path, httpx.Client]]:
+    """The healthy stack and an admin client of its GitHub emulator, reset afterwards."""
+    emulator = StackInfo.load(healthy_stack).emulators["github"]
+    with httpx.Client(base_url=emulator["url"], timeout=10.0) as admin:
+        try:
+            yield healthy_stack, admin
+        finally:
+            admin.post("/_emulator/reset").raise_for_status()
+
+
+@pytest.mark.timeout(180)
+def test_flood_of_user_reports_fails(
+    stack_github: tuple[Path, httpx.Client], tmp_path: Path
+) -> None:
+    """Users report more issues about the running release than user_issues_max: fail."""
+    stack_json, admin = stack_github
+    flood = {"count": 6, "labels": ["bug", "release:{version}"], "title": "Chat stream cut off"}
+    admin.post("/_emulator/issues", json=flood).raise_for_status()
+    items = run_artefact_checks(["post24h.user-issues"], tmp_path, stack_json=stack_json)
+    item = items["post24h.user-issues"]
+    assert item["verdict"] == "fail", item
+    assert f"8 issues labelled {LABEL}, more than 5" in item["reason"], item
+
+
+@pytest.mark.timeout(180)
+def test_rate_limited_tracker_is_not_verified(
+    stack_github: tuple[Path, httpx.Client], tmp_path: Path
+) -> None:
+    """GitHub's budget spent until an hour from now: not waited for, and never a pass."""
+    stack_json, admin = stack_github
+    fault = {"status": 403, "ratelimit_remaining_zero": True, "reset_after_s": 3600}
+    admin.post("/_emulator/faults", json=fault).raise_for_status()
+    items = run_artefact_checks(["post24h.user-issues"], tmp_path, stack_json=stack_json)
+    item = items["post24h.user-issues"]
+    assert item["verdict"] == "not_verified", item
+    assert "rate limit (403)" in item["reason"], item

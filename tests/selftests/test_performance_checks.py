@@ -129,6 +129,7 @@ compatibility = "{compat}"
 min_requests = 1000000000
 prometheus_url = "{monitoring}"
 alertmanager_url = "{monitoring}"
+monitoring_wait_s = 1.0
 deployed_at = 2099-01-01T00:00:00Z
 [postdeploy.scheduled_jobs_s]
 arxiv_poll = 0.000001

@@ -49,12 +49,22 @@ def _job(admin: httpx.Client, job_id: str, *statuses: str) -> dict[str, Any] | N
     ("POST", "/admin/queues/resume", BOTH),
     ("GET", "/admin/dead-letters", None),
     ("POST", f"/admin/dead-letters/{'0' * 32}/requeue", None),
+    ("GET", "/admin/jobs/integrity", None),
 ])
 def test_admin_job_routes_refuse_ordinary_keys(admin: httpx.Client, method: str, path: str,
                                                body: dict[str, Any] | None) -> None:
     response = admin.request(method, path, json=body, headers=API)
     assert response.status_code == 403, response.text
     assert admin.request(method, path, json=body, headers={"Authorization": ""}).status_code == 401
+
+
+def test_job_integrity_shape(admin: httpx.Client) -> None:
+    """A fresh queue is consistent; the report names its three checks and the deadline."""
+    admin.post("/enqueue", json={"kind": "noop"}).raise_for_status()
+    report = admin.get("/admin/jobs/integrity").json()
+    assert report["ok"] is True and report["unfinished"] == 1, report
+    assert set(report["checks"]) == {"records", "entries", "in_flight"}
+    assert report["recovery_deadline_s"] == pytest.approx(0.3 * 3 + 30.0, abs=0.01)
 
 
 def test_queue_state_shape_and_limits(admin: httpx.Client) -> None:

@@ -18,7 +18,8 @@ from service.settings import Settings
 from tests.conftest import KEYS, free_port
 from tests.service.conftest import StartApi
 
-COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion"}
+COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion",
+              "scheduler"}
 
 
 def _get(url: str, path: str) -> httpx.Response:

@@ -112,7 +112,7 @@ def test_stop_leaves_no_process_behind(stack_dir: Path) -> None:
             os.kill(pid, 0)
         assert name  # the loop ran for every child
     processes = {"valkey", "api", "worker-1", "worker-2", "poller-1"}
-    assert set(pids) == processes | {"vllm", "ollama", "arxiv", "robots"}
+    assert set(pids) == processes | {"vllm", "ollama", "arxiv", "robots", "github"}
 
 
 def test_two_stacks_boot_in_parallel(tmp_path: Path) -> None:
@@ -262,6 +262,7 @@ def test_cli_runs_until_signalled_and_exits_cleanly(stack_dir: Path, tmp_path: P
         output = (tmp_path / "cli.log").read_text()
         assert info.url in output
         assert info.keys.api not in output
+        assert "prometheus:" in output and "alertmanager:" in output  # URL, or why not running
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=30) == 0
     finally:
@@ -327,6 +328,32 @@ def test_auxiliary_service_is_booted_described_and_stopped(
         assert httpx.get(entry["url"] + "/", timeout=5).status_code == 200
         assert "files" in info.pids
         assert "files.out" in info.logs
+
+
+def test_failed_auxiliary_service_stops_the_others(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auxiliary services boot in parallel; when one cannot start, the boot fails and the one
+    that did start is stopped with the rest of the stack."""
+    good = AuxiliaryService(name="files", argv=_http_server, ready_path="/")
+    broken = AuxiliaryService(
+        name="broken", argv=lambda ctx: [ctx.python, "-c", "raise SystemExit(3)"]
+    )
+    monkeypatch.setattr(components, "AUXILIARY_SERVICES", [good, broken])
+    with pytest.raises(StackError, match="broken exited with code 3"):
+        Stack(StackOptions(workers=0, directory=stack_dir)).start()
+    assert _processes_of(stack_dir) == []
+
+
+def test_github_emulator_in_stack_json(stack_dir: Path) -> None:
+    """The stack's GitHub emulator: URL, admin URL, repository and a request log it writes."""
+    with start_stack(StackOptions(workers=0, directory=stack_dir)) as info:
+        github = info.emulators["github"]
+        issues = httpx.get(f"{github['url']}/repos/{github['repo']}/issues", timeout=5)
+        assert issues.status_code == 200 and issues.json()
+        assert github["admin_url"] == f"{github['url']}/_emulator"
+        wait_until(lambda: Path(github["requests_log"]).stat().st_size > 0, timeout=10,
+                   what="the GitHub emulator's request log")  # fmt: skip
 
 
 def test_override_names_and_assignments() -> None:

@@ -4,7 +4,9 @@
 ``/models/`` and ``/repos/`` (disallowed ones too) serves a model card or README page, so that a
 fetcher that ignored the rules would succeed and show up in the request log, the ground truth of
 ``tos.robots``. ``/_emulator/faults`` makes it answer 429 with ``Retry-After`` or
-``X-RateLimit-Remaining: 0`` (``tos.external-rate-limits``).
+``X-RateLimit-Remaining: 0`` (``tos.external-rate-limits``). ``/redirect?to=URL`` is an open
+redirect, as real sites have them: an allowlisted site pointing the fetcher at loopback or the
+metadata service is exactly the hop the egress policy must refuse (``opsec.egress``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,15 @@ def create_app(state: EmulatorState) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/redirect")
+    async def redirect(request: Request, to: str = "") -> Response:
+        faulty = await fault_response(request)
+        if faulty is not None:
+            return faulty
+        if not to.startswith(("http://", "https://")):
+            return PlainTextResponse("to must be an http(s) URL\n", status_code=400)
+        return Response(status_code=302, headers={"Location": to})
 
     @app.get("/{path:path}")
     async def any_page(path: str, request: Request) -> Response:
