@@ -9,11 +9,12 @@ enqueued last. Pacing to an arrival rate is the one place a check sleeps: it *is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -27,6 +28,9 @@ SHED = frozenset({429, 503})
 # Longest wait for a shared key's rate-limit window before a measured run: one window of the
 # reference policy (10 s) with margin; a target with longer windows shows 429s in the figures.
 BUDGET_WAIT_S = 15.0
+# Opens a user's connection before a burst: exempt from shedding and rate limits, no work.
+CONNECT_PATH = "/health/live"
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Sample:
     latency_ms: float
     status: int  # 0: no HTTP answer (timeout, connection error)
     error: str | None = None
+    # Of a 429/503 only: the answer's error type, code and Retry-After, which say that the
+    # service shed the request by its policy (a proxy's or a server's bare 503 has none).
+    error_type: str | None = None
+    error_code: str | None = None
+    retry_after: str | None = None
 
     @property
     def server_error(self) -> bool:
@@ -86,6 +95,12 @@ class LoadResult:
             "statuses": _count(str(s.status) for s in chosen),
         }
 
+    def shed_by(self) -> dict[str, int]:
+        """Shed requests by status and the answer's error code, e.g. ``{"503 overloaded": 40,
+        "429 rate_limit_exceeded": 3}``; "none" where the body had no API error code."""
+        return _count(f"{s.status} {s.error_code or 'none'}" for s in self.samples
+                      if s.status in SHED)  # fmt: skip
+
     def p95_series(self, bucket_s: float = 0.5) -> dict[str, list[list[float]]]:
         """Latency p95 per endpoint per time bucket, [[t, ms], ...]: the report's chart."""
         out: dict[str, list[list[float]]] = {}
@@ -118,13 +133,21 @@ def run_load(
     rps: float | None = None,
     max_requests: int | None = None,
     stop_after_shed: int | None = None,
+    connect_first: bool = False,
 ) -> LoadResult:
     """Run ``users`` concurrent users until ``duration_s`` (or ``max_requests``) is reached, or
-    until ``stop_after_shed`` requests were shed (429/503): an overload spike ends once shown."""
+    until ``stop_after_shed`` requests were shed (429/503): an overload spike ends once shown.
+
+    ``connect_first``: every user's connection is opened (``GET /health/live``, not recorded)
+    before the clock starts, so all users send at once on open connections: a burst, however
+    long TLS handshakes take on this machine, rather than a ramp as they complete one by one.
+    """
     if stop_after_shed is None:
         _await_budgets(target, {c.key for c in calls if c.key}, timeout_s)
     limits = (rps, max_requests, stop_after_shed)
-    return asyncio.run(_run(target.url, target.verify, calls, users, duration_s, timeout_s, limits))
+    run = _run(target.url, target.verify, calls, users, duration_s, timeout_s, limits,
+               connect_first)  # fmt: skip
+    return asyncio.run(run)
 
 
 def _await_budgets(target: Target, keys: set[str], timeout_s: float) -> None:
@@ -146,20 +169,29 @@ async def _run(
     duration_s: float,
     timeout_s: float,
     limits_: tuple[float | None, int | None, int | None],
+    connect_first: bool,
 ) -> LoadResult:
     rps, max_requests, stop_after_shed = limits_
     result = LoadResult()
     shed = 0
-    started = time.monotonic()
-    deadline = started + duration_s
     counter = itertools.count()
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
-    async with httpx.AsyncClient(
-        base_url=url, verify=verify, timeout=timeout_s, limits=limits,
-        headers={"User-Agent": USER_AGENT},
-    ) as client:  # fmt: skip
+    # One client (one connection) per user: httpcore's pool scans its connections for every
+    # request, so one pool of ~100 made the client the bottleneck (measured: a burst of 96
+    # reads took 1.9 s through one pool, 0.3 s through 96). One TLS context for all of them:
+    # building one costs tens of ms.
+    context = ssl.create_default_context() if verify is True else verify
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(_user_client(url, context, timeout_s))
+            for _ in range(users)
+        ]
+        if connect_first:
+            # A failed connect is retried by its user's first request, and counted there.
+            await asyncio.gather(*(c.get(CONNECT_PATH) for c in clients), return_exceptions=True)
+        started = time.monotonic()
+        deadline = started + duration_s
 
-        async def user() -> None:
+        async def user(client: httpx.AsyncClient) -> None:
             nonlocal shed
             job_id = NO_JOB
             for step in itertools.count():
@@ -180,9 +212,16 @@ async def _run(
                 if isinstance(body, dict) and isinstance(body.get("job_id"), str):
                     job_id = body["job_id"]
 
-        await asyncio.gather(*(user() for _ in range(users)))
+        await asyncio.gather(*(user(c) for c in clients))
     result.wall_s = time.monotonic() - started
     return result
+
+
+def _user_client(url: str, verify: ssl.SSLContext | bool, timeout_s: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=url, verify=verify, timeout=timeout_s, limits=ONE_CONNECTION,
+        headers={"User-Agent": USER_AGENT},
+    )  # fmt: skip
 
 
 async def _send(
@@ -198,5 +237,23 @@ async def _send(
         elapsed = (time.monotonic() - begin) * 1000
         return Sample(call.name, begin - started, elapsed, 0, type(exc).__name__), None
     elapsed = (time.monotonic() - begin) * 1000
-    body = response.json() if response.status_code == 202 else None
-    return Sample(call.name, begin - started, elapsed, response.status_code), body
+    status = response.status_code
+    body = response.json() if status == 202 else None
+    sample = Sample(call.name, begin - started, elapsed, status)
+    if status in SHED:
+        kind, code = _error_of(response)
+        retry_after = response.headers.get("retry-after")
+        sample = replace(sample, error_type=kind, error_code=code, retry_after=retry_after)
+    return sample, body
+
+
+def _error_of(response: httpx.Response) -> tuple[str | None, str | None]:
+    """``type`` and ``code`` of the API's error body; None for what a body does not say."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
+        return None, None
+    if not isinstance(error, dict):
+        return None, None
+    kind, code = error.get("type"), error.get("code")
+    return (kind if isinstance(kind, str) else None), (code if isinstance(code, str) else None)

@@ -85,11 +85,14 @@ class ObservabilitySettings(BaseModel):
     slow_header_interval_s: float = Field(
         default=0.25, gt=0, description="pace of the slow-header client's bytes. Default: 0.25"
     )
-    flood_extra: int = Field(
-        default=20, ge=1, description="flood requests beyond the per-key limit. Default: 20"
-    )
     flood_concurrency: int = Field(
-        default=16, ge=1, description="parallel connections of the flood. Default: 16"
+        default=96, ge=1, description="parallel connections of one client's flood; above the"
+        " target's in-flight limit (the stack's: 32). Default: 96",
+    )
+    flood_requests: int = Field(default=600, ge=1, description="flood size at most. Default: 600")
+    flood_max_s: float = Field(default=5.0, gt=0, description="flood cut-off. Default: 5.0")
+    flood_shed_enough: int = Field(
+        default=20, ge=1, description="the flood ends once this many were shed. Default: 20"
     )
     canary_email: str = Field(
         default="preflight.canary@example.org",

@@ -82,9 +82,22 @@ class PerformanceSettings(BaseModel):
     leak_slope_max_mb_per_min: float = Field(
         default=120.0, description="RSS slope of every process after warm-up. Default: 120.0"
     )
-    spike_users: int = Field(default=32, ge=1, description="overload spike. Default: 32")
-    spike_requests: int = Field(default=800, ge=1, description="spike size. Default: 800")
-    spike_max_s: float = Field(default=10.0, gt=0, description="spike cut-off. Default: 10.0")
+    # --- overload spike (load.recovery): more users at once than the target serves at once ---
+    spike_users: int = Field(
+        default=96, ge=1, description="concurrent users of the spike; above the target's in-flight"
+        " limit (the stack's: 32). Default: 96",
+    )
+    spike_requests: int = Field(default=600, ge=1, description="spike size at most. Default: 600")
+    spike_max_s: float = Field(default=5.0, gt=0, description="spike cut-off. Default: 5.0")
+    spike_shed_enough: int = Field(
+        default=20, ge=1, description="the spike ends once this many were shed. Default: 20"
+    )
+    baseline_probes: int = Field(
+        default=10, ge=2, description="sequential requests measuring the baseline. Default: 10"
+    )
+    recovery_probes: int = Field(
+        default=5, ge=1, description="sequential requests per recovery poll. Default: 5"
+    )
     recovery_max_s: float = Field(
         default=15.0, gt=0, description="back to baseline after the spike. Default: 15.0"
     )

@@ -21,6 +21,7 @@ from service.errors import install_error_handlers
 from service.gateway.core import Gateway
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.overload import InFlightLimitMiddleware
 from service.ratelimit import RateLimiter
 from service.routers import (
     admin,
@@ -140,9 +141,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics.router)
 
     # add_middleware prepends: the last added is outermost. Order (outer -> inner): request
-    # context (so every answer, CORS preflights and 413s included, has a request id and an
-    # access record), CORS, body limit.
+    # context (so every answer, CORS preflights, 503s and 413s included, has a request id and an
+    # access record), CORS (preflights answered without a slot; a 503 readable by the browser),
+    # the in-flight limit (before any work of the request), body limit.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        InFlightLimitMiddleware,
+        max_in_flight=settings.max_in_flight,
+        retry_after_s=settings.overload_retry_after_s,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,

@@ -8,7 +8,7 @@ Job metrics live with the queue code, which registers them on the same default r
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -22,6 +22,19 @@ HTTP_DURATION = Histogram(
     "Time from request start to the last response byte, by method and route template.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+HTTP_IN_FLIGHT = Gauge(
+    "platform_http_requests_in_flight",
+    "Requests being served that count against max_in_flight (health routes and /metrics not).",
+)
+HTTP_IN_FLIGHT_LIMIT = Gauge(
+    "platform_http_in_flight_limit",
+    "max_in_flight of this process: requests beyond it are shed with 503 (0: no limit).",
+)
+HTTP_SHED = Counter(
+    "platform_http_requests_shed_total",
+    "Requests answered 503 overloaded_error by the in-flight limit, by route template.",
+    ["route"],
 )
 SECURITY_EVENTS = Counter(
     "platform_security_events_total",

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="a connection that has not sent complete request"
         " headers this long after it opened (or after its previous response) is closed:"
         " slow-header (slowloris) clients cannot hold connections")
+    # Reference deployment: one API process per 2 cores serves ~300 ordinary requests/s at a
+    # few ms of CPU each, so 256 in flight is most of a second of queued work (beyond it latency
+    # only grows) while leaving room for chat streams, which hold a slot waiting on a provider.
+    max_in_flight: int = Field(
+        default=256, ge=0, description="requests one API process serves at once (health routes"
+        " and /metrics not counted); beyond it a request is answered 503 overloaded_error with"
+        " Retry-After at once, before auth, rate limit or the route run. 0: no limit (unsafe)")
+    overload_retry_after_s: int = Field(
+        default=1, ge=1, le=60, description="Retry-After of the overload 503: shedding is"
+        " momentary, a client should come back soon")
 
     # --- jobs ---
     queue_max_length: dict[QueueName, int] = Field(

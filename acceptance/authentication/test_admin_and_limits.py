@@ -8,12 +8,14 @@ import pytest
 from acceptance.api import get_json
 from acceptance.config import SuiteConfig
 from acceptance.fixtures import Evidence
+from acceptance.promtext import parse, total
 from acceptance.target import Target
 from acceptance.waiting import poll_until
 
 from .test_api_keys import call, secured_operations
 
 ADMIN_PREFIX = "/admin/"
+SECURITY_EVENTS = "platform_security_events_total"
 
 
 @pytest.mark.checklist("auth.admin-protected")
@@ -50,6 +52,14 @@ def test_admin_operations_need_admin_key(
     )
 
 
+def _rate_limited_events(client: httpx.Client) -> float | None:
+    """The target's count of rate-limit security events; None when it serves no /metrics."""
+    response = client.get("/metrics")
+    if response.status_code != 200:
+        return None
+    return total(parse(response.text), SECURITY_EVENTS, event="rate_limited") or 0.0
+
+
 def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
     """Spend a key's budget with cheap authenticated requests until the service says 429."""
     for _ in range(limit + 1):
@@ -60,11 +70,17 @@ def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
 
 
 @pytest.mark.destructive
-@pytest.mark.checklist("auth.rate-limiting")
+@pytest.mark.checklist("auth.rate-limiting", "opsec.security-events")
 def test_rate_limit_per_key(
-    raw_client: httpx.Client, raw_client_2: httpx.Client, config: SuiteConfig, evidence: Evidence
+    raw_client: httpx.Client,
+    raw_client_2: httpx.Client,
+    anon_client: httpx.Client,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
-    """Past the limit: 429, Retry-After, RateLimit headers; another key unaffected; it resets."""
+    """Past the limit: 429, Retry-After, RateLimit headers, a security event; another key
+    unaffected; it resets."""
+    events_before = _rate_limited_events(anon_client)
     first = raw_client.get("/status/00000000000000000000000000000000")
     limit_header = first.headers.get("ratelimit-limit")
     assert limit_header, "no RateLimit-Limit header on an authenticated response"
@@ -77,16 +93,21 @@ def test_rate_limit_per_key(
     refused = _exhaust(raw_client, limit)
     retry_after = refused.headers.get("retry-after", "")
     other = raw_client_2.get("/status/00000000000000000000000000000000")
+    events = _rate_limited_events(anon_client)
     evidence.add(
         limit=limit,
         retry_after=retry_after,
         other_key_status=other.status_code,
         remaining=refused.headers.get("ratelimit-remaining"),
+        rate_limited_events=None if events is None else events - (events_before or 0.0),
     )
     assert retry_after.isdigit() and int(retry_after) >= 1, f"Retry-After {retry_after!r}"
     assert refused.headers.get("ratelimit-remaining") == "0", "RateLimit-Remaining is not 0 at 429"
     assert "error" in refused.json(), "429 without a JSON error"
     assert other.status_code != 429, "another key is throttled too"
+    # Without /metrics the event is not asserted here: opsec.security-events' own check fails.
+    if events is not None:
+        assert events > (events_before or 0.0), "rate-limit hits raised no security event"
     wait = min(int(retry_after) + 2, config.rate_limit_reset_max_s)
     poll_until(
         lambda: raw_client.get("/status/00000000000000000000000000000000").status_code != 429,

@@ -1,7 +1,8 @@
 """Operational Security: auth failures (and bad webhook signatures) are counted and logged.
 
-Rate-limit hits are proven by the flood check in test_dos.py, which carries this id as well:
-exhausting a key's budget twice would only slow the run down.
+Rate-limit hits are proven by the per-key rate-limit check (authentication/
+test_admin_and_limits.py), which carries this id as well: exhausting a key's budget twice would
+only slow the run down.
 """
 
 from __future__ import annotations

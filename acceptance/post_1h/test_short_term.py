@@ -23,6 +23,7 @@ from acceptance.observe import api_calls, deployment_start, endpoint_latencies, 
 from acceptance.release import version_under_release
 from acceptance.response_times.test_queue_sla import queue_sla_figures, sla_breaches
 from acceptance.runstate import RUN_STATE
+from acceptance.shedding import shed_requests
 from acceptance.target import Target
 from acceptance.verdicts import not_verified
 from load.stats import percentile
@@ -142,12 +143,14 @@ def test_error_ratio_over_window(
         and not s.labels.get("route", "").startswith("/admin/diagnostics")
     ]
     total = sum(s.value for s in counted)
-    errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5"))
+    shed = shed_requests(diff, excluded=("/admin/diagnostics",))
+    errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5")) - shed
     ratio = errors / total if total else 0.0
     evidence.add(
         window_s=window,
         requests=total,
         errors_5xx=errors,
+        shed_503=shed,
         error_ratio=round(ratio, 5),
         budget=config.postdeploy.error_ratio_max,
         probe=load.stats(),

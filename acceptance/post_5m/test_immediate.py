@@ -17,6 +17,7 @@ from acceptance.fixtures import Evidence
 from acceptance.logfiles import records, worker_logs
 from acceptance.observe import deployment_start, parse_time
 from acceptance.procstat import service_pids, start_ticks
+from acceptance.shedding import shed_requests
 from acceptance.target import Target
 from acceptance.verdicts import not_verified
 from acceptance.waiting import PollTimeout, poll_until
@@ -100,13 +101,15 @@ def test_metrics_show_normal_operation(
     served = [s for s in by_route if s.labels.get("route") != "/metrics"]
     counted = [s for s in served if not s.labels.get("route", "").startswith(INDUCED_ROUTES)]
     traffic = sum(s.value for s in counted)
-    errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5"))
+    shed = shed_requests(samples, excluded=INDUCED_ROUTES)
+    errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5")) - shed
     ratio = errors / traffic if traffic else 0.0
     depths = health(anon_client)["components"]["queues"].get("depths") or {}
     bands = config.queue_depth_max
     evidence.add(
         requests=traffic,
         errors_5xx=errors,
+        shed_503=shed,
         error_ratio=round(ratio, 5),
         error_ratio_max=config.postdeploy.error_ratio_max,
         depths=depths,

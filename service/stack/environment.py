@@ -23,14 +23,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
 # The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
-# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, one
+# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, an
+# in-flight limit a spike of ~100 users exceeds (the suite's own loads stay far below it), one
 # allowed CORS origin, short schedule periods. Overrides given to the stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
-    "PLATFORM_HTTP_HEADER_TIMEOUT_S": "3",
+    "PLATFORM_HTTP_HEADER_TIMEOUT_S": "2",
+    "PLATFORM_MAX_IN_FLIGHT": "32",
     # Scheduled jobs run at boot and then every minute, so a run of a minute or two sees several.
     "PLATFORM_BACKUP_PERIOD_S": "60",
     "PLATFORM_RETENTION_PURGE_PERIOD_S": "60",

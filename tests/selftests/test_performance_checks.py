@@ -185,11 +185,15 @@ def test_leaking_workers_fail_memory_checks(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_no_shedding_fails_recovery(tmp_path: Path) -> None:
-    """Rate limiting off and no queue limits: an overload spike is accepted, never shed."""
-    limits = {"rate_limit_enabled": "false", "queue_max_length": '{"hot": 0, "backfill": 0}'}
-    with _boot(tmp_path, **limits) as stack:
-        _assert_fail(stack, ["load.recovery"], tmp_path)
+def test_no_shedding_fails_recovery_and_dos(tmp_path: Path) -> None:
+    """No in-flight limit and no rate limit: the overload spike and one client's flood are
+    served, never shed, and load.recovery and opsec.dos fail for that reason."""
+    ids = ["load.recovery", "opsec.dos"]
+    with _boot(tmp_path, workers=1, max_in_flight="0", rate_limit_enabled="false") as stack:
+        items = run_checks(stack.info.stack_json, ids, tmp_path)
+    assert not failed(items, ids), failed(items, ids)
+    assert "overload not shed" in str(items["load.recovery"].get("reason"))
+    assert "flood not shed" in str(items["opsec.dos"].get("reason"))
 
 
 @pytest.mark.timeout(300)
