@@ -20,6 +20,8 @@ from service.emulators.state import ADMIN_PREFIX, EmulatorState, Fault, RequestC
 ErrorRenderer = Callable[[Fault], tuple[bytes, str]]
 
 _CONTEXT_KEY = "emulator.context"
+# Set by the server's HTTP protocol when it starts parsing a request (service/emulators/server.py).
+ARRIVED_KEY = "emulator.arrived"
 
 
 def context_of(request: Request) -> RequestContext:
@@ -51,6 +53,9 @@ class EmulatorMiddleware:
             client=f"{client[0]}:{client[1]}" if client else None,
         )
         scope[_CONTEXT_KEY] = context
+        arrived = scope.get(ARRIVED_KEY)
+        if arrived is not None:  # how long the request waited for the event loop before t0
+            context.extra["queued_ms"] = round((context.t0 - arrived) * 1000, 3)
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
