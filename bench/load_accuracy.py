@@ -16,8 +16,9 @@ parser; both ``time.time()`` on one host) and the response leg (first chunk writ
 read of it). 64 users either ramp up over one stream's duration ("ramp": Locust spawns
 floor(rate) users a step, about 15 a second here; counted are the streams sent once all users
 ran) or start at once ("burst": every stream then starts, and ends, in step with the others,
-which loads the emulator's event loop as much as the client). Run, with nothing else heavy on
-the machine:
+which loads the emulator's event loop as much as the client). CPU % (of one core, whole run):
+Locust's processes, the emulator, everything else, and what the hypervisor stole (/proc/stat),
+so a run on a busy machine says so. Run, with nothing else heavy on the machine:
 
     flock /work/heavy.lock python -m bench.load_accuracy [--scenarios 1:1:ramp 64:1:ramp
         64:2:ramp 64:1:burst] [--streams-per-user 3] [--single-streams 10] [--keep DIR]
@@ -29,6 +30,7 @@ each against both truths) is missed.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import resource
@@ -119,6 +121,15 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_cpu_s() -> tuple[float, float]:
+    """Busy and stolen CPU seconds of all cores (/proc/stat): what else ran, and how much the
+    hypervisor took (a shared VM loses the CPU that way without any process showing it)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -167,8 +178,10 @@ class Row:
     scenario: Scenario
     exit_code: int
     streams: int
-    locust_cpu_pct: float
+    locust_cpu_pct: float  # % of one core over the whole run, start-up included
     emulator_cpu_pct: float
+    other_cpu_pct: float  # everything else on the machine
+    steal_pct: float
     ttft: float
     ttft_server: float
     ttft_paired: float  # median over requests of (Locust - emulator)
@@ -216,7 +229,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> list[str]:
         f"truth configured: TTFT {args.ttft_ms:g} ms, decode {true_rate:g} tokens/s, "
         f"{args.tokens} tokens; load average {os.getloadavg()[0]:.2f}",
         "",
-        "| users | procs | starts | streams | CPU % Locust / emulator | TTFT p50 Locust | "
+        "| users | procs | starts | streams | CPU % Locust / emulator / others / stolen | "
+        "TTFT p50 Locust | "
         "emulator | Locust - configured | Locust - emulator | per-request p50 "
         "(request leg + response leg) | exit |",
         "|" + " --- |" * 11,
@@ -224,7 +238,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> list[str]:
     for r in rows:
         lines.append(
             f"| {r.scenario.users} | {r.scenario.processes} | {r.scenario.starts} | {r.streams} | "
-            f"{r.locust_cpu_pct:.0f} / {r.emulator_cpu_pct:.0f} | {r.ttft:.2f} | "
+            f"{r.locust_cpu_pct:.0f} / {r.emulator_cpu_pct:.0f} / {r.other_cpu_pct:.0f} / "
+            f"{r.steal_pct:.0f} | {r.ttft:.2f} | "
             f"{r.ttft_server:.2f} | {r.ttft - args.ttft_ms:+.2f} | {r.ttft - r.ttft_server:+.2f} | "
             f"{r.ttft_paired:+.2f} ({r.leg_request:+.2f} {r.leg_response:+.2f}) | "
             f"{r.exit_code} |"
@@ -251,19 +266,33 @@ def run(
 ) -> Row:
     server_log(url)  # reset the emulator's log
     emulator_before, locust_before = cpu_seconds(emulator_pid), children_cpu_s()
+    busy_before, steal_before = machine_cpu_s()
     started = time.monotonic()
     code = run_locust(url, scenario, args, workdir)
     wall = time.monotonic() - started
     emulator_cpu = cpu_seconds(emulator_pid) - emulator_before
     locust_cpu = children_cpu_s() - locust_before
+    busy_after, steal_after = machine_cpu_s()
+    busy, steal = busy_after - busy_before, steal_after - steal_before
     samples = read_samples(workdir.glob(f"{scenario.name}-*.jsonl"))
     first = min((s["wall_start"] for s in samples), default=0.0)
     # All users run from here on; a stream sent up to 0.1 s earlier differs by one step.
     steady = first + ramp_s(scenario, spawn_rate(scenario, args)) - 0.1
-    matched = pairs(samples, server_log(url), args.tokens, steady)
+    records = server_log(url)
+    if args.keep:
+        (workdir / f"{scenario.name}-emulator.json").write_text(json.dumps(records))
+    matched = pairs(samples, records, args.tokens, steady)
     figures = measure(matched)
+    pct = 100 / wall
     return Row(
-        scenario, code, len(matched), locust_cpu / wall * 100, emulator_cpu / wall * 100, **figures
+        scenario,
+        code,
+        len(matched),
+        locust_cpu * pct,
+        emulator_cpu * pct,
+        (busy - locust_cpu - emulator_cpu) * pct,
+        steal * pct,
+        **figures,
     )
 
 
@@ -281,7 +310,9 @@ def main() -> None:
     )
     parser.add_argument("--streams-per-user", type=int, default=3, help="after the ramp")
     parser.add_argument("--single-streams", type=int, default=10, help="streams of the 1-user run")
-    parser.add_argument("--keep", type=Path, help="keep samples and Locust logs here")
+    parser.add_argument(
+        "--keep", type=Path, help="keep samples, Locust logs and the emulator's records here"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)

@@ -1,12 +1,12 @@
 """The chat user's transport: geventhttpclient, each read handed to ``StreamMeter`` at once.
 
-Why not httpx, which the pytest checks use: under Locust's gevent, httpx + httpcore + h11 spent
-about 95 µs of CPU per SSE read (py-spy, 64 streams; bench/README.md). 64 streams at 50 tokens/s
-are 3200 reads a second, and the queue of greenlets waiting for that CPU became part of the
-measured TTFT. geventhttpclient parses HTTP in C (it is what Locust's FastHttpUser uses), but
-FastHttpUser's ``iter_content`` waits until ``chunk_size`` bytes are buffered, which would stamp
-several SSE events with the time of the last one; ``readline`` returns each line as soon as the
-read that delivered it is in, and the clock is read right then.
+Why not httpx, which the pytest checks use: at 64 streams (3200 SSE reads a second) a Locust
+process on httpx spent about 95 µs of CPU per read, a third of it in httpx/httpcore/h11 (py-spy;
+bench/README.md), and the greenlets queueing for that CPU showed in every TTFT. geventhttpclient
+parses HTTP in C (it is what Locust's FastHttpUser uses), but FastHttpUser's ``iter_content``
+waits until ``chunk_size`` bytes are buffered, which would stamp several SSE events with the
+time of the last one; ``readline`` returns each line as soon as the read that delivered it is
+in, and the clock is read right then.
 """
 
 from __future__ import annotations

@@ -95,7 +95,11 @@ def test_failures_become_results(vllm_emulator: Emulator) -> None:
 
 
 def test_idle_and_open() -> None:
-    """A kept connection with a FIN or unread bytes waiting is not reused."""
+    """A kept connection with a FIN or unread bytes waiting is not reused; it replaces the
+    pool's own check (which must still exist under that name, or the yield is back)."""
+    with connection("http://127.0.0.1:9") as chat:
+        pool = chat.http._connection_pool
+        assert hasattr(type(pool), "_is_socket_alive") and pool._is_socket_alive is idle_and_open
     mine, theirs = socket.socketpair()
     with mine, theirs:
         assert idle_and_open(mine)
