@@ -67,9 +67,10 @@ def protocol_for(state: EmulatorState) -> type[HttpToolsProtocol]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            # The request's first bytes are parsed: what "received" means on the wire. The
-            # middleware's own stamp comes later when the event loop is busy (queued_ms).
-            cast(dict[str, Any], self.scope)[ARRIVED_KEY] = time.monotonic()  # an extension key
+            # The request's first bytes are parsed: what "received" means on the wire (the
+            # middleware runs later when the event loop is busy; it records that as queued_ms).
+            arrived = (time.monotonic(), time.time())
+            cast(dict[str, Any], self.scope)[ARRIVED_KEY] = arrived  # an ASGI extension key
 
         def on_headers_complete(self) -> None:
             refusing = self.emulator_state.config.outage == "refuse"
