@@ -61,8 +61,8 @@ def test_same_figures_as_the_httpx_measurement(vllm_emulator: Emulator) -> None:
     records = vllm_emulator.requests("/v1/chat/completions")
     record = next(r for r in records if r["request_id"] == fast.request_id)
     assert fast.ttft_ms is not None and fast.ttft_ms >= record["ttft_ms"]
-    # What bench/load_accuracy.py takes as the emulator's truth: wait before its ASGI stamp,
-    # and when its last chunk was written.
+    # What bench/load_accuracy.py takes as the emulator's truth besides ttft_ms: when its last
+    # chunk was written (and how long its parsed request waited for the event loop).
     assert record["queued_ms"] >= 0 and record["last_token_ms"] > record["ttft_ms"]
     assert record["headers"]["content-type"] == "application/json"
 
