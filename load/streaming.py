@@ -25,7 +25,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -54,12 +54,16 @@ class StreamResult:
     finish_reason: str | None = None
     error: str | None = None
     provider: str | None = None  # the gateway's X-Provider header
-    request_id: str | None = None
+    request_id: str | None = None  # the target's X-Request-ID, else the one sent
     bytes_received: int = 0
 
     def to_record(self) -> dict[str, Any]:
-        """A JSON-lines record for the raw-sample files and the report."""
-        return {"kind": "chat", **asdict(self)}
+        """A JSON-lines record for the raw-sample files and the report.
+
+        A shallow copy (the ITL list is shared): ``dataclasses.asdict`` deep-copies the
+        200 gaps of a stream, 0.1 ms of CPU at every stream's end, when other users read.
+        """
+        return {"kind": "chat", **vars(self)}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> StreamResult:
@@ -176,7 +180,8 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-def _failed_answer(status: int, body: bytes) -> str:
+def failed_answer(status: int, body: bytes) -> str:
+    """The error text of a non-200 answer: the provider's message when it sent one."""
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -214,7 +219,7 @@ def measure_stream(
                 return meter.result(
                     response.status_code,
                     clock(),
-                    _failed_answer(response.status_code, response.content),
+                    failed_answer(response.status_code, response.content),
                 )
             for data in response.iter_bytes():
                 meter.feed(data, clock())
@@ -241,7 +246,7 @@ async def measure_stream_async(
                 return meter.result(
                     response.status_code,
                     clock(),
-                    _failed_answer(response.status_code, response.content),
+                    failed_answer(response.status_code, response.content),
                 )
             async for data in response.aiter_bytes():
                 meter.feed(data, clock())

@@ -1,23 +1,27 @@
 """Locust users: streaming chat, enqueue (hot/backfill mix), search.
 
-The chat user measures with ``load.streaming`` (the same code as the pytest latency checks) over
-httpx, and puts its figures into Locust's stats as extra entries ("TTFT", "ITL", "TPS" request
-types), so they appear in the console, ``--csv`` and ``--html``. The raw samples behind them go to
-the per-process sample file; SLOs are judged on those.
+The chat user measures with ``load.streaming.StreamMeter`` (the same code as the pytest latency
+checks, which read with httpx) over geventhttpclient (``load/chat_client.py``: httpx under gevent
+cost too much CPU per read at 64 streams), and puts its figures into Locust's stats as extra
+entries ("TTFT", "ITL", "TPS" request types), so they appear in the console, ``--csv`` and
+``--html``. The raw samples behind them go to the per-process sample file; SLOs are judged on
+those.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 from collections import deque
 from typing import Any
 
-import httpx
+from geventhttpclient import HTTPParseError
 from locust import HttpUser, User, between, task
 
+from load.chat_client import ChatConnection
 from load.listeners import CHAT_CONTEXT, state_of
-from load.streaming import StreamResult, chat_body, measure_stream
+from load.streaming import StreamResult, chat_body
 
 SEARCH_QUERIES = ("attention", "transformer", "diffusion", "retrieval", "quantization", "llama")
 
@@ -35,27 +39,22 @@ class ChatUser(User):
     def on_start(self) -> None:
         self.last_failed = False
         target = state_of(self.environment).target
-        self.max_tokens = target.max_tokens
-        self.http = httpx.Client(
-            base_url=self.host or "",
-            headers=target.headers(),
-            verify=target.verify,
-            timeout=httpx.Timeout(300.0, connect=10.0),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
+        self.http = ChatConnection(self.host or "", target.headers(), target.verify)
         # Pre-warm: the TCP and TLS handshakes happen here, not inside the first TTFT.
         try:
-            models: httpx.Response | None = self.http.get("/v1/models")
-        except httpx.HTTPError:  # not a measurement: the first stream will show the failure
+            models: tuple[int, bytes] | None = self.http.get("/v1/models")
+        except (OSError, HTTPParseError):  # not a measurement: the first stream shows it
             models = None
-        self.model = target.model or _first_model(models)
+        model = target.model or _first_model(models)
+        # Encoded once: only sending it is inside the measured time.
+        self.body = json.dumps(chat_body(model, target.max_tokens)).encode()
 
     def on_stop(self) -> None:
         self.http.close()
 
     @task
     def chat(self) -> None:
-        result = measure_stream(self.http, chat_body(self.model, self.max_tokens))
+        result = self.http.stream(self.body)
         state_of(self.environment).add(result.to_record() | {"name": "chat"})
         self.last_failed = not result.ok
         self._fire(result)
@@ -103,11 +102,11 @@ class ChatUser(User):
             )
 
 
-def _first_model(response: httpx.Response | None) -> str:
-    if response is None:
-        return "default"
+def _first_model(models: tuple[int, bytes] | None) -> str:
+    if models is None or models[0] != 200:
+        return "default"  # the request then fails visibly with the target's own error
     try:
-        return str(response.json()["data"][0]["id"])
+        return str(json.loads(models[1])["data"][0]["id"])
     except (ValueError, KeyError, IndexError, TypeError):
         return "default"  # the request then fails visibly with the target's own error
 

@@ -76,6 +76,8 @@ async def paced_chunks(
         context.tokens += plan.chunk_sizes[k]
         if context.ttft_s is None:
             context.ttft_s = now - context.t0
+    if plan.sent_at:  # the decode span as the server produced it: (tokens - 1) / (last - first)
+        context.extra["last_token_ms"] = round((plan.sent_at[-1] - context.t0) * 1000, 3)
 
 
 async def wait_whole(plan: Plan, context: RequestContext, config: EmulatorConfig) -> None:

@@ -15,8 +15,9 @@ import contextlib
 import os
 import socket
 import struct
+import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,7 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.emulators.admin import install_admin
 from service.emulators.config import from_arguments
-from service.emulators.middleware import EmulatorMiddleware, ErrorRenderer
+from service.emulators.middleware import ARRIVED_KEY, EmulatorMiddleware, ErrorRenderer
 from service.emulators.recorder import Recorder
 from service.emulators.state import ADMIN_PREFIX, EmulatorState
 
@@ -63,6 +64,13 @@ def protocol_for(state: EmulatorState) -> type[HttpToolsProtocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows the type the same way
             super().connection_made(transport)
             self.emulator_state.connections.add(self)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            # The request's first bytes are parsed: what "received" means on the wire (the
+            # middleware runs later when the event loop is busy; it records that as queued_ms).
+            arrived = (time.monotonic(), time.time())
+            cast(dict[str, Any], self.scope)[ARRIVED_KEY] = arrived  # an ASGI extension key
 
         def on_headers_complete(self) -> None:
             refusing = self.emulator_state.config.outage == "refuse"
