@@ -24,7 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 # The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
 # short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, one
-# allowed CORS origin, short schedule periods. Overrides given to the stack win over these.
+# allowed CORS origin, short schedule periods, a 0.2 s retry base (the dead-letter check waits
+# out every attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the service's 0.5 s; still twice the
+# workers' 0.1 s retry poll, so the growth stays measurable), a 1 s heartbeat (stopped workers
+# show as degraded after 2 s instead of 4; the service's 2 s suits production). Overrides given
+# to the stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
@@ -36,6 +40,8 @@ REFERENCE_POLICY = {
     "PLATFORM_RETENTION_PURGE_PERIOD_S": "60",
     "PLATFORM_SCHEDULER_TICK_S": "0.5",
     "PLATFORM_SCHEDULER_RETRY_S": "5",
+    "PLATFORM_RETRY_BASE_S": "0.2",
+    "PLATFORM_WORKER_HEARTBEAT_S": "1.0",
 }
 # Variables whose value is a secret: kept out of stack.json's "settings".
 _SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
