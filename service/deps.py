@@ -56,7 +56,7 @@ async def _rate_limit(request: Request, settings: Settings, principal: Principal
     if not settings.rate_limit_enabled:
         return
     limiter: RateLimiter = request.app.state.rate_limiter
-    limit = settings.admin_rate_limit if principal.is_admin else settings.rate_limit
+    limit = settings.limit_for(principal.key_id, is_admin=principal.is_admin)
     result = await limiter.hit(limit, principal.key_id)
     if result is None:
         return

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     rate_limit: str = "600/minute"
     admin_rate_limit: str = "120/minute"
     rate_limit_enabled: bool = True
+    rate_limit_overrides: dict[str, str] = Field(
+        default_factory=dict, description="key id -> its own limit, in place of rate_limit or"
+        " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     http_header_timeout_s: float = Field(
@@ -264,14 +267,12 @@ class Settings(BaseSettings):
     @field_validator("rate_limit", "admin_rate_limit")
     @classmethod
     def _parse_limit(cls, value: str) -> str:
-        # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
-        try:
-            items = parse_many(value)
-        except ValueError as exc:
-            raise ValueError(f"not a rate limit string: {value!r}") from exc
-        if len(items) != 1:
-            raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
-        return value
+        return _one_limit(value)
+
+    @field_validator("rate_limit_overrides")
+    @classmethod
+    def _parse_overrides(cls, value: dict[str, str]) -> dict[str, str]:
+        return {key_id: _one_limit(limit) for key_id, limit in value.items()}
 
     @field_validator("queue_max_length", "queue_weights")
     @classmethod
@@ -318,6 +319,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} is {problem}")
         return self
 
+    @model_validator(mode="after")
+    def _overrides_name_keys(self) -> Settings:
+        # After the secrets check: a service given no keys must say so, not this.
+        # A limit for a mistyped id would silently leave that key on the general limit.
+        unknown = sorted(set(self.rate_limit_overrides) - set(self.api_keys) - set(self.admin_keys))
+        if unknown:
+            raise ValueError(f"rate_limit_overrides names unknown key ids: {unknown}")
+        return self
+
+    def limit_for(self, key_id: str, *, is_admin: bool) -> str:
+        """The rate limit a key's requests count against."""
+        general = self.admin_rate_limit if is_admin else self.rate_limit
+        return self.rate_limit_overrides.get(key_id, general)
+
     def redacted(self) -> dict[str, Any]:
         """The running configuration with every secret replaced by its presence and length."""
         data = self.model_dump(mode="json")
@@ -353,6 +368,17 @@ def _default_queue_limits() -> dict[QueueName, int]:
 def _default_queue_weights() -> dict[QueueName, int]:
     # 4:1 - hot latency barely moves, and a saturating hot load still leaves backfill 20 %.
     return {"hot": 4, "backfill": 1}
+
+
+def _one_limit(value: str) -> str:
+    # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
+    try:
+        items = parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit string: {value!r}") from exc
+    if len(items) != 1:
+        raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
+    return value
 
 
 def secret_problem(value: str) -> str | None:

@@ -14,6 +14,7 @@ from acceptance.waiting import poll_until
 from .test_api_keys import call, secured_operations
 
 ADMIN_PREFIX = "/admin/"
+NO_JOB_PATH = "/status/" + "0" * 32  # cheap, authenticated, counted by the limiter
 
 
 @pytest.mark.checklist("auth.admin-protected")
@@ -53,7 +54,7 @@ def test_admin_operations_need_admin_key(
 def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
     """Spend a key's budget with cheap authenticated requests until the service says 429."""
     for _ in range(limit + 1):
-        response = client.get("/status/00000000000000000000000000000000")
+        response = client.get(NO_JOB_PATH)
         if response.status_code == 429:
             return response
     raise AssertionError(f"no 429 after {limit + 1} requests (limit {limit})")
@@ -62,10 +63,18 @@ def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
 @pytest.mark.destructive
 @pytest.mark.checklist("auth.rate-limiting")
 def test_rate_limit_per_key(
-    raw_client: httpx.Client, raw_client_2: httpx.Client, config: SuiteConfig, evidence: Evidence
+    raw_limit_client: httpx.Client,
+    raw_client_2: httpx.Client,
+    target: Target,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
-    """Past the limit: 429, Retry-After, RateLimit headers; another key unaffected; it resets."""
-    first = raw_client.get("/status/00000000000000000000000000000000")
+    """Past the limit: 429, Retry-After, RateLimit headers; another key unaffected; it resets.
+
+    The key spent is the target's rate-limit key when it has one (the reference stack's: the
+    same limiter with its own 2 s window), else the ordinary API key.
+    """
+    first = raw_limit_client.get(NO_JOB_PATH)
     limit_header = first.headers.get("ratelimit-limit")
     assert limit_header, "no RateLimit-Limit header on an authenticated response"
     limit = int(limit_header.split(",")[0].split(";")[0])
@@ -74,10 +83,11 @@ def test_rate_limit_per_key(
             f"limit {limit} is above rate_limit_probe_max {config.rate_limit_probe_max}; "
             "raise it or lower the limit of the key used by the suite"
         )
-    refused = _exhaust(raw_client, limit)
+    refused = _exhaust(raw_limit_client, limit)
     retry_after = refused.headers.get("retry-after", "")
-    other = raw_client_2.get("/status/00000000000000000000000000000000")
+    other = raw_client_2.get(NO_JOB_PATH)
     evidence.add(
+        key="rate_limit" if target.rate_limit_key else "api",
         limit=limit,
         retry_after=retry_after,
         other_key_status=other.status_code,
@@ -89,9 +99,9 @@ def test_rate_limit_per_key(
     assert other.status_code != 429, "another key is throttled too"
     wait = min(int(retry_after) + 2, config.rate_limit_reset_max_s)
     poll_until(
-        lambda: raw_client.get("/status/00000000000000000000000000000000").status_code != 429,
+        lambda: raw_limit_client.get(NO_JOB_PATH).status_code != 429,
         timeout=wait,
-        interval=0.5,
+        interval=0.2,
         message="the rate limit to reset",
     )
 

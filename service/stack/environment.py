@@ -18,21 +18,23 @@ from pathlib import Path
 
 from service.stack.info import StackKeys
 
-KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old")
+KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old", rate_limit="ci-limit")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
 # The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
-# short rate-limit windows (a 429 resets quickly), queue limits small enough to fill, one
-# allowed CORS origin, short schedule periods, a 0.2 s retry base (the dead-letter check waits
-# out every attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the service's 0.5 s; still twice the
-# workers' 0.1 s retry poll, so the growth stays measurable), a 1 s heartbeat (stopped workers
-# show as degraded after 2 s instead of 4; the service's 2 s suits production). Overrides given
-# to the stack win over these.
+# short rate-limit windows (a 429 resets quickly; the rate-limit probe key's budget is spent
+# with 21 requests and back within 2 s), queue limits small enough to fill, one allowed CORS
+# origin, short schedule periods, a 0.2 s retry base (the dead-letter check waits out every
+# attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the service's 0.5 s; still twice the workers'
+# 0.1 s retry poll, so the growth stays measurable), a 1 s heartbeat (stopped workers show as
+# degraded after 2 s instead of 4; the service's 2 s suits production). Overrides given to the
+# stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
+    "PLATFORM_RATE_LIMIT_OVERRIDES": json.dumps({KEY_IDS.rate_limit: "20 per 2 seconds"}),
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
     "PLATFORM_HTTP_HEADER_TIMEOUT_S": "3",
     # Scheduled jobs run at boot and then every minute, so a run of a minute or two sees several.
@@ -54,6 +56,7 @@ def generate_keys() -> StackKeys:
         api_2=secrets.token_urlsafe(32),
         admin=secrets.token_urlsafe(32),
         revoked=secrets.token_urlsafe(32),
+        rate_limit=secrets.token_urlsafe(32),
     )
 
 
@@ -111,7 +114,12 @@ def service_env(
         "PLATFORM_BUILD_COMMIT": build_commit(),
         "PLATFORM_BUILD_TIME": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "PLATFORM_API_KEYS": json.dumps(
-            {KEY_IDS.api: keys.api, KEY_IDS.api_2: keys.api_2, KEY_IDS.revoked: keys.revoked}
+            {
+                KEY_IDS.api: keys.api,
+                KEY_IDS.api_2: keys.api_2,
+                KEY_IDS.revoked: keys.revoked,
+                KEY_IDS.rate_limit: keys.rate_limit,
+            }
         ),
         "PLATFORM_ADMIN_KEYS": json.dumps({KEY_IDS.admin: keys.admin}),
         # JSON: pydantic-settings decodes set-typed settings as JSON before any validator runs.
