@@ -1,9 +1,10 @@
 """``Stack``: boots the parts in order, publishes ``stack.json``, stops everything on the way out.
 
 Order: TLS and keys, the datastore, auxiliary services (emulators), the API, the workers. Stop is
-the reverse, so that draining workers still reach the datastore. Monitoring (``monitoring.py``)
-starts alongside and is only waited for at the end; it stops first. One lock guards the processes
-and ``info`` because the supervisor thread restarts workers while a check may be killing one.
+the reverse (workers and API together), so that draining workers still reach the datastore.
+Monitoring (``monitoring.py``) starts alongside and is only waited for at the end; it stops first.
+One lock guards the processes and ``info`` because the supervisor thread restarts workers while a
+check may be killing one.
 """
 
 from __future__ import annotations
@@ -188,7 +189,11 @@ class Stack:
         logger.warning("%s restarted as pid %s", name, proc.pid)
 
     def stop(self) -> None:
-        """Stop workers, auxiliary services and API, then the datastore; safe to call twice."""
+        """Stop workers and API, then auxiliary services, then the datastore; safe to call twice.
+
+        Workers and API stop side by side (neither needs the other to drain, both still reach
+        the datastore); pollers may still be talking to an emulator, so those go after.
+        """
         with self._lock:
             if self._stopped:
                 return
@@ -198,8 +203,7 @@ class Stack:
             self._monitoring.stop(timeout)
         if self._supervisor is not None:
             self._supervisor.stop()
-        stop_all(self._workers.values(), timeout)
-        stop_all([self._api] if self._api else [], timeout)
+        stop_all([*self._workers.values(), *([self._api] if self._api else [])], timeout)
         stop_all(self._auxiliary.values(), timeout)
         if self._valkey is not None:
             self._valkey.stop(timeout)

@@ -22,19 +22,16 @@ KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old", rate_lim
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
-# The reference deployment's own policy, chosen so that the suite can exercise it in seconds:
-# short rate-limit windows (a 429 resets quickly; the rate-limit probe key's budget is spent
-# with 21 requests and back within 2 s), queue limits small enough to fill, one allowed CORS
-# origin, short schedule periods, a 0.2 s retry base (the dead-letter check waits out every
-# attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the service's 0.5 s; still twice the workers'
-# 0.1 s retry poll, so the growth stays measurable), a 1 s heartbeat (stopped workers show as
-# degraded after 2 s instead of 4; the service's 2 s suits production). Overrides given to the
-# stack win over these.
+# The reference deployment's own policy, chosen so that the suite can exercise it in seconds
+# (the service's defaults suit production). Overrides given to the stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
+    # Short windows: a spent budget resets quickly.
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
+    # The rate-limit probe key: spent with 21 requests, back within 2 s.
     "PLATFORM_RATE_LIMIT_OVERRIDES": json.dumps({KEY_IDS.rate_limit: "20 per 2 seconds"}),
+    # Small enough to fill.
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
     "PLATFORM_HTTP_HEADER_TIMEOUT_S": "3",
     # Scheduled jobs run at boot and then every minute, so a run of a minute or two sees several.
@@ -42,8 +39,13 @@ REFERENCE_POLICY = {
     "PLATFORM_RETENTION_PURGE_PERIOD_S": "60",
     "PLATFORM_SCHEDULER_TICK_S": "0.5",
     "PLATFORM_SCHEDULER_RETRY_S": "5",
+    # The dead-letter check waits out every attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the
+    # service's 0.5 s. Still twice the workers' 0.1 s retry poll: the growth stays measurable.
     "PLATFORM_RETRY_BASE_S": "0.2",
+    # Stopped workers show as degraded (2 missed intervals) after 2 s instead of 4.
     "PLATFORM_WORKER_HEARTBEAT_S": "1.0",
+    # The sandbox check's CPU burner is stopped after 1 s; the stack parses small feeds and pages.
+    "PLATFORM_SANDBOX_CPU_S": "1",
 }
 # Variables whose value is a secret: kept out of stack.json's "settings".
 _SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
