@@ -39,9 +39,11 @@ REFERENCE_POLICY = {
     "PLATFORM_RETENTION_PURGE_PERIOD_S": "60",
     "PLATFORM_SCHEDULER_TICK_S": "0.5",
     "PLATFORM_SCHEDULER_RETRY_S": "5",
-    # The dead-letter check waits out every attempt: 0.2+0.4+0.8+1.6 s instead of 7.5 s at the
-    # service's 0.5 s. Still twice the workers' 0.1 s retry poll: the growth stays measurable.
+    # The dead-letter check waits out every attempt: 0.2+0.4+0.8 s instead of 0.5+1+2+4 s at the
+    # service's 0.5 s base and 5 attempts. The base is still twice the workers' 0.1 s retry
+    # poll and queue.retries sees three growing waits: the growth stays measurable.
     "PLATFORM_RETRY_BASE_S": "0.2",
+    "PLATFORM_JOB_MAX_ATTEMPTS": "4",
     # Stopped workers show as degraded (2 missed intervals) after 2 s instead of 4.
     "PLATFORM_WORKER_HEARTBEAT_S": "1.0",
     # The sandbox check's CPU burner is stopped after 1 s; the stack parses small feeds and pages.
