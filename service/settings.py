@@ -12,10 +12,17 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.gateway.config import GatewaySettings, ProviderSettings, resolve_routes
@@ -31,6 +38,20 @@ KNOWN_DEFAULT_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 24
 # Secrets that may be unset (the feature is then off) but are refused when weak.
 _OPTIONAL_SECRETS = ("webhook_hf_secret", "webhook_github_secret", "pseudonym_key")
+
+
+def _one_limit(value: str) -> str:
+    # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
+    try:
+        items = parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit string: {value!r}") from exc
+    if len(items) != 1:
+        raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_one_limit)]
 
 
 class Settings(BaseSettings):
@@ -72,10 +93,10 @@ class Settings(BaseSettings):
     # --- HTTP protection ---
     cors_allow_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
-    rate_limit: str = "600/minute"
-    admin_rate_limit: str = "120/minute"
+    rate_limit: RateLimit = "600/minute"
+    admin_rate_limit: RateLimit = "120/minute"
     rate_limit_enabled: bool = True
-    rate_limit_overrides: dict[str, str] = Field(
+    rate_limit_overrides: dict[str, RateLimit] = Field(
         default_factory=dict, description="key id -> its own limit, in place of rate_limit or"
         " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -264,16 +285,6 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("rate_limit", "admin_rate_limit")
-    @classmethod
-    def _parse_limit(cls, value: str) -> str:
-        return _one_limit(value)
-
-    @field_validator("rate_limit_overrides")
-    @classmethod
-    def _parse_overrides(cls, value: dict[str, str]) -> dict[str, str]:
-        return {key_id: _one_limit(limit) for key_id, limit in value.items()}
-
     @field_validator("queue_max_length", "queue_weights")
     @classmethod
     def _complete_per_queue(cls, value: dict[QueueName, int], info: ValidationInfo) -> Any:
@@ -328,11 +339,6 @@ class Settings(BaseSettings):
             raise ValueError(f"rate_limit_overrides names unknown key ids: {unknown}")
         return self
 
-    def limit_for(self, key_id: str, *, is_admin: bool) -> str:
-        """The rate limit a key's requests count against."""
-        general = self.admin_rate_limit if is_admin else self.rate_limit
-        return self.rate_limit_overrides.get(key_id, general)
-
     def redacted(self) -> dict[str, Any]:
         """The running configuration with every secret replaced by its presence and length."""
         data = self.model_dump(mode="json")
@@ -368,17 +374,6 @@ def _default_queue_limits() -> dict[QueueName, int]:
 def _default_queue_weights() -> dict[QueueName, int]:
     # 4:1 - hot latency barely moves, and a saturating hot load still leaves backfill 20 %.
     return {"hot": 4, "backfill": 1}
-
-
-def _one_limit(value: str) -> str:
-    # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
-    try:
-        items = parse_many(value)
-    except ValueError as exc:
-        raise ValueError(f"not a rate limit string: {value!r}") from exc
-    if len(items) != 1:
-        raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
-    return value
 
 
 def secret_problem(value: str) -> str | None:
