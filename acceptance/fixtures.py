@@ -32,6 +32,7 @@ __all__ = [
     "optional_admin_client",
     "raw_client",
     "raw_client_2",
+    "raw_limit_client",
     "stack",
     "target",
 ]
@@ -125,6 +126,17 @@ def raw_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
 def raw_client_2(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
     """Like ``client_2`` but sees every 429: for the checks about rate limits themselves."""
     yield from _keyed(target, config, "api_2", polite=False)
+
+
+@pytest.fixture
+def raw_limit_client(target: Target, config: SuiteConfig) -> Iterator[httpx.Client]:
+    """A raw client on the key whose budget a check may spend: the target's rate-limit key (its
+    own short window, so the reset comes in seconds), else the ordinary API key."""
+    if target.rate_limit_key is None:
+        yield from _keyed(target, config, "api", polite=False)
+        return
+    with _client(target, config, target.rate_limit_key, polite=False) as http:
+        yield http
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,30 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.getoption("htmlpath") and not _is_worker(config):
             gated = html_report.GatedHtmlReport(state.report_dir / "report.html", config)
             config.pluginmanager.register(gated, "preflight-html-report")
+
+
+# The checks' package: with no paths given, everything else in `testpaths` (the project's own
+# tests/) holds no check, so a run that only selects checks need not import it.
+CHECKS_DIR = Path(__file__).resolve().parent
+# `-m` expressions that no item without the preflight marker can satisfy. Matched as text (pytest's
+# expression parser is private); anything else, e.g. "not preflight", collects everything.
+_CHECKS_ONLY = re.compile(r"\s*preflight\s*(\band\b.*)?")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`pytest -m preflight` (or --checklist-id) without paths: skip tests/ unimported.
+
+    Its 400 items would only be deselected, after seconds of imports on a 2-core machine.
+    """
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return None
+    markexpr = str(config.getoption("markexpr") or "")
+    if not (_CHECKS_ONLY.fullmatch(markexpr) or config.getoption("checklist_ids")):
+        return None
+    path = collection_path.resolve()
+    if path == CHECKS_DIR or CHECKS_DIR in path.parents or path in CHECKS_DIR.parents:
+        return None
+    return True
 
 
 @pytest.hookimpl(tryfirst=True)

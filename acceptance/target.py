@@ -50,6 +50,9 @@ class Target:
     verify: ssl.SSLContext | bool
     stack: Any | None = None  # service.stack.StackInfo: ground truth, None for external targets
     booted: bool = False
+    # A key the rate-limit checks may exhaust, with its own short window (the reference stack's);
+    # None: they use api_key and wait out its window.
+    rate_limit_key: str | None = None
     identity: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -74,6 +77,7 @@ def _from_stack(info: Any, spec: TargetSpec, booted: bool) -> Target:
         verify=make_verify(spec.ca_file or ca_file),
         stack=info,
         booted=booted,
+        rate_limit_key=keys.get("rate_limit"),
     )
 
 

@@ -56,7 +56,8 @@ async def _rate_limit(request: Request, settings: Settings, principal: Principal
     if not settings.rate_limit_enabled:
         return
     limiter: RateLimiter = request.app.state.rate_limiter
-    limit = settings.admin_rate_limit if principal.is_admin else settings.rate_limit
+    general = settings.admin_rate_limit if principal.is_admin else settings.rate_limit
+    limit = settings.rate_limit_overrides.get(principal.key_id, general)
     result = await limiter.hit(limit, principal.key_id)
     if result is None:
         return

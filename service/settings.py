@@ -12,10 +12,17 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.gateway.config import GatewaySettings, ProviderSettings, resolve_routes
@@ -31,6 +38,20 @@ KNOWN_DEFAULT_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 24
 # Secrets that may be unset (the feature is then off) but are refused when weak.
 _OPTIONAL_SECRETS = ("webhook_hf_secret", "webhook_github_secret", "pseudonym_key")
+
+
+def _one_limit(value: str) -> str:
+    # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
+    try:
+        items = parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit string: {value!r}") from exc
+    if len(items) != 1:
+        raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_one_limit)]
 
 
 class Settings(BaseSettings):
@@ -72,9 +93,12 @@ class Settings(BaseSettings):
     # --- HTTP protection ---
     cors_allow_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
-    rate_limit: str = "600/minute"
-    admin_rate_limit: str = "120/minute"
+    rate_limit: RateLimit = "600/minute"
+    admin_rate_limit: RateLimit = "120/minute"
     rate_limit_enabled: bool = True
+    rate_limit_overrides: dict[str, RateLimit] = Field(
+        default_factory=dict, description="key id -> its own limit, in place of rate_limit or"
+        " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     http_header_timeout_s: float = Field(
@@ -271,18 +295,6 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("rate_limit", "admin_rate_limit")
-    @classmethod
-    def _parse_limit(cls, value: str) -> str:
-        # Fail at startup, not on the first request: "600/minute", "10 per second", "5/2 seconds".
-        try:
-            items = parse_many(value)
-        except ValueError as exc:
-            raise ValueError(f"not a rate limit string: {value!r}") from exc
-        if len(items) != 1:
-            raise ValueError(f"one rate limit expected, got {len(items)}: {value!r}")
-        return value
-
     @field_validator("queue_max_length", "queue_weights")
     @classmethod
     def _complete_per_queue(cls, value: dict[QueueName, int], info: ValidationInfo) -> Any:
@@ -326,6 +338,15 @@ class Settings(BaseSettings):
             problem = secret_problem(value.get_secret_value()) if value is not None else None
             if problem:
                 raise ValueError(f"{name} is {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _overrides_name_keys(self) -> Settings:
+        # After the secrets check: a service given no keys must say so, not this.
+        # A limit for a mistyped id would silently leave that key on the general limit.
+        unknown = sorted(set(self.rate_limit_overrides) - set(self.api_keys) - set(self.admin_keys))
+        if unknown:
+            raise ValueError(f"rate_limit_overrides names unknown key ids: {unknown}")
         return self
 
     def redacted(self) -> dict[str, Any]:

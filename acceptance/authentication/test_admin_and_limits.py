@@ -15,6 +15,7 @@ from acceptance.waiting import poll_until
 from .test_api_keys import call, secured_operations
 
 ADMIN_PREFIX = "/admin/"
+NO_JOB_PATH = "/status/" + "0" * 32  # cheap, authenticated, counted by the limiter
 SECURITY_EVENTS = "platform_security_events_total"
 
 
@@ -63,7 +64,7 @@ def _rate_limited_events(client: httpx.Client) -> float | None:
 def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
     """Spend a key's budget with cheap authenticated requests until the service says 429."""
     for _ in range(limit + 1):
-        response = client.get("/status/00000000000000000000000000000000")
+        response = client.get(NO_JOB_PATH)
         if response.status_code == 429:
             return response
     raise AssertionError(f"no 429 after {limit + 1} requests (limit {limit})")
@@ -72,16 +73,21 @@ def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
 @pytest.mark.destructive
 @pytest.mark.checklist("auth.rate-limiting", "opsec.security-events")
 def test_rate_limit_per_key(
-    raw_client: httpx.Client,
+    raw_limit_client: httpx.Client,
     raw_client_2: httpx.Client,
     anon_client: httpx.Client,
+    target: Target,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
     """Past the limit: 429, Retry-After, RateLimit headers, a security event; another key
-    unaffected; it resets."""
+    unaffected; it resets.
+
+    The key spent is the target's rate-limit key when it has one (the reference stack's: the
+    same limiter with its own 2 s window), else the ordinary API key.
+    """
     events_before = _rate_limited_events(anon_client)
-    first = raw_client.get("/status/00000000000000000000000000000000")
+    first = raw_limit_client.get(NO_JOB_PATH)
     limit_header = first.headers.get("ratelimit-limit")
     assert limit_header, "no RateLimit-Limit header on an authenticated response"
     limit = int(limit_header.split(",")[0].split(";")[0])
@@ -90,11 +96,12 @@ def test_rate_limit_per_key(
             f"limit {limit} is above rate_limit_probe_max {config.rate_limit_probe_max}; "
             "raise it or lower the limit of the key used by the suite"
         )
-    refused = _exhaust(raw_client, limit)
+    refused = _exhaust(raw_limit_client, limit)
     retry_after = refused.headers.get("retry-after", "")
-    other = raw_client_2.get("/status/00000000000000000000000000000000")
+    other = raw_client_2.get(NO_JOB_PATH)
     events = _rate_limited_events(anon_client)
     evidence.add(
+        key="rate_limit" if target.rate_limit_key else "api",
         limit=limit,
         retry_after=retry_after,
         other_key_status=other.status_code,
@@ -110,9 +117,9 @@ def test_rate_limit_per_key(
         assert events > (events_before or 0.0), "rate-limit hits raised no security event"
     wait = min(int(retry_after) + 2, config.rate_limit_reset_max_s)
     poll_until(
-        lambda: raw_client.get("/status/00000000000000000000000000000000").status_code != 429,
+        lambda: raw_limit_client.get(NO_JOB_PATH).status_code != 429,
         timeout=wait,
-        interval=0.5,
+        interval=0.2,
         message="the rate limit to reset",
     )
 

@@ -27,10 +27,17 @@ def _gaps_s(history: list[dict[str, str]]) -> list[float]:
 def test_transient_failure_retried_with_backoff(
     admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """A job failing twice succeeds on the third attempt, the waits growing as the policy says."""
+    """A job failing two or three times succeeds on the next attempt, the waits growing as the
+    policy says.
+
+    Three failures when the policy allows four attempts: with a short base delay (the reference
+    stack's) the third wait, four times the first, is what tells exponential growth from a
+    constant delay plus the worker's retry-poll latency.
+    """
     policy = admin_settings(admin_client)
     base, cap, jitter = policy["retry_base_s"], policy["retry_max_s"], policy["retry_jitter"]
-    accepted = enqueue(admin_client, "probe", payload={"fail_times": 2, "tag": "retries"})
+    fail_times = 3 if policy["job_max_attempts"] >= 4 else 2
+    accepted = enqueue(admin_client, "probe", payload={"fail_times": fail_times, "tag": "retries"})
     record = wait_job(admin_client, accepted["job_id"], timeout=config.job_wait_timeout_s)
     gaps = _gaps_s(record["attempt_history"])
     expected = [min(cap, base * 2**n) for n in range(len(gaps))]
@@ -46,7 +53,9 @@ def test_transient_failure_retried_with_backoff(
         },
     )
     assert record["status"] == "succeeded", f"ended {record['status']}: {record.get('error')}"
-    assert record["attempts"] == 3, f"{record['attempts']} attempts, expected 3"
+    assert record["attempts"] == fail_times + 1, (
+        f"{record['attempts']} attempts, expected {fail_times + 1}"
+    )
     for gap, want in zip(gaps, expected, strict=True):
         low, high = (
             want * (1 - jitter) - config.timing_slack_s / 10,

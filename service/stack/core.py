@@ -1,9 +1,10 @@
 """``Stack``: boots the parts in order, publishes ``stack.json``, stops everything on the way out.
 
 Order: TLS and keys, the datastore, auxiliary services (emulators), the API, the workers. Stop is
-the reverse, so that draining workers still reach the datastore. Monitoring (``monitoring.py``)
-starts alongside and is only waited for at the end; it stops first. One lock guards the processes
-and ``info`` because the supervisor thread restarts workers while a check may be killing one.
+the reverse (workers and API together), so that draining workers still reach the datastore.
+Monitoring (``monitoring.py``) starts alongside and is only waited for at the end; it stops first.
+One lock guards the processes and ``info`` because the supervisor thread restarts workers while a
+check may be killing one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import httpx
 
 from service.stack import api
 from service.stack.boot import Layout, boot_auxiliary, wait_for_workers, worker_process
@@ -37,7 +42,7 @@ from service.stack.processes import ManagedProcess, stop_all
 from service.stack.settings import StackSettings
 from service.stack.snapshot import write_config_snapshot
 from service.stack.supervisor import Supervisor
-from service.stack.tls import write_tls
+from service.stack.tls import TlsFiles, write_tls
 from service.stack.valkey import Valkey, redis_answers
 
 logger = logging.getLogger(__name__)
@@ -115,13 +120,11 @@ class Stack:
         )
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
-            self._api, url = api.launch(http, tls, env, layout.out("api"), layout.root, left())
-            monitoring.start_prometheus(url, tls.ca_file, emulators, left())
-            # After the API: a broken configuration is reported by the API's own start first.
-            seed_documents(env, layout.root, left())
-            managed = self._valkey is not None
             names = [f"worker-{n}" for n in range(1, options.workers + 1)]
             pollers = [f"poller-{n}" for n in range(1, options.pollers + 1)]
+            api_process, url = self._launch_api_seeded(http, tls, env, names, pollers, left)
+            monitoring.start_prometheus(url, tls.ca_file, emulators, left())
+            managed = self._valkey is not None
             self._info = StackInfo(
                 url=url, ca_file=tls.ca_file, environment=options.environment,
                 dir=layout.root, redis_url=redis_url, keys=keys, key_ids=KEY_IDS,
@@ -134,19 +137,13 @@ class Stack:
                 started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             )  # fmt: skip
             with self._lock:
-                for name in names:
-                    self._workers[name] = worker_process(layout, env, name)
-                    self._workers[name].start()
-                for name in pollers:  # supervised like workers: restarted when they die
-                    self._workers[name] = poller_process(layout, env, name)
-                    self._workers[name].start()
                 self._supervisor = Supervisor(
                     self._workers, restart=options.restart_workers, lock=self._lock,
                     on_restart=self._worker_restarted,
                 )  # fmt: skip
                 self._supervisor.start()
             wait_for_workers(
-                http, url, self._api, self._workers, self._supervisor,
+                http, url, api_process, self._workers, self._supervisor,
                 count=options.workers, timeout=left(),
                 max_restarts=self.settings.max_startup_restarts,
             )  # fmt: skip
@@ -158,6 +155,40 @@ class Stack:
             self._refresh_pids()
             self._published = True
             self._publish()
+
+    def _launch_api_seeded(
+        self,
+        http: httpx.Client,
+        tls: TlsFiles,
+        env: dict[str, str],
+        workers: list[str],
+        pollers: list[str],
+        left: Callable[[], float],
+    ) -> tuple[ManagedProcess, str]:
+        """Boot the API and meanwhile seed the document store, then start workers and pollers
+        (supervised once the stack is described); return the API's process and URL.
+
+        Side by side, the boot waits for the slowest instead of the sum. The API opens the
+        store on first use and nothing reaches it while it boots, so the seed (which migrates
+        the store) races nobody; workers and pollers, which write documents, start after it. A
+        broken configuration is still reported by the API's own start: its error wins.
+        """
+        layout = self.layout
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="boot-api") as pool:
+            launch = pool.submit(api.launch, http, tls, env, layout.out("api"), layout.root, left())
+            try:
+                seed_documents(env, layout.root, left())
+                with self._lock:
+                    for name in workers:
+                        self._workers[name] = worker_process(layout, env, name)
+                        self._workers[name].start()
+                    for name in pollers:  # supervised like workers: restarted when they die
+                        self._workers[name] = poller_process(layout, env, name)
+                        self._workers[name].start()
+            finally:
+                # Whatever happened meanwhile, a started API must be known to stop().
+                self._api, url = launch.result()
+        return self._api, url
 
     def _refresh_pids(self) -> None:
         pids = {"stack": os.getpid()}
@@ -188,7 +219,11 @@ class Stack:
         logger.warning("%s restarted as pid %s", name, proc.pid)
 
     def stop(self) -> None:
-        """Stop workers, auxiliary services and API, then the datastore; safe to call twice."""
+        """Stop workers and API, then auxiliary services, then the datastore; safe to call twice.
+
+        Workers and API stop side by side (neither needs the other to drain, both still reach
+        the datastore); pollers may still be talking to an emulator, so those go after.
+        """
         with self._lock:
             if self._stopped:
                 return
@@ -198,8 +233,7 @@ class Stack:
             self._monitoring.stop(timeout)
         if self._supervisor is not None:
             self._supervisor.stop()
-        stop_all(self._workers.values(), timeout)
-        stop_all([self._api] if self._api else [], timeout)
+        stop_all([*self._workers.values(), *([self._api] if self._api else [])], timeout)
         stop_all(self._auxiliary.values(), timeout)
         if self._valkey is not None:
             self._valkey.stop(timeout)

@@ -1,8 +1,9 @@
 """Stack boot step: seed the document store with the labelled fixture corpus, then back it up.
 
 Runs as a child process with the service's own environment (so it writes the same
-``PLATFORM_DATA_DIR`` the API reads, and records the backup in the stack's Redis) before the API
-starts; a failure fails the boot with the child's output.
+``PLATFORM_DATA_DIR`` the API reads, and records the backup in the stack's Redis) while the API
+starts (it opens the store on first use) and before the workers; a failure fails the boot with
+the child's output.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from service.stack.info import StackKeys
 
-KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old")
+KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old", rate_limit="ci-limit")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Children run on the interpreter (and so the venv) of the process that boots the stack.
 PYTHON = sys.executable
@@ -28,16 +28,31 @@ PYTHON = sys.executable
 # allowed CORS origin, short schedule periods. Overrides given to the stack win over these.
 REFERENCE_POLICY = {
     "PLATFORM_CORS_ALLOW_ORIGINS": json.dumps(["https://research.preflight.test"]),
+    # Short windows: a spent budget resets quickly.
     "PLATFORM_RATE_LIMIT": "300 per 10 seconds",
     "PLATFORM_ADMIN_RATE_LIMIT": "1500 per 10 seconds",
+    # The rate-limit probe key: spent with 21 requests, back within 2 s.
+    "PLATFORM_RATE_LIMIT_OVERRIDES": json.dumps({KEY_IDS.rate_limit: "20 per 2 seconds"}),
+    # Small enough to fill.
     "PLATFORM_QUEUE_MAX_LENGTH": json.dumps({"hot": 200, "backfill": 2000}),
+    # A slow-header connection is closed after 2 s (opsec.dos waits for it).
     "PLATFORM_HTTP_HEADER_TIMEOUT_S": "2",
+    # A spike of ~100 users exceeds it; the suite's own loads stay far below it.
     "PLATFORM_MAX_IN_FLIGHT": "32",
     # Scheduled jobs run at boot and then every minute, so a run of a minute or two sees several.
     "PLATFORM_BACKUP_PERIOD_S": "60",
     "PLATFORM_RETENTION_PURGE_PERIOD_S": "60",
     "PLATFORM_SCHEDULER_TICK_S": "0.5",
     "PLATFORM_SCHEDULER_RETRY_S": "5",
+    # The dead-letter check waits out every attempt: 0.2+0.4+0.8 s instead of 0.5+1+2+4 s at the
+    # service's 0.5 s base and 5 attempts. The base is still twice the workers' 0.1 s retry
+    # poll and queue.retries sees three growing waits: the growth stays measurable.
+    "PLATFORM_RETRY_BASE_S": "0.2",
+    "PLATFORM_JOB_MAX_ATTEMPTS": "4",
+    # Stopped workers show as degraded (2 missed intervals) after 2 s instead of 4.
+    "PLATFORM_WORKER_HEARTBEAT_S": "1.0",
+    # The sandbox check's CPU burner is stopped after 1 s; the stack parses small feeds and pages.
+    "PLATFORM_SANDBOX_CPU_S": "1",
 }
 # Variables whose value is a secret: kept out of stack.json's "settings".
 _SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
@@ -50,6 +65,7 @@ def generate_keys() -> StackKeys:
         api_2=secrets.token_urlsafe(32),
         admin=secrets.token_urlsafe(32),
         revoked=secrets.token_urlsafe(32),
+        rate_limit=secrets.token_urlsafe(32),
     )
 
 
@@ -107,7 +123,12 @@ def service_env(
         "PLATFORM_BUILD_COMMIT": build_commit(),
         "PLATFORM_BUILD_TIME": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "PLATFORM_API_KEYS": json.dumps(
-            {KEY_IDS.api: keys.api, KEY_IDS.api_2: keys.api_2, KEY_IDS.revoked: keys.revoked}
+            {
+                KEY_IDS.api: keys.api,
+                KEY_IDS.api_2: keys.api_2,
+                KEY_IDS.revoked: keys.revoked,
+                KEY_IDS.rate_limit: keys.rate_limit,
+            }
         ),
         "PLATFORM_ADMIN_KEYS": json.dumps({KEY_IDS.admin: keys.admin}),
         # JSON: pydantic-settings decodes set-typed settings as JSON before any validator runs.

@@ -18,12 +18,15 @@ STACK_SCHEMA = 1
 
 
 class StackKeys(BaseModel):
-    """The four keys a check needs; the same shape holds their ids in ``key_ids``."""
+    """The keys a check needs; the same shape holds their ids in ``key_ids``."""
 
     api: str
     api_2: str
     admin: str
     revoked: str
+    # An ordinary key with its own short rate-limit window (PLATFORM_RATE_LIMIT_OVERRIDES): the
+    # checks that exhaust a key's budget wait for its reset in seconds, not a 10 s window.
+    rate_limit: str | None = None
 
 
 class MonitoringInfo(BaseModel):

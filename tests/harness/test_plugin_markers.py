@@ -125,3 +125,25 @@ def test_destructive_runs_against_booted_stack(
     run = run_suite(target=False)
     assert run.item("queue.length-limits")["verdict"] == "pass"
     assert run.checklist["target"]["url"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "imported"),
+    [
+        (("-m", "preflight"), False),
+        (("-m", "preflight and security"), False),
+        (("--checklist-id", "config.tls"), False),
+        (("-m", "not preflight"), True),
+        (("-m", "preflight or slow"), True),
+        (("own_tests",), True),  # a path given: collected as asked
+    ],
+)
+def test_own_tests_left_unimported_when_only_checks_run(
+    pytester: pytest.Pytester, run_suite: RunSuite, args: tuple[str, ...], imported: bool
+) -> None:
+    """With testpaths and a selection only checks satisfy, directories without checks stay out."""
+    pytester.makeini("[pytest]\ntestpaths = own_tests\n")
+    pytester.mkdir("own_tests")
+    pytester.makepyfile(**{"own_tests/test_own": "raise RuntimeError('imported')"})
+    run = run_suite(*args)
+    assert ("RuntimeError: imported" in run.result.stdout.str()) is imported

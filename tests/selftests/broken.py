@@ -39,13 +39,11 @@ def run_artefact_checks(
 
     The broken thing is the artefact, not the target: checks that also read the target
     (/metrics, /version) get ``stack_json`` of a healthy stack. Collection is narrowed to the
-    checks' directories (``paths`` overrides) and hypothesis/schemathesis stay unloaded: no
-    artefact check uses them, and on a busy 2-core machine they cost seconds per run.
+    checks' directories (``paths`` overrides): on a busy 2-core machine imports cost seconds.
     """
     checklist = load_checklist()
     dirs = paths or tuple(dict.fromkeys(checklist[i].directory for i in ids))
-    extra = ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
-    extra += ["--stack", str(stack_json)] if stack_json else []
+    extra = ["--stack", str(stack_json)] if stack_json else []
     return _run(extra, ids, workdir, config, dirs)
 
 

@@ -52,6 +52,11 @@ FAULTS = [
         ["config.rate-limits"],
         overrides={"rate_limit": "100000 per minute"},
     ),
+    Fault(
+        "per-key limit far above policy",
+        ["config.rate-limits", "auth.rate-limiting"],
+        overrides={"rate_limit_overrides": '{"ci-limit": "100000 per minute"}'},
+    ),
     Fault("certificate about to expire", ["config.tls"], cert_days=3),
     Fault("certificate expired", ["config.tls"], cert_days=-1),
     Fault(

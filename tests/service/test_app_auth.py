@@ -119,6 +119,18 @@ def test_rate_limit_per_key(start_api: StartApi) -> None:
     assert records and records[-1]["key_id"] == "ci"
 
 
+def test_key_rate_limit_replaces_general_limit(start_api: StartApi) -> None:
+    """A key with its own limit counts against that one; the other keys keep the general one."""
+    api = start_api(rate_limit="100/minute", rate_limit_overrides={"ci": "2 per 5 seconds"})
+    with httpx.Client(base_url=api.url, timeout=10) as client:
+        own = [client.get("/_probe/whoami", headers={"X-API-Key": KEYS["ci"]}) for _ in range(3)]
+        assert [r.status_code for r in own] == [200, 200, 429]
+        assert own[0].headers["ratelimit-limit"] == "2"
+        assert 1 <= int(own[2].headers["retry-after"]) <= 5
+        other = client.get("/_probe/whoami", headers={"X-API-Key": KEYS["ci-2"]})
+        assert other.headers["ratelimit-limit"] == "100"
+
+
 def test_rate_limit_disabled(start_api: StartApi) -> None:
     """rate_limit_enabled=False: no 429 and no rate-limit headers."""
     api = start_api(rate_limit="1/minute", rate_limit_enabled=False)

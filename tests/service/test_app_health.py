@@ -144,3 +144,14 @@ def test_settings_refuse_bad_rate_limit(limit: str) -> None:
     """A rate limit the limiter cannot use is refused at startup, not on the first request."""
     with pytest.raises(ValidationError, match="rate limit"):
         Settings(api_keys={"ci": KEYS["ci"]}, admin_keys={"ops": KEYS["ops"]}, rate_limit=limit)  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+
+
+@pytest.mark.parametrize(
+    ("limits", "problem"),
+    [({"ci": "lots"}, "rate limit"), ({"nobody": "5/minute"}, "unknown key ids")],
+)
+def test_settings_refuse_bad_rate_limit_overrides(limits: dict[str, str], problem: str) -> None:
+    """A per-key limit must parse and name a configured key (else a typo goes unnoticed)."""
+    with pytest.raises(ValidationError, match=problem):
+        Settings(api_keys={"ci": KEYS["ci"]}, admin_keys={"ops": KEYS["ops"]},  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+                 rate_limit_overrides=limits)

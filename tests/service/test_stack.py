@@ -91,12 +91,17 @@ def test_boot_serves_health_over_https_verified_by_its_ca(stack_dir: Path) -> No
             assert client.get("/admin/config", headers=admin).status_code == 200
             revoked = {"Authorization": f"Bearer {info.keys.revoked}"}
             assert client.get("/admin/config", headers=revoked).status_code == 401
+            limited = {"Authorization": f"Bearer {info.keys.rate_limit}"}
+            no_job = f"/status/{'0' * 32}"
+            assert client.get(no_job, headers=limited).headers["ratelimit-limit"] == "20"
         path = stack_dir / "stack.json"
         assert path.stat().st_mode & 0o777 == 0o600
         assert (stack_dir / "tls" / "server.key").stat().st_mode & 0o777 == 0o600
         raw = json.loads(path.read_text())
         assert raw["schema"] == 1
-        assert raw["key_ids"] == {"api": "ci", "api_2": "ci-2", "admin": "ops", "revoked": "old"}
+        assert raw["key_ids"] == {
+            "api": "ci", "api_2": "ci-2", "admin": "ops", "revoked": "old", "rate_limit": "ci-limit"
+        }  # fmt: skip
         assert set(raw["pids"]) >= {"stack", "api", "valkey", "worker-1", "worker-2"}
         assert StackInfo.load(path) == info
         assert info.keys.admin not in json.dumps(raw["settings"])
