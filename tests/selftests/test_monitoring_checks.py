@@ -100,6 +100,14 @@ def test_rules_without_watchdog_fail(tmp_path: Path) -> None:
     settings = StackSettings(alert_rules=[broken])
     options = StackOptions(workers=1, directory=tmp_path / "stack")
     with running_stack(options, settings) as stack:
+        # The scrape is healthy here: wait for it, so that QUICK's short wait judges only the
+        # missing watchdog (a busy machine can take longer than that for the first scrape).
+        prometheus = stack.info.monitoring.prometheus_url
+        assert prometheus
+        wait_until(
+            lambda: _platform_target(prometheus).get("health") == "up",
+            timeout=60, what="the first successful scrape", interval=0.25,
+        )  # fmt: skip
         ids = ["post24h.monitoring", "alerting.critical-configured"]
         items = run_checks(stack.info.stack_json, ids, tmp_path, config=QUICK)
     _assert_fail_because(
