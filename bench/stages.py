@@ -8,8 +8,9 @@ on its way to the provider are wrapped (monkeypatched, in this process only) to 
 stamps (ms from the first bytes read), its request id and the wall time of those first bytes is
 appended to ``BENCH_STAGES_OUT``. `bench.gateway overhead --stages FILE` runs its gateway this way
 and joins the lines with the client's send time and the emulator's receipt, so "before" is split
-into the parts below. The stamps cost a few microseconds per request; what they measure is the
-same code as deployed, which is why this wraps rather than edits it.
+into the parts below. Each stamp costs a wrapper call (about 40 per
+request, their total not measured apart); what they time is the same code as deployed, which
+is why this wraps rather than edits it.
 """
 
 from __future__ import annotations
