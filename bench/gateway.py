@@ -12,7 +12,8 @@ interleaved in one run, and compares TTFT p50 (first content delta) and decode t
 connect) and "after" (the emulator wrote its first chunk -> the client read it: the relay).
 `--baseline PATH` adds a second gateway run from another checkout (e.g. a worktree of main), so
 before/after figures come from one run; `--floor` adds `bench.bare_proxy`, the least a Python
-streaming hop costs. `failover` is in `bench.gateway_failover`.
+streaming hop costs; `--stages FILE` splits the gateway's TTFT stage by stage
+(`bench.gateway_stages`). `failover` is in `bench.gateway_failover`.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def main() -> None:
         "--stages",
         metavar="FILE",
         help="run the gateway as bench.stages (perf_counter stamps per stage, to FILE) and"
-        " print where its 'before' goes",
+        " print where its time to first token goes, stage by stage",
     )
     f = sub.add_parser("failover")
     f.add_argument("--streams", type=int, default=50, help="Default: %(default)r")
