@@ -93,7 +93,7 @@ class Stack:
         if options.json_out is not None:
             options.json_out.unlink(missing_ok=True)
         tls = write_tls(layout.tls, options.cert_days)
-        keys = generate_keys()
+        keys = options.keys or generate_keys()
         ingest_secrets = generate_ingest_secrets()
         env = base_env()
         self._monitoring = monitoring = Monitoring(

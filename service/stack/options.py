@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.stack.info import StackKeys
+
 PREFIX = "PLATFORM_"
 
 
@@ -30,6 +32,9 @@ class StackOptions:
     json_out: Path | None = None
     # Prometheus and Alertmanager, where their executables exist (the CLI's --no-monitoring).
     monitoring: bool = True
+    # Keys to boot with instead of fresh random ones: a self-test that configures a key's value
+    # a second time (say, an ordinary key pasted into the admin keys) must know it beforehand.
+    keys: StackKeys | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.workers < 0:

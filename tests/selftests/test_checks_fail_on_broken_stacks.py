@@ -18,6 +18,7 @@ import redis
 
 from service.constants import SCHEMA_KEY, stream_key
 from service.stack import Stack, StackOptions, running_stack
+from service.stack.environment import KEY_IDS, generate_keys
 from service.stack.polling import wait_until
 from tests.selftests.broken import failed, run_checks
 
@@ -197,3 +198,18 @@ def test_orphaned_jobs_fail_db_integrity(tmp_path: Path) -> None:
     checks = items["data.db-integrity"]["evidence"]["job_checks"]
     assert checks["records"] == "2 orphaned job record(s)", checks
     assert checks["in_flight"].startswith("1 in-flight"), checks
+
+
+@pytest.mark.timeout(300)
+def test_ordinary_key_pasted_into_admin_keys_fails_admin_protected(tmp_path: Path) -> None:
+    """The ordinary key's value also listed among the admin keys (a copy-paste in the
+    deployment's secrets): that key now opens the admin routes, which the check must catch."""
+    keys = generate_keys()
+    admin_keys = {KEY_IDS.admin: keys.admin, "ops-copy": keys.api}
+    options = StackOptions(workers=1, keys=keys, directory=tmp_path / "stack",
+                           overrides={"admin_keys": json.dumps(admin_keys)})  # fmt: skip
+    ids = ["auth.admin-protected"]
+    with running_stack(options) as stack:
+        items = run_checks(stack.info.stack_json, ids, tmp_path)
+    assert not failed(items, ids), failed(items, ids)
+    assert "not protected as required" in str(items[ids[0]]["reason"]), items[ids[0]]["reason"]
