@@ -2,7 +2,7 @@
 
     python -m bench.gateway overhead [--requests 64] [--concurrency 1 16] [--no-rate-limit]
                                      [--baseline PATH] [--floor] [--tls] [--profile FILE]
-                                     [--arrivals staggered|burst]
+                                     [--arrivals staggered|burst] [--stages FILE]
     python -m bench.gateway failover [--streams 50] [--mode refuse|503] [--no-resume]
 
 `overhead` streams the same requests directly to the vLLM emulator and through the gateway,
@@ -12,7 +12,8 @@ interleaved in one run, and compares TTFT p50 (first content delta) and decode t
 connect) and "after" (the emulator wrote its first chunk -> the client read it: the relay).
 `--baseline PATH` adds a second gateway run from another checkout (e.g. a worktree of main), so
 before/after figures come from one run; `--floor` adds `bench.bare_proxy`, the least a Python
-streaming hop costs. `failover` is in `bench.gateway_failover`.
+streaming hop costs; `--stages FILE` splits the gateway's TTFT stage by stage
+(`bench.gateway_stages`). `failover` is in `bench.gateway_failover`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench import gateway_stages
 from bench.common import Valkey
 from bench.gateway_failover import failover
 from bench.gateway_parts import (
@@ -154,7 +156,10 @@ async def overhead(args: argparse.Namespace) -> None:
         args.verify = ssl.create_default_context(cafile=str(tls.ca_file)) if tls else True
         procs = [vproc]
         try:
-            aproc, aurl = start_api(work, providers, redis_url=redis_url, tls=tls)
+            stages = Path(args.stages) if args.stages else None
+            if stages is not None:
+                stages.write_text("")  # this run's stamps only
+            aproc, aurl = start_api(work, providers, redis_url=redis_url, tls=tls, stages=stages)
             procs.append(aproc)
             targets = {"direct": (f"{vurl}/v1/chat/completions", UPSTREAM_MODEL),
                        "gateway": (f"{aurl}/v1/chat/completions", MODEL)}  # fmt: skip
@@ -173,6 +178,8 @@ async def overhead(args: argparse.Namespace) -> None:
                     rounds = max(1, args.requests // concurrency)
                     results = await _level(concurrency, rounds, targets, vurl, args)
                     _report(concurrency, results)
+                    if stages is not None:
+                        gateway_stages.report(results["gateway"], gateway_stages.read(stages))
         finally:
             stop(*procs)
             if valkey is not None:
@@ -211,6 +218,12 @@ def main() -> None:
         help="how the concurrent streams start (see _level). Default: %(default)r",
     )
     o.add_argument("--profile", metavar="FILE", help="py-spy collapsed stacks of the gateway")
+    o.add_argument(
+        "--stages",
+        metavar="FILE",
+        help="run the gateway as bench.stages (perf_counter stamps per stage, to FILE) and"
+        " print where its time to first token goes, stage by stage",
+    )
     f = sub.add_parser("failover")
     f.add_argument("--streams", type=int, default=50, help="Default: %(default)r")
     f.add_argument("--seconds", type=float, default=20.0, help="Default: %(default)r")

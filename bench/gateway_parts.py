@@ -62,10 +62,11 @@ def start_api(
     source: Path | None = None,
     gateway: dict[str, Any] | None = None,
     tls: TlsFiles | None = None,
+    stages: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """The platform API on uvicorn. `redis_url` turns per-key rate limiting on (as deployed);
     `source` runs another checkout of the repository (a baseline) instead of this one; `tls`
-    serves HTTPS with those files."""
+    serves HTTPS with those files; `stages` runs it as `bench.stages` (stamps to that file)."""
     port = free_port()
     name = f"api-{port}"
     env = {
@@ -87,6 +88,9 @@ def start_api(
     # The stack's server options (protocol with the header deadline, limits), so what is
     # measured is what is deployed; TLS only when asked (the emulator is plain HTTP).
     argv = [*_server_argv(port, tls, source), "--log-level", "warning"]
+    if stages is not None:
+        env["BENCH_STAGES_OUT"] = str(stages)
+        argv[1:3] = ["-m", "bench.stages"]  # in place of "-m uvicorn", same arguments
     proc = subprocess.Popen(
         argv, env=env, cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
