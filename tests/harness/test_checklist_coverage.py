@@ -46,3 +46,12 @@ def test_checklist_matches_the_specification() -> None:
     assert len(ids) == 109 and len(set(ids)) == 109
     if SPEC.exists():  # the specification lives beside the repository where it was written
         assert ids == [entry["id"] for entry in yaml.safe_load(SPEC.read_text())]
+
+
+def test_every_phase_selects_its_own_checks() -> None:
+    """`-m "preflight and <phase>"` runs a non-empty set of checks for each release phase."""
+    items = yaml.safe_load((ROOT / "acceptance" / "checklist.yaml").read_text())["items"]
+    phase_of = {item["id"]: item["phase"] for item in items}
+    marked = marked_ids()
+    for phase in ("predeploy", "postdeploy_5m", "postdeploy_1h", "postdeploy_24h"):
+        assert any(phase_of[i] == phase for i in marked), f"no check selected by {phase}"
