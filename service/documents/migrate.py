@@ -53,7 +53,16 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[int]:
     done: list[int] = []
     for migration in MIGRATIONS:
         if version < migration.version <= goal:
-            _run(conn, migration, up=True)
+            try:
+                _run(conn, migration, up=True)
+            except sqlite3.OperationalError:
+                # Two processes opening a fresh store at once (a worker's backup and its
+                # retention purge, the API and the seeder) both read the old version; the second
+                # one's script then fails on what the first created. The transaction was rolled
+                # back: if the step is applied now, someone else applied it, which is fine.
+                if current_version(conn) >= migration.version:
+                    continue
+                raise
             done.append(migration.version)
     for migration in reversed(MIGRATIONS):
         if goal < migration.version <= version:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -151,3 +152,33 @@ def test_migrations_down_and_up(tmp_path: Path) -> None:
         assert current_version(conn) == LATEST_VERSION
     finally:
         conn.close()
+
+
+def test_fresh_store_opened_by_several_at_once(tmp_path: Path) -> None:
+    """Several openers of a fresh database at the same instant (a worker's backup and purge, the
+    API and the seeder) all end with the latest schema; none fails on another's migration."""
+    openers = 4
+    for attempt in range(10):
+        path = tmp_path / f"race-{attempt}.sqlite3"
+        barrier = threading.Barrier(openers)
+        errors: list[BaseException] = []
+
+        def open_store(
+            path: Path = path,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            barrier.wait(timeout=10)
+            try:
+                DocumentStore.open(path)
+            except BaseException as exc:  # reported below, with the attempt
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(openers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not errors, f"attempt {attempt}: {errors}"
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert current_version(conn) == LATEST_VERSION
