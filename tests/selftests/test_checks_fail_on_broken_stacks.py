@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
+import sys
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +20,10 @@ import redis
 
 from service.constants import SCHEMA_KEY, stream_key
 from service.stack import Stack, StackOptions, running_stack
-from service.stack.environment import KEY_IDS, generate_keys
+from service.stack.environment import KEY_IDS, base_env, generate_keys
 from service.stack.polling import wait_until
-from tests.selftests.broken import failed, run_checks
+from service.stack.ports import free_port
+from tests.selftests.broken import REPO_ROOT, failed, run_checks
 
 FAST_WAITS = "job_wait_timeout_s = 4.0\n"
 
@@ -213,3 +216,51 @@ def test_ordinary_key_pasted_into_admin_keys_fails_admin_protected(tmp_path: Pat
         items = run_checks(stack.info.stack_json, ids, tmp_path)
     assert not failed(items, ids), failed(items, ids)
     assert "not protected as required" in str(items[ids[0]]["reason"]), items[ids[0]]["reason"]
+
+
+def _key_injecting_proxy(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """tests/selftests/key_proxy.py in front of the stack's API, on the API's own certificate."""
+    info = stack.info
+    env = {**base_env(), "PROXY_UPSTREAM": info.url, "PROXY_CA_FILE": str(info.ca_file),
+           "PROXY_KEY": info.keys.api}  # fmt: skip
+    tls = stack.layout.tls
+    argv = [sys.executable, "-m", "uvicorn", "tests.selftests.key_proxy:app",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            "--ssl-keyfile", str(tls / "server.key"), "--ssl-certfile", str(tls / "server.pem")]
+    with log.open("wb") as out:  # fmt: skip
+        return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.timeout(300)
+def test_ingress_adding_a_key_fails_protected_endpoints(tmp_path: Path) -> None:
+    """An ingress that forwards anonymous requests with a service key: behind it every secured
+    operation answers without a key, which auth.protected-endpoints must catch."""
+    ids = ["auth.protected-endpoints"]
+    with running_stack(StackOptions(workers=1, directory=tmp_path / "stack")) as stack:
+        port = free_port()
+        proxy = _key_injecting_proxy(stack, port, tmp_path / "proxy.log")
+        try:
+            url = f"https://127.0.0.1:{port}"
+            verify = ssl.create_default_context(cafile=str(stack.info.ca_file))
+
+            def answers() -> bool:
+                try:
+                    return httpx.get(url + "/health/live", verify=verify, timeout=2).is_success
+                except httpx.HTTPError:
+                    return False
+
+            def exited() -> str | None:
+                return None if proxy.poll() is None else "the proxy exited"
+
+            wait_until(answers, timeout=30, what="the key-injecting proxy", abort=exited)
+            behind = json.loads(stack.info.stack_json.read_text())
+            behind["url"] = url
+            stack_json = tmp_path / "behind-proxy.json"
+            stack_json.write_text(json.dumps(behind))
+            items = run_checks(stack_json, ids, tmp_path)
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+    assert not failed(items, ids), failed(items, ids)
+    reason = str(items[ids[0]]["reason"])
+    assert "answer without a key" in reason, reason
