@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,24 @@ def row_checksum(row: sqlite3.Row | dict[str, Any]) -> str:
     return checksum(fields)
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (it stays so), waiting out other openers of a fresh file.
+
+    Changing the journal mode answers "database is locked" at once, without SQLite's busy
+    handler, while another connection is switching it or migrating; so it is retried here,
+    within the same bound a writer waits for a lock.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.005)  # the poll interval of this bounded wait
+
+
 class DocumentStore:
     """One database file; create with `open()`, which migrates it to the latest schema."""
 
@@ -115,7 +134,7 @@ class DocumentStore:
         store = cls(path, policy)
         path.parent.mkdir(parents=True, exist_ok=True)
         with store.connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             if migrate_up:
                 migrate(conn)
         return store
