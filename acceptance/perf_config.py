@@ -112,6 +112,10 @@ class PerformanceSettings(BaseModel):
     regression_floor_ms: float = Field(
         default=25.0, ge=0, description="rises below this many ms never count. Default: 25.0"
     )
+    regression_confirm_runs: int = Field(
+        default=2, ge=0, le=10, description="measurements repeated when a regression is seen; "
+        "an endpoint regresses only if its best p95 of all of them does. Default: 2",
+    )
 
 
 class PostdeploySettings(BaseModel):
