@@ -199,7 +199,10 @@ def test_orphaned_jobs_fail_db_integrity(tmp_path: Path) -> None:
         items = run_checks(stack.info.stack_json, ids, tmp_path)
     assert not failed(items, ids), failed(items, ids)
     checks = items["data.db-integrity"]["evidence"]["job_checks"]
-    assert checks["records"] == "2 orphaned job record(s)", checks
+    # At least the two trimmed here; jobs the arXiv poller had queued on backfill by then
+    # (how many depends on the machine's pace) were trimmed with them.
+    orphans = checks["records"].removesuffix(" orphaned job record(s)")
+    assert orphans.isdigit() and int(orphans) >= 2, checks
     assert checks["in_flight"].startswith("1 in-flight"), checks
 
 
