@@ -93,7 +93,7 @@ def platform_env(redis_url: str, **settings: object) -> dict[str, str]:
 def spawn_worker(worker_id: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
     log = (log_dir / f"{worker_id}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "service.worker", "--worker-id", worker_id],
+        [sys.executable, "-m", "service.jobs.worker", "--worker-id", worker_id],
         env=env,
         stdout=log,
         stderr=log,

@@ -23,8 +23,8 @@ from pathlib import Path
 import redis
 
 from bench.common import Valkey, platform_env, spawn_worker
-from service import constants as c
-from service import queue
+from service.jobs import queue
+from service.keyspace import keys as c
 from service.settings import Settings
 
 SETTINGS = {

@@ -81,7 +81,7 @@ def _entered(owner: Any, attr: str, label: str) -> None:
 
 def _patch_protocol() -> None:
     """Stamp the request's first bytes, its complete head and its first body bytes (scope)."""
-    from service.slowclient import HeaderTimeoutProtocol
+    from service.http.slow_clients import HeaderTimeoutProtocol
 
     data_received = HeaderTimeoutProtocol.data_received
     on_headers_complete = HeaderTimeoutProtocol.on_headers_complete
@@ -157,8 +157,9 @@ def _patch_stages() -> None:
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
 
-    from service import deps, middleware, overload
+    from service import deps
     from service.gateway import core, vllm
+    from service.http import middleware, overload
 
     _entered(middleware.RequestContextMiddleware, "__call__", "mw.context")
     _entered(CORSMiddleware, "__call__", "mw.cors")

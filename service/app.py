@@ -15,14 +15,14 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from service import SCHEMA_VERSION, __version__, metrics
-from service.constants import SCHEMA_KEY
+from service import SCHEMA_VERSION, __version__
 from service.errors import install_error_handlers
 from service.gateway.core import Gateway
+from service.http import metrics
+from service.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.http.overload import InFlightLimitMiddleware
+from service.keyspace.keys import SCHEMA_KEY
 from service.logs import configure_logging
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.overload import InFlightLimitMiddleware
-from service.ratelimit import RateLimiter
 from service.routers import (
     admin,
     admin_documents,
@@ -40,6 +40,7 @@ from service.routers import (
 from service.scheduler import metrics as scheduler_metrics
 from service.scheduler import state as schedule_state
 from service.scheduler.schedules import schedules
+from service.security.rate_limits import RateLimiter
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger("platform.app")

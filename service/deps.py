@@ -15,10 +15,10 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.errors import ApiError
+from service.http.middleware import STATE_RESPONSE_HEADERS
 from service.logs import update_context
-from service.middleware import STATE_RESPONSE_HEADERS
-from service.ratelimit import RateLimiter
-from service.security import authenticate, record_event
+from service.security.api_keys import authenticate, record_event
+from service.security.rate_limits import RateLimiter
 from service.settings import Settings
 
 # Declared for OpenAPI only (auto_error=False): the document then lists, per operation, that a

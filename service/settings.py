@@ -158,7 +158,7 @@ class Settings(BaseSettings):
         description="on SIGTERM, in-flight jobs get this long to finish before they are released",
     )
 
-    # --- outbound HTTP (service/outbound.py): every external call goes through one client ---
+    # --- outbound HTTP (service/outbound/client.py): every external call goes through it ---
     egress_allowlist: list[str] = Field(
         default_factory=list,
         description="hosts the platform may call: 'host' (ports 80/443), 'host:port', '*.suffix'"

@@ -1,7 +1,7 @@
 """Response Times: datastore and search query latency from the target's own histograms.
 
 The service times its datastore round trips (``platform_datastore_command_duration_seconds``,
-service/db_metrics.py); the document store's query histogram is included when the target
+service/documents/metrics.py); the document store's query histogram is included when the target
 exports one. The p95 comes from the buckets exactly as PromQL's histogram_quantile computes it.
 """
 

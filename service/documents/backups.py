@@ -15,9 +15,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from service.constants import BACKUP_LAST_KEY
 from service.documents.maintenance import backup, sidecar, verify_restore
 from service.documents.store import DocumentStore
+from service.keyspace.keys import BACKUP_LAST_KEY
 from service.settings import Settings
 
 BACKUP_GLOB = "documents-*.sqlite3"

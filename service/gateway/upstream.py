@@ -19,7 +19,7 @@ import httpx
 from service.gateway.config import ProviderSettings
 from service.gateway.metrics import UPSTREAM_LATENCY
 from service.gateway.schemas import ChatRequest
-from service.outbound_metrics import count_outbound
+from service.outbound.metrics import count_outbound
 
 REQUEST_ID_HEADER = "X-Request-ID"
 

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response, unhandled_error_response
+from service.http.metrics import UNMATCHED_ROUTE, observe_request, security_event
 from service.logs import ACCESS_LOGGER, bind_context, current_context, reset_context
-from service.metrics import UNMATCHED_ROUTE, observe_request, security_event
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 debug_logger = logging.getLogger("platform.http")

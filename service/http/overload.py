@@ -28,8 +28,8 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
+from service.http.metrics import HTTP_IN_FLIGHT, HTTP_IN_FLIGHT_LIMIT, HTTP_SHED, UNMATCHED_ROUTE
 from service.logs import SECURITY_LOGGER
-from service.metrics import HTTP_IN_FLIGHT, HTTP_IN_FLIGHT_LIMIT, HTTP_SHED, UNMATCHED_ROUTE
 
 logger = logging.getLogger(SECURITY_LOGGER)
 

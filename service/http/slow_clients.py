@@ -7,13 +7,13 @@ from the moment the connection opened, or the previous response ended, to comple
 then closes the connection and records a ``slow_headers`` security event. Request line and
 headers together may not exceed ``--h11-max-incomplete-event-size`` bytes (the cap uvicorn's h11
 protocol applies; httptools has none): past it the answer is uvicorn's 400 and the connection
-closes. Its writes go through `service.writes.CoalescingTransport` (a response's head leaves
-with its first body bytes).
+closes. Its writes go through `service.http.coalesced_writes.CoalescingTransport` (a
+response's head leaves with its first body bytes).
 
 httptools (llhttp, C) rather than h11 (pure Python): parsing a request costs a fraction, which
 measured 0.4 ms of the gateway's time to first token on the reference machine.
 
-Used as ``uvicorn --http service.slowclient:HeaderTimeoutProtocol``.
+Used as ``uvicorn --http service.http.slow_clients:HeaderTimeoutProtocol``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.security import record_event
+from service.http.coalesced_writes import CoalescingTransport
+from service.security.api_keys import record_event
 from service.settings import get_settings
-from service.writes import CoalescingTransport
 
 # h11's own default for the largest request head (uvicorn passes it as max_incomplete_event_size).
 DEFAULT_MAX_HEAD_BYTES = 16 * 1024

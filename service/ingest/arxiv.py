@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from service import sandbox
 from service.ingest import stats
 from service.ingest.throttle import LocalThrottle, RedisThrottle, Throttle
-from service.outbound import EgressRefused, OutboundClient, OutboundError, RateLimitedError
-from service.outbound_limits import wait_from_headers
+from service.outbound.client import EgressRefused, OutboundClient, OutboundError, RateLimitedError
+from service.outbound.limits import wait_from_headers
+from service.security import sandbox
 from service.settings import Settings
 
 log = logging.getLogger("service.ingest.arxiv")

@@ -13,10 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from service import sandbox
 from service.documents import DocumentIn, DocumentStore
 from service.ingest import personal, robots, stats
-from service.outbound import EgressRefused, OutboundClient, OutboundError
+from service.outbound.client import EgressRefused, OutboundClient, OutboundError
+from service.security import sandbox
 from service.settings import Settings, get_settings
 
 

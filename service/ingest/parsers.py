@@ -1,7 +1,7 @@
 """Parsers of untrusted content: Atom feeds (arXiv), HTML pages and Markdown READMEs.
 
-Pure functions from bytes to JSON-able dicts, run inside ``service.sandbox`` (a subprocess with
-CPU, memory, file and network limits). XML goes through defusedxml: entity expansion (billion
+Pure functions from bytes to JSON-able dicts, run inside ``service.security.sandbox`` (a subprocess
+with CPU, memory, file and network limits). XML goes through defusedxml: entity expansion (billion
 laughs), external entities and DTD retrieval raise instead of being resolved.
 """
 

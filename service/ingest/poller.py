@@ -1,4 +1,4 @@
-"""The arXiv poller: ``python -m service.poller --poller-id poller-1`` (its own process).
+"""The arXiv poller: ``python -m service.ingest.poller --poller-id poller-1`` (its own process).
 
 Each round fetches the newest papers of ``arxiv_query`` page by page until it meets papers it has
 already seen (``pf:ingest:seen:arxiv``) or ``arxiv_max_pages``; every new paper becomes an
@@ -21,16 +21,16 @@ import signal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service import constants as c
-from service import queue
 from service.ingest import stats
 from service.ingest.arxiv import ArxivClient, ArxivUnavailableError, make_throttle
-from service.outbound import EgressRefused, OutboundClient
+from service.jobs import queue
+from service.keyspace import keys as c
+from service.outbound.client import EgressRefused, OutboundClient
 from service.scheduler import state as schedule_state
 from service.scheduler.schedules import ARXIV_POLL
 from service.settings import Settings, get_settings
 
-log = logging.getLogger("service.poller")
+log = logging.getLogger("service.ingest.poller")
 
 
 async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> int:
@@ -119,7 +119,7 @@ async def serve(settings: Settings, poller_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service.poller", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m service.ingest.poller", description=__doc__)
     parser.add_argument(
         "--poller-id",
         default="poller-1",

@@ -13,8 +13,8 @@ from urllib.robotparser import RobotFileParser
 
 from redis.asyncio import Redis
 
-from service import constants as c
-from service.outbound import EgressRefused, OutboundClient, OutboundError
+from service.keyspace import keys as c
+from service.outbound.client import EgressRefused, OutboundClient, OutboundError
 from service.settings import Settings
 
 log = logging.getLogger("service.ingest.robots")

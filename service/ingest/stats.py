@@ -19,7 +19,7 @@ from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFam
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
-from service import constants as c
+from service.keyspace import keys as c
 
 log = logging.getLogger("service.ingest")
 SCRAPE_TIMEOUT_S = 1.0

@@ -22,13 +22,13 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from service import constants as c
+from service.keyspace import keys as c
+from service.keyspace.lua import TIME_PRELUDE, UNTIL_MS
 
 # Returns {slot_ms, now_ms}: slot = max(now, next); next = slot + interval. Redis TIME is the one
 # clock every process agrees on; the key expires a little after the slot it guards.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_RESERVE = TIME_PRELUDE + """
+local now = now_ms()
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(now, nxt)
 local interval = tonumber(ARGV[1])
@@ -36,9 +36,8 @@ redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', slot + interval - no
 return {slot, now}
 """
 # Push the next slot to at least now + delay (a backoff); never pulls it earlier.
-_PUSH = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_PUSH = TIME_PRELUDE + """
+local now = now_ms()
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local want = now + tonumber(ARGV[1])
 if want > nxt then
@@ -46,12 +45,6 @@ if want > nxt then
   return want - now
 end
 return nxt - now
-"""
-# Milliseconds until KEYS[1] (epoch ms on the Redis clock), 0 when it has passed or is unset.
-_UNTIL = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return math.max(0, tonumber(redis.call('GET', KEYS[1]) or '0') - now)
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -77,7 +70,7 @@ class RedisThrottle:
         self._reserve = redis.register_script(_RESERVE)
         self._push = redis.register_script(_PUSH)
         self._release = redis.register_script(_RELEASE)
-        self._until = redis.register_script(_UNTIL)
+        self._until = redis.register_script(UNTIL_MS)
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:

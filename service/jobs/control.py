@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from redis.asyncio import Redis
 
-from service import constants as c
-from service.queue import Lua
+from service.jobs.queue import Lua
+from service.keyspace import keys as c
 from service.settings import Settings
 
 # KEYS: control, then one pause flag per queue.  ARGV: ttl_s ('0': resume), control maxlen.

@@ -12,10 +12,10 @@ import logging
 
 from pydantic import ValidationError
 
-from service import constants as c
-from service.jobkinds import KINDS, Attempt, JobFailedError
+from service.jobs.kinds import KINDS, Attempt, JobFailedError
+from service.keyspace import keys as c
 
-log = logging.getLogger("service.worker")
+log = logging.getLogger("service.jobs.worker")
 
 # (succeeded, result JSON or error text, final: no retry can help)
 Outcome = tuple[bool, str, bool]

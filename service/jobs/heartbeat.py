@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import constants as c
+from service.keyspace import keys as c
 from service.settings import Settings
 
 

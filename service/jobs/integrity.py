@@ -1,7 +1,7 @@
 """Integrity of the job system: no orphaned job records, no stream entry without its record, no
 in-flight entry whose owner died and that nothing recovered (``GET /admin/jobs/integrity``).
 
-What references a record, per status (every script of ``service.queue_lua`` keeps this true):
+What references a record, per status (every script of ``service.jobs.lua`` keeps this true):
 
 - ``queued``: its ``entry`` is in its queue's stream, so a worker will read it;
 - ``running``: its ``entry`` is in the stream and pending in the consumer group, so recovery can
@@ -15,8 +15,8 @@ limit. A stream entry whose record is gone says records were deleted behind the 
 
 In flight without owner: a pending entry whose consumer has no live heartbeat and that has been
 idle longer than the recovery deadline (heartbeat TTL + ``job_visibility_timeout_s``). By then
-``service.recovery`` on any live worker has claimed it, so either no worker is alive or recovery
-is broken; its job is stuck either way.
+``service.jobs.recovery`` on any live worker has claimed it, so either no worker is alive or
+recovery is broken; its job is stuck either way.
 
 The scan is not atomic (SCAN while workers change records), so every non-terminal record and
 every suspect entry is judged by one Lua script that sees the record and its references in the
@@ -32,9 +32,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from service import constants as c
-from service import heartbeat
-from service.queue import text
+from service.jobs import heartbeat
+from service.jobs.queue import text
+from service.keyspace import keys as c
 from service.settings import Settings
 
 MAX_REPORTED = 20
@@ -42,7 +42,7 @@ SCAN_BATCH = 1000
 TERMINAL = frozenset({"succeeded", "dead"})
 
 # KEYS: job.  ARGV: stream prefix, retry key, group.  '' when the record is referenced (or gone
-# meanwhile), else what is missing. Keys from ARGV: a single Redis, as in service.queue_lua.
+# meanwhile), else what is missing. Keys from ARGV: a single Redis, as in service.jobs.lua.
 _JUDGE_RECORD = r"""
 local f = redis.call('HMGET', KEYS[1], 'status', 'queue', 'entry', 'job_id')
 local status, entry = f[1], f[3]

@@ -8,7 +8,7 @@ process agrees on one clock.
 
 Some scripts build key names from record fields (the stream of the job's queue): this instance is
 a single Redis, not a cluster, so undeclared keys are fine; the prefixes arrive as ARGV so the
-layout stays in ``service.constants``.
+layout stays in ``service.keyspace.keys``.
 
 Fencing: a running job holds a random ``token`` (one per attempt). ``FINISH`` and ``RELEASE``
 refuse to act unless the caller's token is the current one, so an attempt that was reclaimed from
@@ -19,13 +19,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from service.keyspace.lua import TIME_PRELUDE
+
 # Shared helpers, prepended to every script.
-_PRELUDE: Final = r"""
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-local function fmt(x) return string.format('%.6f', x) end
+_PRELUDE: Final = TIME_PRELUDE + r"""
 local function observe(stats, name, labels, v, buckets)
   for b in string.gmatch(buckets, '[^,]+') do
     if v <= tonumber(b) then

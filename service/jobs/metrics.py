@@ -30,10 +30,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from service import constants as c
-from service import queue_lua
+from service.jobs import lua
+from service.keyspace import keys as c
 
-log = logging.getLogger("service.job_metrics")
+log = logging.getLogger("service.jobs.metrics")
 SCRAPE_TIMEOUT_S = 1.0  # a scrape must not hang on a stuck Redis; the scrape fails instead
 
 
@@ -57,7 +57,7 @@ class JobMetricsCollector(Collector):
             return
         try:
             keys = [c.stream_key(q) for q in c.QUEUES] + [c.RETRY_KEY, c.DEAD_KEY]
-            depths = self._client.eval(queue_lua.DEPTHS, len(keys), *keys, c.CONSUMER_GROUP)
+            depths = self._client.eval(lua.DEPTHS, len(keys), *keys, c.CONSUMER_GROUP)
             raw = self._client.hgetall(c.STATS_KEY)
             stats = {str(k): str(v) for k, v in raw.items()}  # decode_responses: already str
         except redis.RedisError as exc:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from redis.asyncio import Redis
 from redis.typing import KeyT, StreamIdT
 
-from service import constants as c
-from service.queue import READ, text
-from service.recovery import Delivery
+from service.jobs.queue import READ, text
+from service.jobs.recovery import Delivery
+from service.keyspace import keys as c
 
 
 class WeightedRoundRobin:

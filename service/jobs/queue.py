@@ -1,11 +1,11 @@
 """The job queue on Redis Streams: enqueue with a hard limit, status, dead letters, depths.
 
-Layout (names in ``service.constants``): a stream per queue read by one consumer group; a hash
+Layout (names in ``service.keyspace.keys``): a stream per queue read by one consumer group; a hash
 per job holding the record; a counter per queue of accepted-not-terminal jobs (what the length
 limit counts: a job waiting for a retry still holds its place, so a failing backlog cannot grow
 without bound); a ZSET of scheduled retries and one of dead letters. Every state change is one
-Lua script (``service.queue_lua``); this module is the Python face of those scripts that the
-API uses. The worker side lives in ``service.worker``.
+Lua script (``service.jobs.lua``); this module is the Python face of those scripts that the
+API uses. The worker side lives in ``service.jobs.worker``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
-from service import constants as c
-from service import queue_lua
+from service.jobs import lua
+from service.keyspace import keys as c
 from service.settings import Settings
 
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -63,14 +63,14 @@ class Lua:
             return await redis.eval(self.source, len(keys), *keys, *args)
 
 
-ENQUEUE = Lua(queue_lua.ENQUEUE)
-START = Lua(queue_lua.START)
-FINISH = Lua(queue_lua.FINISH)
-RELEASE = Lua(queue_lua.RELEASE)
-MOVE_DUE = Lua(queue_lua.MOVE_DUE)
-REQUEUE = Lua(queue_lua.REQUEUE)
-DEPTHS = Lua(queue_lua.DEPTHS)
-READ = Lua(queue_lua.READ)
+ENQUEUE = Lua(lua.ENQUEUE)
+START = Lua(lua.START)
+FINISH = Lua(lua.FINISH)
+RELEASE = Lua(lua.RELEASE)
+MOVE_DUE = Lua(lua.MOVE_DUE)
+REQUEUE = Lua(lua.REQUEUE)
+DEPTHS = Lua(lua.DEPTHS)
+READ = Lua(lua.READ)
 
 BUCKETS_ARG = ",".join(repr(b) for b in c.DURATION_BUCKETS)
 

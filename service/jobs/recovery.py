@@ -21,8 +21,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import constants as c
-from service.queue import MOVE_DUE, Lua, text
+from service.jobs.queue import MOVE_DUE, Lua, text
+from service.keyspace import keys as c
 from service.settings import Settings
 
 # Re-claim (reset the idle time of) entries still held by this consumer; an entry that another

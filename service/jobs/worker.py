@@ -1,15 +1,15 @@
-"""The worker process: ``python -m service.worker --worker-id worker-1``.
+"""The worker process: ``python -m service.jobs.worker --worker-id worker-1``.
 
 One asyncio loop runs up to ``worker_concurrency`` jobs. Which queue the next job comes from is
 a weighted round robin (``Settings.queue_weights``, default 4 hot then 1 backfill; see
-``service.picker``): hot goes first, yet a saturating hot load never starves backfill. Paused
-queues (``service.queue_control``) are skipped. A maintenance task beats the heartbeat, keeps
+``service.jobs.picker``): hot goes first, yet a saturating hot load never starves backfill. Paused
+queues (``service.jobs.control``) are skipped. A maintenance task beats the heartbeat, keeps
 held entries fresh, claims the work of dead workers and moves due retries; a scheduler task
 (``service.scheduler``) runs the periodic jobs whose slot this worker claims.
 
 Failure model: Redis may vanish (restart with AOF): every loop retries with bounded backoff and
 recreates the consumer group if it is missing. The worker may be SIGKILLed: its entries stay
-pending and are claimed by others (see ``service.recovery``). SIGTERM: stop taking work, give
+pending and are claimed by others (see ``service.jobs.recovery``). SIGTERM: stop taking work, give
 in-flight jobs ``worker_shutdown_grace_s``, then release the rest to the queue unrun; exit 0.
 """
 
@@ -32,16 +32,25 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service import SCHEMA_VERSION, __version__, heartbeat, picker, recovery
-from service import constants as c
-from service.jobexec import execute
+from service import SCHEMA_VERSION, __version__
+from service.jobs import heartbeat, picker, recovery
+from service.jobs.execution import execute
+from service.jobs.queue import (
+    BUCKETS_ARG,
+    FINISH,
+    RELEASE,
+    START,
+    ensure_groups,
+    jitter_factor,
+    text,
+)
+from service.jobs.recovery import Delivery
+from service.keyspace import keys as c
 from service.logs import log_context
-from service.queue import BUCKETS_ARG, FINISH, RELEASE, START, ensure_groups, jitter_factor, text
-from service.recovery import Delivery
 from service.scheduler.runner import Scheduler
 from service.settings import Settings, get_settings
 
-log = logging.getLogger("service.worker")
+log = logging.getLogger("service.jobs.worker")
 T = TypeVar("T")
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -267,7 +276,7 @@ async def serve(settings: Settings, worker_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service.worker", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m service.jobs.worker", description=__doc__)
     parser.add_argument("--worker-id", required=True, metavar="ID",
                         help="stable name of this worker (heartbeat key, logs)")
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ What it guarantees, and why:
   and Hugging Face ask of API clients.
 - Manners: one request on the wire per destination across all processes, and a destination's
   429/503 ``Retry-After`` and ``X-RateLimit-Remaining: 0`` pause every process (state in Redis,
-  `service.outbound_limits`); a wait longer than ``outbound_max_rate_wait_s`` raises
+  `service.outbound.limits`); a wait longer than ``outbound_max_rate_wait_s`` raises
   `RateLimitedError` instead of blocking.
 - Bounds: connect/read timeouts and a total deadline per hop (connect + read timeout, so a
   server trickling bytes cannot hold the destination's one connection), a response size cap, no
@@ -31,16 +31,16 @@ import redis.asyncio as aioredis
 from prometheus_client import Histogram
 
 from service import __version__
-from service.egress import EgressPolicy, EgressRefused, OutboundError, Vetted
-from service.outbound_limits import (
+from service.outbound.egress import EgressPolicy, EgressRefused, OutboundError, Vetted
+from service.outbound.limits import (
     DestinationBusyError,
     LocalGate,
     RateGate,
     RateLimitedError,
     RedisGate,
 )
-from service.outbound_metrics import OUTBOUND_REQUESTS
-from service.security import record_event
+from service.outbound.metrics import OUTBOUND_REQUESTS
+from service.security.api_keys import record_event
 from service.settings import Settings
 
 __all__ = [

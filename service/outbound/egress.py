@@ -24,7 +24,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class OutboundError(Exception):
-    """Base of every failure of an outbound call made through `service.outbound`."""
+    """Base of every failure of an outbound call made through `service.outbound.client`."""
 
 
 class EgressRefused(OutboundError):

@@ -33,30 +33,24 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
-from service.constants import (
+from service.keyspace.keys import (
     OUTBOUND_INFLIGHT_PREFIX,
     OUTBOUND_LOCK_MARGIN_S,
     OUTBOUND_MAX_BACKOFF_S,
     OUTBOUND_UNTIL_PREFIX,
 )
-from service.egress import OutboundError
+from service.keyspace.lua import TIME_PRELUDE, UNTIL_MS
+from service.outbound.egress import OutboundError
 
 # SET key to now + ARGV[1] ms (Redis clock) unless it already holds a later time; expire with it.
-_RAISE_UNTIL = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_RAISE_UNTIL = TIME_PRELUDE + """
+local now = now_ms()
 local new = now + tonumber(ARGV[1])
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if new > cur then
   redis.call('SET', KEYS[1], tostring(new), 'PX', tonumber(ARGV[1]) + 1000)
 end
 return 0
-"""
-# Milliseconds until KEYS[1] (epoch ms on the Redis clock), 0 when it has passed or is unset.
-_UNTIL = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return math.max(0, tonumber(redis.call('GET', KEYS[1]) or '0') - now)
 """
 # Lock retry period: a waiter notices a released lock within this; requests take milliseconds
 # to seconds, so 20 ms adds little latency and a few Redis round trips per waiting request.
@@ -135,7 +129,7 @@ class RedisGate:
         # A caller may wait out one reset it was told about plus a request ahead of it.
         self.lock_wait_s = max_wait_s + request_s
         self._raise = redis.register_script(_RAISE_UNTIL)
-        self._until = redis.register_script(_UNTIL)
+        self._until = redis.register_script(UNTIL_MS)
 
     @contextlib.asynccontextmanager
     async def turn(self, key: str, destination: str) -> AsyncIterator[float]:

@@ -15,14 +15,14 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import retention
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.documents import backups
 from service.documents.deps import StoreDep
 from service.documents.maintenance import integrity_check, rollback_drill
 from service.documents.schema import LATEST_VERSION
 from service.errors import ApiError
-from service.outbound import EgressRefused, OutboundClient, OutboundError
+from service.outbound.client import EgressRefused, OutboundClient, OutboundError
+from service.scheduler import retention
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -87,7 +87,7 @@ async def purge_retention(
     body: PurgeIn | None = None,
 ) -> dict[str, Any]:
     """The scheduled retention purge, now: documents per source (0 = keep forever) and job
-    records (``service.retention``); counts of what was removed."""
+    records (``service.scheduler.retention``); counts of what was removed."""
     return await retention.purge(settings, store, redis, dry_run=body.dry_run if body else False)
 
 

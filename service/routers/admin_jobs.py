@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from service import heartbeat, queue, queue_control
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.errors import ApiError
-from service.queue_integrity import job_integrity
+from service.jobs import control, heartbeat, queue
+from service.jobs.integrity import job_integrity
 from service.routers.job_models import (
     DeadLetters,
     JobRecord,
@@ -67,7 +67,7 @@ async def read_workers(principal: AdminKey, redis: RedisDep,
 async def read_queues(principal: AdminKey, redis: RedisDep,
                       settings: SettingsDep) -> dict[str, Any]:
     """Per queue: jobs waiting (depth), held against the limit (size), the limit, pause state."""
-    return {"queues": await queue_control.queue_state(redis, settings)}
+    return {"queues": await control.queue_state(redis, settings)}
 
 
 @router.post("/queues/pause", response_model=Queues, responses=error_responses(401, 403, 422))
@@ -75,16 +75,16 @@ async def pause_queues(body: QueueSelection, principal: AdminKey, redis: RedisDe
                        settings: SettingsDep) -> dict[str, Any]:
     """Stop workers from starting jobs of these queues (enqueue still accepts) until resumed,
     or until ``queue_pause_max_s`` has passed."""
-    await queue_control.set_paused(redis, settings, body.queues, paused=True)
-    return {"queues": await queue_control.queue_state(redis, settings)}
+    await control.set_paused(redis, settings, body.queues, paused=True)
+    return {"queues": await control.queue_state(redis, settings)}
 
 
 @router.post("/queues/resume", response_model=Queues, responses=error_responses(401, 403, 422))
 async def resume_queues(body: QueueSelection, principal: AdminKey, redis: RedisDep,
                         settings: SettingsDep) -> dict[str, Any]:
     """Let workers take jobs of these queues again; queues named together resume together."""
-    await queue_control.set_paused(redis, settings, body.queues, paused=False)
-    return {"queues": await queue_control.queue_state(redis, settings)}
+    await control.set_paused(redis, settings, body.queues, paused=False)
+    return {"queues": await control.queue_state(redis, settings)}
 
 
 @router.get("/jobs/integrity", responses=error_responses(401, 403))

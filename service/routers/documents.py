@@ -19,7 +19,7 @@ from service.documents.deps import StoreDep
 from service.documents.models import DocumentIn, bounded_snippet
 from service.documents.upload import UploadRejectedError, pdf_text, safe_name, sniff
 from service.errors import ApiError
-from service.security import record_event
+from service.security.api_keys import record_event
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 CHUNK = 64 * 1024

@@ -19,14 +19,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service import SCHEMA_VERSION, __version__
-from service.constants import SCHEMA_KEY
-from service.db_metrics import timed
 from service.deps import RedisDep, SettingsDep
+from service.documents.metrics import timed
 from service.documents.status import documents_component
 from service.gateway.core import Gateway
-from service.heartbeat import WorkerInfo, list_workers
 from service.ingest.health import ingestion_component
-from service.queue import queue_depths
+from service.jobs.heartbeat import WorkerInfo, list_workers
+from service.jobs.queue import queue_depths
+from service.keyspace.keys import SCHEMA_KEY
 from service.routers.chat import GatewayDep
 from service.scheduler.health import scheduler_component
 from service.settings import Settings

@@ -20,13 +20,14 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from service import constants as c
-from service import queue, sandbox
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.documents.deps import StoreDep
 from service.errors import ApiError
 from service.ingest import personal
 from service.ingest.stats import COLLECTOR
+from service.jobs import queue
+from service.keyspace import keys as c
+from service.security import sandbox
 
 INGEST_KINDS = frozenset({"webhook_event", "arxiv_paper", "fetch_page"})
 ERASED = json.dumps({"erased": True})

@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service import job_metrics, queue
 from service.deps import ApiKey, RedisDep, SettingsDep
 from service.errors import ApiError
-from service.jobkinds import KINDS
+from service.jobs import metrics as job_metrics
+from service.jobs import queue
+from service.jobs.kinds import KINDS
 from service.logs import current_context
 from service.routers.job_models import JobRecord, error_responses
 

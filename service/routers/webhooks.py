@@ -19,11 +19,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from service import queue
 from service.deps import RedisDep, SettingsDep
 from service.errors import ApiError
 from service.ingest import personal, signatures, stats
-from service.security import record_event
+from service.jobs import queue
+from service.security.api_keys import record_event
 from service.settings import Settings
 
 log = logging.getLogger("platform.webhooks")

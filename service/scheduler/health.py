@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.db_metrics import timed
+from service.documents.metrics import timed
 from service.scheduler import state
 from service.scheduler.schedules import NAMES
 from service.scheduler.view import views

@@ -15,7 +15,7 @@ import redis
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from service import constants as c
+from service.keyspace import keys as c
 from service.scheduler.schedules import NAMES
 from service.scheduler.state import parse_records
 from service.scheduler.view import FAILED_OUTCOMES, ScheduleView, views

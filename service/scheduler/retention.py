@@ -22,9 +22,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import constants as c
 from service.documents.store import DocumentStore
-from service.queue import text
+from service.jobs.queue import text
+from service.keyspace import keys as c
 from service.settings import Settings
 
 # Keys per SCAN/ZSCAN step and per pipelined batch: big enough to finish a large keyspace in few

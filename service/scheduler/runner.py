@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service import constants as c
+from service.keyspace import keys as c
 from service.logs import log_context
 from service.scheduler import state
 from service.scheduler.schedules import Schedule, schedules

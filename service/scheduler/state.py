@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from service import constants as c
-from service.queue import Lua, text
+from service.jobs.queue import Lua, text
+from service.keyspace import keys as c
 from service.scheduler import lua
 
 Outcome = Literal["succeeded", "failed", "backed_off"]

@@ -12,9 +12,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import retention
 from service.documents.backups import backup_and_record
 from service.documents.store import DocumentStore
+from service.scheduler import retention
 from service.settings import Settings
 
 

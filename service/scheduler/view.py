@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service import constants as c
+from service.keyspace import keys as c
 from service.scheduler.schedules import Schedule, schedules
 from service.settings import Settings
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 
 from service.errors import ApiError
-from service.metrics import security_event
+from service.http.metrics import security_event
 from service.settings import Settings
 
 logger = logging.getLogger("platform.security")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 
-from service.constants import KEY_PREFIX
+from service.keyspace.keys import KEY_PREFIX
 
 logger = logging.getLogger("platform.ratelimit")
 

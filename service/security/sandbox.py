@@ -96,7 +96,7 @@ def run(task: str, data: bytes, limits: Limits) -> dict[str, Any]:
     env = {"PATH": os.defpath, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
            "HOME": str(scratch), "TMPDIR": str(scratch)}  # fmt: skip
     spec = json.dumps({**asdict(limits), "scratch": str(scratch), "sandboxed": True})
-    argv = [sys.executable, "-m", "service.sandbox_child", task, spec]
+    argv = [sys.executable, "-m", "service.security.sandbox_child", task, spec]
     try:
         done = subprocess.run(argv, input=data, capture_output=True, cwd=scratch, env=env,
                               timeout=limits.timeout_s, check=False)  # fmt: skip
@@ -127,7 +127,7 @@ def _outcome(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
 
 def run_unsandboxed(task: str, data: bytes, limits: Limits) -> dict[str, Any]:
     """The same parser in-process, without limits (``sandbox_enabled=false``: unsafe)."""
-    from service.sandbox_child import run_task  # the child module is import-safe
+    from service.security.sandbox_child import run_task  # the child module is import-safe
 
     try:
         return run_task(task, data, {**asdict(limits), "scratch": tempfile.gettempdir()})

@@ -1,7 +1,9 @@
-"""The sandboxed side: ``python -m service.sandbox_child TASK LIMITS_JSON`` (started by sandbox).
+"""The sandboxed side: ``python -m service.security.sandbox_child TASK LIMITS_JSON``.
 
-Order matters: modules are imported first, then the limits go on, then stdin (the untrusted
-bytes) is read and parsed. Limits (see ``service.sandbox`` for what each one stops and what none
+Started by ``service.security.sandbox``.
+
+Order matters: modules are imported first, then the limits go on, then stdin (the untrusted bytes)
+is read and parsed. Limits (see ``service.security.sandbox`` for what each one stops and what none
 of them stops): RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC; an audit hook
 (cannot be removed once added) refuses sockets, writes outside the scratch directory and process
 creation; ``socket.socket`` is replaced as well, for code that reaches it before the hook fires.

@@ -33,7 +33,7 @@ def uvicorn_argv(port: int, tls: TlsFiles | None) -> list[str]:
         *ssl,
         "--no-access-log",
         "--no-server-header",
-        "--http", "service.slowclient:HeaderTimeoutProtocol",
+        "--http", "service.http.slow_clients:HeaderTimeoutProtocol",
         "--timeout-keep-alive", "5",
         "--timeout-graceful-shutdown", "5",
         "--limit-concurrency", "1000",

@@ -156,7 +156,7 @@ def _build_auxiliary(
 
 def worker_process(layout: Layout, env: Mapping[str, str], name: str) -> ManagedProcess:
     """A worker child (not started yet); its id is its name, e.g. ``worker-1``."""
-    argv = [PYTHON, "-m", "service.worker", "--worker-id", name]
+    argv = [PYTHON, "-m", "service.jobs.worker", "--worker-id", name]
     return ManagedProcess(name, argv, env=env, log_path=layout.out(name), cwd=layout.root)
 
 

@@ -3,7 +3,7 @@
 Secrets are generated per stack like the API keys: they reach the service through its
 environment and the suite through ``stack.json`` (``webhook_secrets``, mode 0600), which is how
 the webhook checks sign real events. The pollers are supervised like workers (restarted when
-they die), each one ``python -m service.poller --poller-id poller-N``.
+they die), each one ``python -m service.ingest.poller --poller-id poller-N``.
 """
 
 from __future__ import annotations
@@ -30,5 +30,5 @@ def ingest_env(generated: Mapping[str, str]) -> dict[str, str]:
 
 def poller_process(layout: Layout, env: Mapping[str, str], name: str) -> ManagedProcess:
     """A poller child (not started yet); its id is its name, e.g. ``poller-1``."""
-    argv = [PYTHON, "-m", "service.poller", "--poller-id", name]
+    argv = [PYTHON, "-m", "service.ingest.poller", "--poller-id", name]
     return ManagedProcess(name, argv, env=env, log_path=layout.out(name), cwd=layout.root)

@@ -20,7 +20,7 @@ class StackOptions:
     """
 
     workers: int = 2
-    pollers: int = 1  # arXiv pollers (service.poller), supervised like workers
+    pollers: int = 1  # arXiv pollers (service.ingest.poller), supervised like workers
     directory: Path | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     cert_days: int = 30

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 
-from service.constants import SCHEMA_KEY, stream_key
+from service.keyspace.keys import SCHEMA_KEY, stream_key
 from service.stack import Stack, StackOptions, running_stack
 from service.stack.environment import KEY_IDS, base_env, generate_keys
 from service.stack.polling import wait_until

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import redis
 from redis.asyncio import Redis
 
+from service.jobs.worker import Worker
 from service.settings import Settings
-from service.worker import Worker
 
 T = TypeVar("T")
 KEY_API = "k" * 32

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from service import SCHEMA_VERSION, __version__
-from service.heartbeat import WorkerInfo, write_heartbeat
+from service.jobs.heartbeat import WorkerInfo, write_heartbeat
 from service.settings import Settings
 from tests.conftest import KEYS, free_port
 from tests.service.conftest import StartApi

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from service import constants as c
+from service.keyspace import keys as c
 from service.logs import configure_logging
 from service.settings import Settings
 from tests.conftest import KEYS, api_settings

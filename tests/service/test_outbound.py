@@ -15,15 +15,15 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from service.egress import EgressPolicy, is_public, parse_entry
-from service.outbound import (
+from service.outbound.client import (
     EgressRefused,
     OutboundClient,
     RateLimitedError,
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from service.outbound_metrics import OUTBOUND_REQUESTS
+from service.outbound.egress import EgressPolicy, is_public, parse_entry
+from service.outbound.metrics import OUTBOUND_REQUESTS
 from tests.conftest import api_settings
 
 

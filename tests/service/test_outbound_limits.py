@@ -17,8 +17,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from service import constants as c
-from service.outbound import DestinationBusyError, OutboundClient
+from service.keyspace import keys as c
+from service.outbound.client import DestinationBusyError, OutboundClient
 from tests.conftest import api_settings
 from tests.emulators.conftest import Emulator, start_emulator, stop
 

@@ -1,4 +1,4 @@
-"""service/overload.py over real HTTP: the in-flight limit, its 503, its exemptions and metrics.
+"""service/http/overload.py over HTTP: the in-flight limit, its 503, its exemptions and metrics.
 
 A held stream (a route that sends one chunk, then waits for the test to release it) fills the
 only slot of an app with ``max_in_flight=1``, so what happens at the limit is deterministic.

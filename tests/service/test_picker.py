@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from service import constants as c
-from service import picker, queue, queue_control
-from service.picker import WeightedRoundRobin
+from service.jobs import control, picker, queue
+from service.jobs.picker import WeightedRoundRobin
+from service.keyspace import keys as c
 from tests.service.jobtools import connect, fresh_settings
 
 
@@ -54,7 +54,7 @@ def test_read_one_skips_paused_queue_and_waits_for_resume(redis_server: str) -> 
     async def body() -> None:
         async with connect(s) as r:
             await queue.ensure_groups(r)
-            await queue_control.set_paused(r, s, ["hot"], paused=True)
+            await control.set_paused(r, s, ["hot"], paused=True)
             await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
             got, waits = await picker.read_one(r, "c1", ["hot", "backfill"])
             assert got is None
@@ -62,7 +62,7 @@ def test_read_one_skips_paused_queue_and_waits_for_resume(redis_server: str) -> 
             started = time.monotonic()
             waiter = asyncio.create_task(picker.wait_for_work(r, waits, 5_000))
             async with connect(s) as other:
-                await queue_control.set_paused(other, s, ["hot"], paused=False)
+                await control.set_paused(other, s, ["hot"], paused=False)
             await asyncio.wait_for(waiter, 5)
             assert time.monotonic() - started < 2.0
             got, _ = await picker.read_one(r, "c1", ["backfill", "hot"])

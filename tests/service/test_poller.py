@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr, ValidationError
 
-from service import constants as c
 from service.ingest.throttle import LocalThrottle, RedisThrottle
+from service.keyspace import keys as c
 from service.settings import Settings
 
 INTERVAL_S = 0.3  # the production floor is 3 s; the mechanism is the same at any interval

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from service import constants as c
-from service import queue
+from service.jobs import queue
+from service.keyspace import keys as c
 from service.settings import Settings
 from tests.service.jobtools import connect, fresh_settings
 
@@ -137,7 +137,7 @@ def test_failure_schedules_retry_then_dead_letter_and_requeue(redis_server: str)
             assert (await queue.queue_depths(r))["retry"] == 1
             with pytest.raises(queue.NotDeadError):
                 await queue.requeue_dead(r, s, job_id)
-            from service.recovery import move_due_retries
+            from service.jobs.recovery import move_due_retries
             assert await move_due_retries(r) == 1
             entry, _ = await _deliver(r)
             await _start(r, s, entry, job_id, "t2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from service import queue, queue_control
+from service.jobs import control, queue
 from tests.service.jobtools import connect, fresh_settings, poll
 
 
@@ -18,16 +18,16 @@ def test_state_counts_depth_size_limit_and_pause(redis_server: str) -> None:
             for _ in range(3):
                 await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
             await r.xreadgroup("workers", "c1", {"pf:stream:hot": ">"}, count=1)  # one taken
-            state = await queue_control.queue_state(r, s)
+            state = await control.queue_state(r, s)
             assert state["hot"] == {"depth": 2, "size": 3, "limit": 5, "paused": False,
                                     "pause_expires_in_s": None}
             assert state["backfill"]["limit"] == 0
-            await queue_control.set_paused(r, s, ["hot", "backfill"], paused=True)
-            state = await queue_control.queue_state(r, s)
+            await control.set_paused(r, s, ["hot", "backfill"], paused=True)
+            state = await control.queue_state(r, s)
             assert state["hot"]["paused"] and state["backfill"]["paused"]
             assert 0 < state["hot"]["pause_expires_in_s"] <= s.queue_pause_max_s
-            await queue_control.set_paused(r, s, ["backfill", "hot"], paused=False)
-            state = await queue_control.queue_state(r, s)
+            await control.set_paused(r, s, ["backfill", "hot"], paused=False)
+            state = await control.queue_state(r, s)
             assert not state["hot"]["paused"] and not state["backfill"]["paused"]
 
     asyncio.run(body())
@@ -39,11 +39,11 @@ def test_pause_lifts_itself_after_the_bound(redis_server: str) -> None:
 
     async def body() -> None:
         async with connect(s) as r:
-            await queue_control.set_paused(r, s, ["backfill"], paused=True)
-            assert (await queue_control.queue_state(r, s))["backfill"]["paused"]
+            await control.set_paused(r, s, ["backfill"], paused=True)
+            assert (await control.queue_state(r, s))["backfill"]["paused"]
 
             async def lifted() -> bool:
-                return not (await queue_control.queue_state(r, s))["backfill"]["paused"]
+                return not (await control.queue_state(r, s))["backfill"]["paused"]
 
             await poll(lifted, 5, "the pause to expire")
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from service import constants as c
-from service import heartbeat, queue
-from service.queue_integrity import JobIntegrityReport, job_integrity
+from service.jobs import heartbeat, queue
+from service.jobs.integrity import JobIntegrityReport, job_integrity
+from service.keyspace import keys as c
 from service.settings import Settings
 from tests.service.jobtools import connect, fresh_settings, poll
 

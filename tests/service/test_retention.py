@@ -8,9 +8,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service import constants as c
-from service import retention
 from service.documents.store import DocumentStore
+from service.keyspace import keys as c
+from service.scheduler import retention
 from service.settings import Settings
 from tests.service.jobtools import connect, fresh_settings
 

@@ -10,9 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from service import constants as c
 from service.emulators.robots import ROBOTS_TXT
 from service.ingest import robots
+from service.keyspace import keys as c
 from service.settings import Settings
 
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from pydantic import SecretStr
 
-from service import sandbox
 from service.emulators.arxiv import corpus, feed
+from service.security import sandbox
 from service.settings import Settings
 
 

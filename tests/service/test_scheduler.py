@@ -18,10 +18,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import constants as c
 from service.ingest.arxiv import ArxivClient, make_throttle
-from service.outbound import OutboundClient
-from service.poller import recorded_round
+from service.ingest.poller import recorded_round
+from service.keyspace import keys as c
+from service.outbound.client import OutboundClient
 from service.scheduler import state
 from service.scheduler.health import scheduler_component
 from service.scheduler.runner import Scheduler

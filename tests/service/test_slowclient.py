@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from service.slowclient import DEFAULT_MAX_HEAD_BYTES, HeaderTimeoutProtocol
+from service.http.slow_clients import DEFAULT_MAX_HEAD_BYTES, HeaderTimeoutProtocol
 
 
 class QuickDeadline(HeaderTimeoutProtocol):

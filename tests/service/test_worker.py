@@ -13,9 +13,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import queue, queue_control
+from service.jobs import control, queue
+from service.jobs.worker import Worker
 from service.settings import Settings
-from service.worker import Worker
 from tests.service.jobtools import connect, fresh_settings, poll, running_worker, settings_env
 
 
@@ -56,16 +56,16 @@ def test_running_worker_skips_paused_queue_until_resumed(redis_server: str) -> N
 
     async def body() -> None:
         async with connect(s) as r, running_worker(r, s):
-            await queue_control.set_paused(r, s, ["hot"], paused=True)
+            await control.set_paused(r, s, ["hot"], paused=True)
             hot = [await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
                    for _ in range(3)]
             late = await queue.enqueue(r, s, kind="noop", queue="backfill", payload={}, owner="ci")
             await poll(lambda: _status(r, late.job_id, "succeeded"), 10, "backfill job")
-            state = (await queue_control.queue_state(r, s))["hot"]
+            state = (await control.queue_state(r, s))["hot"]
             assert (state["depth"], state["size"], state["paused"]) == (3, 3, True)
             for job in hot:
                 assert await _status(r, job.job_id, "queued")
-            await queue_control.set_paused(r, s, ["hot"], paused=False)
+            await control.set_paused(r, s, ["hot"], paused=False)
             for job in hot:
                 await poll(partial(_status, r, job.job_id, "succeeded"), 10, "hot job")
 
@@ -113,7 +113,7 @@ def test_always_failing_job_goes_dead_and_requeue_runs_it_again(redis_server: st
 
 
 def _spawn(s: Settings, worker_id: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "service.worker", "--worker-id", worker_id],
+    return subprocess.Popen([sys.executable, "-m", "service.jobs.worker", "--worker-id", worker_id],
                             env=settings_env(s), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 

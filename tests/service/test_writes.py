@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from service.writes import CoalescingTransport
+from service.http.coalesced_writes import CoalescingTransport
 
 
 def _read_all(peer: socket.socket) -> bytes:
