@@ -1,1 +1,1 @@
-pytest_plugins = ["acceptance.plugin"]
+pytest_plugins = ["acceptance.harness.plugin"]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acceptance.config import SloSettings
+from acceptance.settings import SloSettings
 from load.slo import chat_summary, evaluate, load_slo, missed
 from load.stats import percentile
 from load.summary import StreamSummary

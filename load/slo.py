@@ -1,6 +1,6 @@
 """SLOs of a load run, judged on the raw samples (never on Locust's rounded stats).
 
-The thresholds are ``[slo]`` of ``preflight.toml`` (``acceptance.config.SloSettings``): one
+The thresholds are ``[slo]`` of ``preflight.toml`` (``acceptance.settings.SloSettings``): one
 definition for the release checks and for Locust's exit code. Locust rounds response times above
 100 ms to 10 ms in its stats, which is too coarse for a 150 ms TTFT, so everything here is
 computed from the per-request records the users write (``load/samples.py``).
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acceptance.config import SloSettings, find_config_file, load_suite_config
+from acceptance.settings import SloSettings, find_config_file, load_suite_config
 from load.stats import percentile
 from load.streaming import StreamResult
 from load.summary import StreamSummary, summarize

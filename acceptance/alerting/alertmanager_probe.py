@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import yaml
 
-from acceptance.waiting import poll_until
 from service.stack.alert_receiver import loopback_receiver
 from service.stack.monitoring_config import READY_PATH, alertmanager_argv
 from service.stack.ports import free_port
+from service.waiting import poll_until
 
 __all__ = [
     "TEST_ALERT",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from acceptance.ops_artefacts import duration_s
+from acceptance.support.ops_artefacts import duration_s
 
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
 TIMINGS = ("group_wait", "group_interval", "repeat_interval")

@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from acceptance.alertmanager_config import TIMINGS, matchers, routes
-from acceptance.alertmanager_probe import (
+from acceptance.alerting.alertmanager_probe import (
     TEST_ALERT,
     loopback_receiver,
     post_test_alert,
     routed_receivers,
     running_alertmanager,
 )
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ops_artefacts import artefact, load_alert_rules, load_yaml, run_tool, tool
-from acceptance.verdicts import needs_confirmation, not_verified
-from acceptance.waiting import poll_until
+from acceptance.alerting.alertmanager_routes import TIMINGS, matchers, routes
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import needs_confirmation, not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.ops_artefacts import artefact, load_alert_rules, load_yaml, run_tool, tool
 from service.stack.monitoring_config import loopback_copy
+from service.waiting import poll_until
 
 # The test alert is routed like a real page: critical, on a service of its own.
 TEST_LABELS = {"severity": "critical", "service": "preflight"}

@@ -10,16 +10,16 @@ import re
 
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ops_artefacts import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import needs_confirmation
+from acceptance.settings import SuiteConfig
+from acceptance.support.ops_artefacts import (
     artefact,
     load_alert_rules,
     load_yaml,
     markdown_sections,
     runbook_target,
 )
-from acceptance.verdicts import needs_confirmation
 
 _ESCALATION = re.compile(r"^\W*escalation\W*:?(.*)$", re.IGNORECASE | re.MULTILINE)
 

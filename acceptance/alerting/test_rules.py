@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.monitoring import loaded_rules, monitoring
-from acceptance.ops_artefacts import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.monitoring import loaded_rules, monitoring
+from acceptance.support.ops_artefacts import (
     AlertRule,
     artefact,
     exposed_metric_names,
@@ -28,7 +29,6 @@ from acceptance.ops_artefacts import (
     tool,
     uses_selector,
 )
-from acceptance.target import Target
 
 # Written by Prometheus itself for every scrape target, never by the target's /metrics.
 SCRAPE_METRICS = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})

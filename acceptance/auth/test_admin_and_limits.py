@@ -5,14 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.promtext import parse, total
-from acceptance.target import Target
-from acceptance.waiting import poll_until
-
-from .test_api_keys import call, secured_operations
+from acceptance.auth.test_api_keys import call, secured_operations
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
+from acceptance.support.promtext import parse, total
+from service.waiting import poll_until
 
 ADMIN_PREFIX = "/admin/"
 NO_JOB_PATH = "/status/" + "0" * 32  # cheap, authenticated, counted by the limiter

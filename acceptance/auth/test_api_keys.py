@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.support.api import get_json
 
 PLACEHOLDER = "00000000000000000000000000000000"
 

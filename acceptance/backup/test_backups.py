@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
 
 
 @pytest.mark.checklist("backup.recent-valid")

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.release import git, repo_path
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.release import git, repo_path
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
 
 
 def _snapshot_path(config: SuiteConfig, target: Target) -> Path | None:

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ops_artefacts import artefact, load_yaml
-from acceptance.verdicts import needs_confirmation
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import needs_confirmation
+from acceptance.settings import SuiteConfig
+from acceptance.support.ops_artefacts import artefact, load_yaml
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()/.-]{5,}$")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import admin_settings
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings
 
 
 def preflight(client: httpx.Client, origin: str, path: str = "/enqueue") -> httpx.Response:

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import admin_settings, health
-from acceptance.config import SuiteConfig
-from acceptance.endpoints import endpoint_urls, plain_http
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings, health
+from acceptance.support.endpoints import endpoint_urls, plain_http
 
 DOCS_PATHS = ("/docs", "/redoc")
 

@@ -6,9 +6,9 @@ import httpx
 import pytest
 from limits import parse
 
-from acceptance.api import admin_settings
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings
 
 
 def per_minute(limit: str) -> float:

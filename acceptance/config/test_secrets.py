@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
 
 # What the service must say when it refuses to start without keys.
 REFUSAL_HINT = "PLATFORM_API_KEYS"

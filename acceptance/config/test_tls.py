@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
 
 
 def handshake(target: Target, timeout: float) -> tuple[dict[str, object], str]:

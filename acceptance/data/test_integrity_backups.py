@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
 
 
 @pytest.mark.checklist("data.db-integrity")

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import Record, records, worker_logs
-from acceptance.promtext import scrape
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.logfiles import Record, records, worker_logs
+from acceptance.support.promtext import scrape
 
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 SUITE_JOB_KINDS = frozenset({"probe"})

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ingestion import ingestion
-from acceptance.waiting import PollTimeout, poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.ingestion import ingestion
+from service.waiting import PollTimeout, poll_until
 
 
 def _age(value: Any) -> float | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import get_json, health
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.support.api import get_json, health
 
 
 @pytest.mark.checklist("data.schema-versions")

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.documents_api import search, unique_word, upload
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
+from acceptance.support.documents_api import search, unique_word, upload
 
 # Items the labelled fixture corpus marks gated (models behind an access agreement).
 GATED_QUERIES = ["gemma instruction tuned", "llama 3.1 instruct"]

@@ -15,12 +15,12 @@ import httpx
 import pytest
 import redis
 
-from acceptance.config import SuiteConfig
-from acceptance.documents_api import search, unique_word
-from acceptance.fixtures import Evidence
-from acceptance.ingestion import wait_searchable, webhook_secret
-from acceptance.logfiles import occurrences
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.documents_api import search, unique_word
+from acceptance.support.ingestion import wait_searchable, webhook_secret
+from acceptance.support.logfiles import occurrences
 from service.stack.send_webhook import github_payload, hf_payload, send_github, send_huggingface
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.providers import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.providers import (
     chat_model,
     emulator,
     new_request_id,
@@ -18,8 +19,7 @@ from acceptance.providers import (
     providers_component,
     seen_by,
 )
-from acceptance.target import Target
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Reply with a short greeting."}]
 

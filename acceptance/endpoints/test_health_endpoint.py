@@ -10,12 +10,12 @@ import httpx
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from acceptance.api import health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import health
+from service.waiting import poll_until
 
 Status = Literal["ok", "degraded", "down"]
 

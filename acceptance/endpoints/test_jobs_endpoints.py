@@ -8,9 +8,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from acceptance.api import enqueue, wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import enqueue, wait_job
 
 INVALID_BODIES = {
     "missing kind": {"queue": "hot", "payload": {}},

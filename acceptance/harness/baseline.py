@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from acceptance.results import TestRecord
+from acceptance.harness.results import TestRecord
 
 
 def load(path: Path | None) -> dict[str, Any] | None:

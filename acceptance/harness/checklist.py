@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-CHECKLIST_PATH = Path(__file__).with_name("checklist.yaml")
+CHECKLIST_PATH = Path(__file__).resolve().parents[1] / "checklist.yaml"
 CATEGORIES = ("functional", "performance", "security", "compliance")
 PHASES = ("predeploy", "postdeploy_5m", "postdeploy_1h", "postdeploy_24h")
 MODES = ("auto", "stack", "evidence")

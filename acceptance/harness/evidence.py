@@ -1,7 +1,7 @@
 """Evidence: the figures that decided a check, attached to its checklist items.
 
-Kept out of ``acceptance.fixtures`` because the plugin's hooks need it too, and a module that
-pytest loads as a plugin must not be imported before pytest registers it (assert rewriting).
+Kept out of ``acceptance.harness.fixtures`` because the plugin's hooks need it too, and a module
+that pytest loads as a plugin must not be imported before pytest registers it (assert rewriting).
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.evidence import Evidence, evidence_of
-from acceptance.polite import PoliteTransport
-from acceptance.runstate import RUN_STATE, WORKER_IDENTITY
-from acceptance.target import USER_AGENT, Target, open_target
-from acceptance.verdicts import not_verified
+from acceptance.harness.evidence import Evidence, evidence_of
+from acceptance.harness.polite import PoliteTransport
+from acceptance.harness.runstate import RUN_STATE, WORKER_IDENTITY
+from acceptance.harness.target import USER_AGENT, Target, open_target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
 
 __all__ = [
     "Evidence",
@@ -40,7 +40,7 @@ __all__ = [
 
 @pytest.fixture(scope="session")
 def config(pytestconfig: pytest.Config) -> SuiteConfig:
-    """Thresholds and expectations from preflight.toml and PREFLIGHT_* (acceptance/config.py)."""
+    """Thresholds and expectations from preflight.toml and PREFLIGHT_* (acceptance/settings/)."""
     return pytestconfig.stash[RUN_STATE].config
 
 

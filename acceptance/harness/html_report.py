@@ -18,10 +18,10 @@ from pytest_html.report_data import ReportData
 from pytest_html.selfcontained_report import SelfContainedReport
 from pytest_html.util import _process_css, _read_template
 
-from acceptance.charts import is_chart, render_svg
-from acceptance.report import counts, summary_line, target_block
-from acceptance.runstate import RUN_STATE
-from acceptance.verdicts import Verdict
+from acceptance.harness.charts import is_chart, render_svg
+from acceptance.harness.report import counts, summary_line, target_block
+from acceptance.harness.runstate import RUN_STATE
+from acceptance.harness.verdicts import Verdict
 
 _COLOURS = {
     Verdict.PASS: "#2e7d32",

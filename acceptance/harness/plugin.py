@@ -1,8 +1,9 @@
 """The preflight pytest plugin: options, markers and hooks, and nothing else.
 
-Fixtures live in ``acceptance.fixtures``, verdict logic in ``acceptance.verdicts`` and
-``acceptance.results``, report writing in ``acceptance.report`` and ``acceptance.html_report``.
-The root ``conftest.py`` loads this module; the run state lives in ``config.stash[RUN_STATE]``.
+Fixtures live in ``acceptance.harness.fixtures``, verdict logic in ``acceptance.harness.verdicts``
+and ``acceptance.harness.results``, report writing in ``acceptance.harness.report`` and
+``acceptance.harness.html_report``. The root ``conftest.py`` loads this module; the run state lives
+in ``config.stash[RUN_STATE]``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from typing import Any
 
 import pytest
 
-from acceptance import html_report, report
-from acceptance.checklist import PHASES, load_checklist
-from acceptance.config import ConfigError, SuiteConfig, find_config_file, load_suite_config
-from acceptance.evidence import evidence_of
-from acceptance.release import tagged_ids, version_under_release
-from acceptance.results import aggregate
-from acceptance.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
-from acceptance.target import TargetSpec, identity_for_report
-from acceptance.verdicts import Verdict, not_verified, verdict_of_phase, worst
+from acceptance.harness import html_report, report
+from acceptance.harness.checklist import PHASES, load_checklist
+from acceptance.harness.evidence import evidence_of
+from acceptance.harness.release import tagged_ids, version_under_release
+from acceptance.harness.results import aggregate
+from acceptance.harness.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
+from acceptance.harness.target import TargetSpec, identity_for_report
+from acceptance.harness.verdicts import Verdict, not_verified, verdict_of_phase, worst
+from acceptance.settings import ConfigError, SuiteConfig, find_config_file, load_suite_config
 
-pytest_plugins = ["acceptance.fixtures"]
+pytest_plugins = ["acceptance.harness.fixtures"]
 
 DEFAULT_CONFIG = "preflight.toml"
 MARKERS = {
@@ -150,7 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The checks' package: with no paths given, everything else in `testpaths` (the project's own
 # tests/) holds no check, so a run that only selects checks need not import it.
-CHECKS_DIR = Path(__file__).resolve().parent
+CHECKS_DIR = Path(__file__).resolve().parents[1]
 # `-m` expressions that no item without the preflight marker can satisfy. Matched as text (pytest's
 # expression parser is private); anything else, e.g. "not preflight", collects everything.
 _CHECKS_ONLY = re.compile(r"\s*preflight\s*(\band\b.*)?")

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from acceptance.config import SuiteConfig
+from acceptance.settings import SuiteConfig
 
 # "## [0.1.0] - 2026-01-31" or "## 0.1.0": Keep a Changelog headings; "Unreleased" is skipped.
 _HEADING = re.compile(r"^##\s+\[?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)\]?", re.MULTILINE)
 NEW_FUNCTIONALITY = "post1h.new-functionality"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def repo_path(path: Path) -> Path:

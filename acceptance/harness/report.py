@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from acceptance import baseline
-from acceptance.results import ItemResult, overall_verdict
-from acceptance.runstate import RunState
-from acceptance.verdicts import Verdict
+from acceptance.harness import baseline
+from acceptance.harness.results import ItemResult, overall_verdict
+from acceptance.harness.runstate import RunState
+from acceptance.harness.verdicts import Verdict
 
 SCHEMA = 1
 TITLE = "# Pre-Flight Checklist for Releases"

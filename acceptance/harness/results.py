@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from acceptance.checklist import Checklist
-from acceptance.config import Waiver
-from acceptance.verdicts import Verdict, worst
+from acceptance.harness.checklist import Checklist
+from acceptance.harness.verdicts import Verdict, worst
+from acceptance.settings import Waiver
 
 
 @dataclass

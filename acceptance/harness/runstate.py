@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from acceptance.checklist import Checklist
-from acceptance.config import SuiteConfig
-from acceptance.results import ItemResult, TestRecord
-from acceptance.target import TargetSpec
-from acceptance.verdicts import Verdict
+from acceptance.harness.checklist import Checklist
+from acceptance.harness.results import ItemResult, TestRecord
+from acceptance.harness.target import TargetSpec
+from acceptance.harness.verdicts import Verdict
+from acceptance.settings import SuiteConfig
 
 # Name of the report.user_properties entry that carries a phase's verdict to the controller.
 USER_PROPERTY = "preflight"

@@ -7,9 +7,9 @@ import time
 import httpx
 import pytest
 
-from acceptance.api import get_json, health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json, health
 
 
 def _health_routes(client: httpx.Client) -> list[str]:

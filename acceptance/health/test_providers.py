@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.providers import emulator, providers_component
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.providers import emulator, providers_component
 
 
 def _probe_directly(kind: str, url: str, models: list[str], timeout: float) -> list[str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance import promtext
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ingestion import ARXIV_QUERY_PATH, gaps, ingestion, requests_of, site
-from acceptance.target import Target
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.ingestion import ARXIV_QUERY_PATH, gaps, ingestion, requests_of, site
+from service.waiting import poll_until
 
 
 @pytest.mark.checklist("integrations.arxiv-cadence")

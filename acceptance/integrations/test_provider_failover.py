@@ -12,9 +12,11 @@ import httpx
 import openai
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.providers import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.providers import (
     chat_model,
     configure,
     emulator,
@@ -23,9 +25,7 @@ from acceptance.providers import (
     provider_requests,
     providers_component,
 )
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 
 MESSAGES: list[Any] = [{"role": "user", "content": "ping"}]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.charts import line_chart
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.observe import endpoint_latencies
-from acceptance.verdicts import not_verified
+from acceptance.harness.charts import line_chart
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.observe import endpoint_latencies
 from load.stats import percentile
 
 

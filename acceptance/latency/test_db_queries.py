@@ -10,10 +10,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance import promtext
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
 
 DATASTORE = "platform_datastore_command_duration_seconds"
 # Names a document-store/search query histogram may have (the documents code owns it).

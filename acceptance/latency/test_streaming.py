@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.charts import line_chart
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.target import USER_AGENT, Target
-from acceptance.verdicts import not_verified
+from acceptance.harness.charts import line_chart
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import USER_AGENT, Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
 from load.reference import ReferenceRun, run_reference_load
 from load.summary import StreamSummary, summarize
 

@@ -15,17 +15,22 @@ import time
 import httpx
 import pytest
 
-from acceptance.charts import line_chart
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.loadgen import NO_JOB, SHED, run_load
-from acceptance.observe import api_calls
-from acceptance.procstat import Sampler, service_pids, start_ticks
-from acceptance.shedding import assert_shed_by_target, figures, overload_calls, read_counters
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from acceptance.harness.charts import line_chart
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.loadgen import NO_JOB, SHED, run_load
+from acceptance.support.observe import api_calls
+from acceptance.support.procstat import Sampler, service_pids, start_ticks
+from acceptance.support.shedding import (
+    assert_shed_by_target,
+    figures,
+    overload_calls,
+    read_counters,
+)
 from load.stats import percentile
+from service.waiting import poll_until
 
 
 @pytest.mark.checklist("load.memory-leaks")

@@ -13,15 +13,15 @@ import time
 import httpx
 import pytest
 
-from acceptance.api import health
-from acceptance.charts import line_chart
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.loadgen import Call, LoadResult, run_load
-from acceptance.observe import NOOP, api_calls, http_client
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from acceptance.harness.charts import line_chart
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import health
+from acceptance.support.loadgen import Call, LoadResult, run_load
+from acceptance.support.observe import NOOP, api_calls, http_client
+from service.waiting import poll_until
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import admin_settings
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import by_request_id, new_request_id, wait_records
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings
+from acceptance.support.logfiles import by_request_id, new_request_id, wait_records
 
 # An authenticated request (so the record has a key id) that changes nothing.
 STATUS_PATH = "/status/00000000000000000000000000000000"

@@ -12,16 +12,20 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import Record, by_request_id, new_request_id, wait_records, worker_logs
-from acceptance.providers import emulator, seen_by
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import PollTimeout, poll_until
-
-from ..metrics.test_kpis import first_model, stream_chat
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import wait_job
+from acceptance.support.logfiles import (
+    Record,
+    by_request_id,
+    new_request_id,
+    wait_records,
+    worker_logs,
+)
+from acceptance.support.providers import emulator, first_model, seen_by, stream_chat
+from service.waiting import PollTimeout, poll_until
 
 STRUCTURED_FIELDS = ("ts", "level", "logger", "message")
 ERROR_FIELDS = ("level", "logger", "message", "exc_type", "traceback")

@@ -6,14 +6,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.monitoring import monitoring, wait_scraped_up
-from acceptance.promtext import Sample, scrape, total
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-
-from .test_kpis import first_model, stream_chat
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.monitoring import monitoring, wait_scraped_up
+from acceptance.support.promtext import Sample, scrape, total
+from acceptance.support.providers import first_model, stream_chat
 
 REQUESTS = "platform_http_requests_total"
 DURATION = "platform_http_request_duration_seconds"

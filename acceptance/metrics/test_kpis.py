@@ -5,11 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.api import enqueue, health, wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.promtext import Sample, scrape, total, values_by
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import enqueue, health, wait_job
+from acceptance.support.promtext import Sample, scrape, total, values_by
+from acceptance.support.providers import first_model, stream_chat
+from service.waiting import poll_until
 
 QUEUE_DEPTH = "platform_queue_depth"
 QUEUE_HISTOGRAMS = ("platform_job_duration_seconds", "platform_job_wait_seconds")
@@ -24,31 +25,6 @@ LLM_KPIS = {
     "ttft_observations": "platform_llm_ttft_seconds_count",
     "output_tokens": "platform_llm_output_tokens_total",
 }
-
-
-def first_model(client: httpx.Client) -> str | None:
-    """A model the gateway serves (``GET /v1/models``), or None without a chat gateway."""
-    response = client.get("/v1/models")
-    if response.status_code != 200:
-        return None
-    models = response.json().get("data") or []
-    return str(models[0]["id"]) if models else None
-
-
-def stream_chat(
-    client: httpx.Client, model: str, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    """One small streamed chat completion read to the end (status and headers stay readable)."""
-    body = {
-        "model": model,
-        "stream": True,
-        "max_tokens": 8,
-        "messages": [{"role": "user", "content": "Say hello."}],
-    }
-    with client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
-        for _ in response.iter_bytes():
-            pass
-        return response
 
 
 def _kpi_values(samples: list[Sample], kpis: dict[str, str]) -> dict[str, float | None]:

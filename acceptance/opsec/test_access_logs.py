@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import new_request_id, records
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.logfiles import new_request_id, records
+from service.waiting import poll_until
 
 # Answered, refused and unknown requests alike: (client, method, path).
 ROUTES = (

@@ -20,12 +20,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.loadgen import run_load
-from acceptance.shedding import assert_shed_by_target, figures, overload_calls, read_counters
-from acceptance.target import Target
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.loadgen import run_load
+from acceptance.support.shedding import (
+    assert_shed_by_target,
+    figures,
+    overload_calls,
+    read_counters,
+)
+from service.waiting import poll_until
 
 STATUS_PATH = "/status/00000000000000000000000000000000"
 # Pace of the liveness probes during the flood: several per second, without the watcher

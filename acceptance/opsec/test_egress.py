@@ -24,14 +24,14 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from acceptance.api import admin_settings, get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ingestion import requests_of
-from acceptance.providers import emulator
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings, get_json
+from acceptance.support.ingestion import requests_of
+from acceptance.support.providers import emulator
+from service.waiting import poll_until
 
 
 class _Canary(http.server.BaseHTTPRequestHandler):

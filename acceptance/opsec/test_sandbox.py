@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import health
 
 PROBES = ("cpu", "memory", "write", "connect", "xml-bomb")
 

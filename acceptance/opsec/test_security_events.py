@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import new_request_id, records
-from acceptance.promtext import scrape, values_by
-from acceptance.target import Target
-from acceptance.waiting import poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.logfiles import new_request_id, records
+from acceptance.support.promtext import scrape, values_by
+from service.waiting import poll_until
 
 EVENTS = "platform_security_events_total"
 STATUS_PATH = "/status/00000000000000000000000000000000"

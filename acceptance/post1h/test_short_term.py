@@ -14,18 +14,19 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance import baseline, promtext
-from acceptance.api import get_json, health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.loadgen import run_load
-from acceptance.observe import api_calls, deployment_start, endpoint_latencies, parse_time
-from acceptance.release import version_under_release
-from acceptance.response_times.test_queue_sla import queue_sla_figures, sla_breaches
-from acceptance.runstate import RUN_STATE
-from acceptance.shedding import shed_requests
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
+from acceptance.harness import baseline
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.release import version_under_release
+from acceptance.harness.runstate import RUN_STATE
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.api import get_json, health
+from acceptance.support.loadgen import run_load
+from acceptance.support.observe import api_calls, deployment_start, endpoint_latencies, parse_time
+from acceptance.support.queue_sla import queue_sla_figures, sla_breaches
+from acceptance.support.shedding import shed_requests
 from load.stats import percentile
 
 PHASE = "postdeploy_1h"

@@ -2,7 +2,7 @@
 
 Restarts are read from the stack (its supervisor's counters, process start times) and from the
 API's ``process_start_time_seconds``; scheduled jobs from /health's scheduler component (poll,
-backup, retention purge; ``acceptance.schedules``); monitoring from the Prometheus and
+backup, retention purge; ``acceptance.post24h.schedules``); monitoring from the Prometheus and
 Alertmanager APIs (``[postdeploy]``'s, else the stack's own).
 """
 
@@ -15,18 +15,24 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance import promtext, schedules
-from acceptance.api import health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.monitoring import firing_alerts, monitoring, notified_receivers, wait_scraped_up
-from acceptance.observe import deployment_start, endpoint_latencies, parse_time
-from acceptance.procstat import Sampler, service_pids
-from acceptance.shedding import shed_requests
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import PollTimeout, poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.post24h import schedules
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.api import health
+from acceptance.support.monitoring import (
+    firing_alerts,
+    monitoring,
+    notified_receivers,
+    wait_scraped_up,
+)
+from acceptance.support.observe import deployment_start, endpoint_latencies, parse_time
+from acceptance.support.procstat import Sampler, service_pids
+from acceptance.support.shedding import shed_requests
 from load.stats import percentile
+from service.waiting import PollTimeout, poll_until
 
 PHASE = "postdeploy_24h"
 

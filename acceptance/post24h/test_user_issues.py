@@ -15,20 +15,20 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.github_issues import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import USER_AGENT, Target
+from acceptance.harness.verdicts import needs_confirmation, not_verified
+from acceptance.post24h.github_issues import (
     GitHubSource,
     SourceUnavailable,
     Tally,
     has_label,
     labelled_issues,
 )
-from acceptance.ops_artefacts import artefact, load_yaml
-from acceptance.ops_config import OpsSettings
-from acceptance.target import USER_AGENT, Target
-from acceptance.verdicts import needs_confirmation, not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.settings.ops import OpsSettings
+from acceptance.support.api import get_json
+from acceptance.support.ops_artefacts import artefact, load_yaml
 
 NO_SOURCE = (
     "no source of user-reported issues: set ops.user_issues_repo (GitHub) or "

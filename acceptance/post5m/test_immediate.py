@@ -10,17 +10,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance import promtext
-from acceptance.api import get_json, health
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import records, worker_logs
-from acceptance.observe import deployment_start, parse_time
-from acceptance.procstat import service_pids, start_ticks
-from acceptance.shedding import shed_requests
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import PollTimeout, poll_until
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.api import get_json, health
+from acceptance.support.logfiles import records, worker_logs
+from acceptance.support.observe import deployment_start, parse_time
+from acceptance.support.procstat import service_pids, start_ticks
+from acceptance.support.shedding import shed_requests
+from service.waiting import PollTimeout, poll_until
 
 PHASE = "postdeploy_5m"
 # Routes whose 5xx are induced on purpose by other checks (the diagnostics route raises).

@@ -15,10 +15,11 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from acceptance.api import wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import wait_job
+from acceptance.support.logfiles import (
     by_request_id,
     log_files,
     new_request_id,
@@ -26,7 +27,6 @@ from acceptance.logfiles import (
     scanned_bytes,
     wait_records,
 )
-from acceptance.target import Target
 
 STATUS_PATH = "/status/00000000000000000000000000000000"
 

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from acceptance.api import admin_settings
-from acceptance.config import SuiteConfig
-from acceptance.endpoints import endpoint_urls, plain_http
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings
+from acceptance.support.endpoints import endpoint_urls, plain_http
 
 WEAK_CIPHERS = ("NULL", "EXPORT", "aNULL", "RC4", "DES", "3DES", "MD5")
 OLD_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)  # probed, never used

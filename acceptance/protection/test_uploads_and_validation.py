@@ -11,10 +11,10 @@ import zlib
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.documents_api import search, upload
-from acceptance.fixtures import Evidence
-from acceptance.target import Target
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.documents_api import search, upload
 
 REFUSED_TYPES = {
     "zip archive": ("a.zip", b"PK\x03\x04" + bytes(200), "application/zip"),

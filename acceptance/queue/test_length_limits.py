@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from acceptance.api import get_json, wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json, wait_job
 
 QUEUE = "hot"
 

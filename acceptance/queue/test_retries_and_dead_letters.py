@@ -8,9 +8,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from acceptance.api import admin_settings, enqueue, get_json, wait_job
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings, enqueue, get_json, wait_job
 
 
 def _gaps_s(history: list[dict[str, str]]) -> list[float]:

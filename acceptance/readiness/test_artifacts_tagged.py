@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
+from acceptance.harness.fixtures import Evidence
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
 
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")

@@ -11,11 +11,11 @@ import re
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ops_artefacts import artefact, markdown_sections
-from acceptance.verdicts import needs_confirmation
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import needs_confirmation
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
+from acceptance.support.ops_artefacts import artefact, markdown_sections
 
 _ENTRY = re.compile(r"^##\s+\[?v?(?P<version>[^\]\s]+)\]?.*$", re.MULTILINE)
 

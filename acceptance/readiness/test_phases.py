@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from acceptance.checklist import PHASES
-from acceptance.fixtures import Evidence
-from acceptance.runstate import RUN_STATE
+from acceptance.harness.checklist import PHASES
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.runstate import RUN_STATE
 
 POST_DEPLOY = tuple(phase for phase in PHASES if phase.startswith("postdeploy"))
 

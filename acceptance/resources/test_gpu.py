@@ -6,12 +6,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.promtext import parse
-from acceptance.providers import emulator
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.promtext import parse
+from acceptance.support.providers import emulator
 
 # vLLM v0 and v1 names of the same fraction (1 = 100 %); DCGM exporter's utilisation in percent.
 KV_CACHE = ("vllm:gpu_cache_usage_perc", "vllm:kv_cache_usage_perc")

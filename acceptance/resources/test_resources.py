@@ -21,16 +21,16 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from acceptance import promtext
-from acceptance.api import health
-from acceptance.charts import line_chart
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.loadgen import LoadResult, run_load
-from acceptance.observe import api_calls, http_client
-from acceptance.procstat import Sampler, service_pids
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
+from acceptance.harness.charts import line_chart
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.api import health
+from acceptance.support.loadgen import LoadResult, run_load
+from acceptance.support.observe import api_calls, http_client
+from acceptance.support.procstat import Sampler, service_pids
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Two tables of ``preflight.toml``: ``[observability]`` (metrics, logs, protection, DoS probes) and
 ``[environments.<name>]`` (what the settings of a deployment in that environment must look like,
 for ``config.environment`` and the https rule of ``protection.tls``). Kept apart from
-``acceptance/config.py`` so that file stays the one place of the suite's top-level keys.
+``acceptance/settings/suite.py`` so that file stays the one place of the suite's top-level keys.
 """
 
 from __future__ import annotations

@@ -20,15 +20,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from acceptance.documents_config import DocumentSettings
-from acceptance.ingestion_config import IngestionSettings
-from acceptance.observability_config import (
+from acceptance.settings.documents import DocumentSettings
+from acceptance.settings.ingestion import IngestionSettings
+from acceptance.settings.observability import (
     EnvironmentExpectations,
     ObservabilitySettings,
     default_environments,
 )
-from acceptance.ops_config import OpsSettings, secrets_in_file
-from acceptance.perf_config import PerformanceSettings, PostdeploySettings, ReleaseSettings
+from acceptance.settings.ops import OpsSettings, secrets_in_file
+from acceptance.settings.performance import PerformanceSettings, PostdeploySettings, ReleaseSettings
 
 
 class Waiver(BaseModel):
@@ -234,11 +234,11 @@ class SuiteConfig(BaseSettings):
     reference_load: ReferenceLoad = Field(default_factory=ReferenceLoad)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
 
-    # --- release and post-deployment phases (acceptance/perf_config.py) ---
+    # --- release and post-deployment phases (acceptance/settings/performance.py) ---
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
     postdeploy: PostdeploySettings = Field(default_factory=PostdeploySettings)
 
-    # --- operations artefacts: alerting, contacts, ToS register (acceptance/ops_config.py) ---
+    # --- operations artefacts: alerting, contacts, ToS register (acceptance/settings/ops.py) ---
     ops: OpsSettings = Field(default_factory=OpsSettings)
 
     # --- metrics, logs, protection; per-environment expectations (observability_config.py) ---
@@ -287,10 +287,10 @@ class SuiteConfig(BaseSettings):
         " /metrics. Default: []",
     )
 
-    # --- search, documents, backups, uploads, egress (acceptance/documents_config.py) ---
+    # --- search, documents, backups, uploads, egress (acceptance/settings/documents.py) ---
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
-    # --- ingestion: arXiv, webhooks, robots, sandbox (acceptance/ingestion_config.py) ---
+    # --- ingestion: arXiv, webhooks, robots, sandbox (acceptance/settings/ingestion.py) ---
     ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
 
     # --- verdicts and reports ---

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 
 TERMINAL = frozenset({"succeeded", "dead"})
 

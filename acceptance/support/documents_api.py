@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from acceptance.config import SuiteConfig
+from acceptance.settings import SuiteConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from acceptance.api import get_json
-from acceptance.documents_api import search
-from acceptance.providers import emulator, provider_requests
-from acceptance.target import Target
-from acceptance.verdicts import not_verified
-from acceptance.waiting import poll_until
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.support.api import get_json
+from acceptance.support.documents_api import search
+from acceptance.support.providers import emulator, provider_requests
+from service.waiting import poll_until
 
 # The arXiv API's path: the emulator's log also holds the stack's readiness probe of /health,
 # which is not a request to arXiv's API and must not count towards its cadence.

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from acceptance.polite import PoliteTransport
-from acceptance.target import USER_AGENT, Target
+from acceptance.harness.polite import PoliteTransport
+from acceptance.harness.target import USER_AGENT, Target
 from load.stats import percentile
 
 NO_JOB = "0" * 32  # a well-formed id no job has: /status answers 404 before the first enqueue

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 
 Record = dict[str, Any]
 REQUEST_ID_PREFIX = "preflight-"

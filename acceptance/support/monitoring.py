@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from acceptance.config import SuiteConfig
-from acceptance.target import Target
-from acceptance.waiting import PollTimeout, poll_until
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from service.waiting import PollTimeout, poll_until
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from acceptance.config import SuiteConfig
-from acceptance.loadgen import NO_JOB, Call
-from acceptance.release import repo_path
-from acceptance.target import USER_AGENT, Target
+from acceptance.harness.release import repo_path
+from acceptance.harness.target import USER_AGENT, Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.loadgen import NO_JOB, Call
 
 __all__ = [
     "api_calls",

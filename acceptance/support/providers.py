@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import openai
 
-from acceptance.api import health
-from acceptance.config import SuiteConfig
-from acceptance.target import USER_AGENT, Target
-from acceptance.verdicts import not_verified
+from acceptance.harness.target import USER_AGENT, Target
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import health
 
 CHAT_PATHS = {"vllm": "/v1/chat/completions", "ollama": "/api/chat"}
 
@@ -98,3 +98,28 @@ def configure(info: dict[str, Any], timeout: float, **patch: Any) -> None:
     """Change a provider emulator's faults through its admin route."""
     response = httpx.post(f"{info['admin_url']}/config", json=patch, timeout=timeout)
     assert response.status_code == 200, f"emulator admin: {response.status_code} {response.text}"
+
+
+def first_model(client: httpx.Client) -> str | None:
+    """A model the gateway serves (``GET /v1/models``), or None without a chat gateway."""
+    response = client.get("/v1/models")
+    if response.status_code != 200:
+        return None
+    models = response.json().get("data") or []
+    return str(models[0]["id"]) if models else None
+
+
+def stream_chat(
+    client: httpx.Client, model: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """One small streamed chat completion read to the end (status and headers stay readable)."""
+    body = {
+        "model": model,
+        "stream": True,
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "Say hello."}],
+    }
+    with client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
+        for _ in response.iter_bytes():
+            pass
+        return response

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
-from acceptance.api import health
-from acceptance.config import SuiteConfig
-from acceptance.loadgen import NO_JOB, SHED, Call, LoadResult
-from acceptance.promtext import Sample as PromSample
-from acceptance.promtext import parse, total
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import health
+from acceptance.support.loadgen import NO_JOB, SHED, Call, LoadResult
+from acceptance.support.promtext import Sample as PromSample
+from acceptance.support.promtext import parse, total
 
 SHED_TYPES = frozenset({"overloaded_error", "rate_limit_error"})
 LIMIT_GAUGE = "platform_http_in_flight_limit"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.config import SuiteConfig
-from acceptance.documents_api import labelled_set, search
-from acceptance.fixtures import Evidence
-from acceptance.verdicts import not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.documents_api import labelled_set, search
 
 SOURCES = {"arxiv", "huggingface", "github", "upload"}
 

@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import admin_settings
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.ingestion import (
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import admin_settings
+from acceptance.support.ingestion import (
     ARXIV_QUERY_PATH,
     clear_fault,
     gaps,
@@ -20,8 +21,7 @@ from acceptance.ingestion import (
     site,
     wait_job,
 )
-from acceptance.target import Target
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 
 
 @pytest.mark.destructive

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.api import get_json
-from acceptance.config import SuiteConfig
-from acceptance.fixtures import Evidence
-from acceptance.logfiles import read_records
-from acceptance.ops_artefacts import artefact, load_yaml
-from acceptance.target import USER_AGENT, Target
-from acceptance.verdicts import needs_confirmation, not_verified
+from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import USER_AGENT, Target
+from acceptance.harness.verdicts import needs_confirmation, not_verified
+from acceptance.settings import SuiteConfig
+from acceptance.support.api import get_json
+from acceptance.support.logfiles import read_records
+from acceptance.support.ops_artefacts import artefact, load_yaml
 
 CONTACT = re.compile(r"(mailto:|https?://|[^@\s]+@[^@\s]+\.[a-z]{2,})", re.IGNORECASE)
 

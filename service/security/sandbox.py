@@ -41,7 +41,7 @@ from defusedxml import DefusedXmlException
 
 from service.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_INPUT_BYTES = 8 * 1024 * 1024
 # File descriptors of the child: stdio plus the few a parser needs; imports are done by then.
 NOFILE = 16

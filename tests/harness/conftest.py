@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 FAKE_TARGET = "https://127.0.0.1:1"
-BASE_ARGS = ("-p", "acceptance.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
+BASE_ARGS = ("-p", "acceptance.harness.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""acceptance/github_issues.py against the GitHub emulator: pages, pull requests, headers, rate
-limits and the failures that make post24h.user-issues not verified instead of guessing."""
+"""acceptance/post24h/github_issues.py against the GitHub emulator: pages, pull requests, headers,
+rate limits and the failures that make post24h.user-issues not verified instead of guessing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from acceptance.github_issues import (
+from acceptance.post24h.github_issues import (
     GitHubSource,
     SourceUnavailable,
     Tally,

@@ -1,12 +1,12 @@
-"""Which Prometheus and Alertmanager the monitoring checks ask (acceptance/monitoring.py)."""
+"""Which Prometheus and Alertmanager the monitoring checks ask (acceptance/support/monitoring)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from acceptance.config import SuiteConfig
-from acceptance.monitoring import monitoring
-from acceptance.target import Target
+from acceptance.harness.target import Target
+from acceptance.settings import SuiteConfig
+from acceptance.support.monitoring import monitoring
 from service.stack.info import MonitoringInfo, StackInfo, StackKeys
 
 KEYS = StackKeys(api="a", api_2="b", admin="c", revoked="d")

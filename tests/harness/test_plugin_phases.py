@@ -30,7 +30,7 @@ def test_predeploy():
 
 SESSION_BASELINE = """
 import pytest
-from acceptance.post_1h.test_short_term import _baseline_evidence
+from acceptance.post1h.test_short_term import _baseline_evidence
 
 @pytest.mark.checklist("post1h.error-rates")
 def test_reads_session_baseline(request, config, evidence):

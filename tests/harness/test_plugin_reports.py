@@ -14,7 +14,7 @@ from tests.harness.conftest import FAKE_TARGET, RunSuite
 CHECKLIST_YAML = Path(__file__).parents[2] / "acceptance" / "checklist.yaml"
 CHECKS = """
 import pytest
-from acceptance.verdicts import not_verified
+from acceptance.harness.verdicts import not_verified
 
 @pytest.mark.checklist("health.endpoints-ok")
 def test_pass(evidence):

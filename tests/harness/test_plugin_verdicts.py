@@ -8,7 +8,7 @@ from tests.harness.conftest import RunSuite
 
 ENDINGS = """
 import pytest
-from acceptance.verdicts import needs_confirmation, not_verified
+from acceptance.harness.verdicts import needs_confirmation, not_verified
 
 @pytest.fixture
 def broken():
@@ -71,7 +71,7 @@ def test_each_ending_maps_to_its_verdict(pytester: pytest.Pytester, run_suite: R
 
 AGGREGATION = """
 import pytest
-from acceptance.verdicts import needs_confirmation, not_verified
+from acceptance.harness.verdicts import needs_confirmation, not_verified
 
 @pytest.mark.checklist("health.endpoints-ok", "health.database")
 def test_a(evidence):

@@ -11,7 +11,7 @@ from tests.harness.conftest import RunSuite
 CHECKS = "\n".join(
     [
         "import pytest",
-        "from acceptance.verdicts import needs_confirmation, not_verified",
+        "from acceptance.harness.verdicts import needs_confirmation, not_verified",
         "",
         '@pytest.mark.checklist("health.endpoints-ok", "health.database")',
         "def test_a(evidence):",

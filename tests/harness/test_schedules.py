@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from acceptance.schedules import awaiting_first_run, problems, reported
+from acceptance.post24h.schedules import awaiting_first_run, problems, reported
 
 
 def _schedule(**fields: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.config import ConfigError, SuiteConfig, load_suite_config
+from acceptance.settings import ConfigError, SuiteConfig, load_suite_config
 from tests.harness.conftest import RunSuite
 
 REPO_TOML = Path(__file__).parents[2] / "preflight.toml"

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from acceptance.waiting import PollTimeout, poll_until
+from service.waiting import PollTimeout, poll_until
 
 
 def test_returns_first_truthy_value() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from acceptance.config import SloSettings
+from acceptance.settings import SloSettings
 from load.slo import evaluate, load_slo, missed
 
 

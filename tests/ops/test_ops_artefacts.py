@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.alertmanager_config import routes
-from acceptance.ops_artefacts import (
+from acceptance.alerting.alertmanager_routes import routes
+from acceptance.support.ops_artefacts import (
     duration_s,
     exposed_metric_names,
     expr_metrics,

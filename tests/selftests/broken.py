@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acceptance.checklist import load_checklist
+from acceptance.harness.checklist import load_checklist
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 240

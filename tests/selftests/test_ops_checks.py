@@ -97,7 +97,7 @@ DEFECTS = [
     Defect("comms plan without templates", "readiness.comms-plan", "Templates",
            _edit("ops/communication-plan.md", "## Templates", "## Wording")),
     Defect("no post-deployment checks collected", "readiness.post-deploy-defined", "postdeploy_5m",
-           lambda root: None, paths=("acceptance/deployment_readiness",)),
+           lambda root: None, paths=("acceptance/readiness",)),
     Defect("user issues over threshold", "post24h.user-issues", "more than 5",
            _write("issues.json", json.dumps([{"title": f"bug {n}", "labels": [{"name": LABEL}]}
                                              for n in range(6)])),

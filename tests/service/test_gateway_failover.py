@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 from tests.service.gateway_fixtures import (  # fixtures imported to be used by name
     MODEL,
     Gw,

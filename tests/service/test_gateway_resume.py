@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from acceptance.waiting import poll_until
+from service.waiting import poll_until
 from tests.service.gateway_fixtures import (  # fixtures imported to be used by name
     API_KEY,
     FAST,
