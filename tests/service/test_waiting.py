@@ -1,12 +1,13 @@
-"""poll_until: bounded waits that return the value or fail with what they last saw."""
+"""service/waiting.py: bounded waits that return the value or fail with what they last saw."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
 
-from service.waiting import PollTimeout, poll_until
+from service.waiting import PollAborted, PollTimeout, apoll_until, poll_until
 
 
 def test_returns_first_truthy_value() -> None:
@@ -47,3 +48,31 @@ def test_rejects_nonpositive_bounds() -> None:
     """A zero timeout would be a bare check, not a wait."""
     with pytest.raises(ValueError, match="positive"):
         poll_until(lambda: True, timeout=0)
+
+
+def test_abort_ends_the_wait_at_once() -> None:
+    """A reason from ``abort`` (say, the process exited) stops the wait before its deadline."""
+    with pytest.raises(PollAborted, match="server to answer: gave up: exited with 1") as raised:
+        poll_until(lambda: None, timeout=60, message="server to answer", abort=lambda: "exited with 1")
+    assert raised.value.reason == "exited with 1"
+
+
+async def _async_counter(counter: itertools.count[int]) -> str | None:
+    return "ready" if next(counter) >= 2 else None
+
+
+def test_async_poll_returns_first_truthy_value() -> None:
+    """apoll_until awaits the coroutine until it answers, on the event loop."""
+    counter = itertools.count()
+    value = asyncio.run(apoll_until(lambda: _async_counter(counter), timeout=5, interval=0.001))
+    assert value == "ready"
+
+
+def test_async_poll_times_out() -> None:
+    """The async wait fails the same way as the sync one."""
+
+    async def never() -> None:
+        return None
+
+    with pytest.raises(PollTimeout, match="never"):
+        asyncio.run(apoll_until(never, timeout=0.03, interval=0.01, message="never"))
