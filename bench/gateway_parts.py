@@ -21,6 +21,7 @@ import httpx
 from bench.common import KEYS, free_port
 from service.stack.api import uvicorn_argv
 from service.stack.tls import TlsFiles
+from service.waiting import poll_until
 
 MODEL = "bench-model"
 API_KEY = "b" * 32
@@ -33,16 +34,14 @@ BENCH_RATE_LIMIT = "1000000/minute"
 def wait_ready(
     url: str, proc: subprocess.Popen[bytes], deadline_s: float = 30.0, verify: str | bool = True
 ) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited")
-        try:
-            httpx.get(url, timeout=1.0, verify=verify)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)  # start-up polling, bounded by the deadline
-    raise RuntimeError(f"{url} not ready")
+    poll_until(
+        lambda: httpx.get(url, timeout=1.0, verify=verify),
+        timeout=deadline_s,
+        interval=0.05,
+        message=f"{url} to answer",
+        ignore=(httpx.TransportError,),
+        abort=lambda: None if proc.poll() is None else "the process exited",
+    )
 
 
 def start_emulator(kind: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:

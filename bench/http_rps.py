@@ -14,13 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import redis
 
 from bench.common import Valkey, free_port, platform_env
+from service.waiting import poll_until
 
 API_KEY = "b" * 32  # the key bench.common.KEYS gives the platform
 
@@ -31,16 +31,19 @@ def serve(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[by
             "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/health", timeout=1)
-            return proc, url
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError(f"{app} did not start; see {log}") from None
-            time.sleep(0.05)  # readiness poll interval
+    try:
+        poll_until(
+            lambda: httpx.get(url + "/health", timeout=1),
+            timeout=30,
+            interval=0.05,
+            message=f"{app} to start (see {log})",
+            ignore=(httpx.TransportError,),
+            abort=lambda: None if proc.poll() is None else "it exited",
+        )
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, url
 
 
 def rate(url: str, seconds: int, concurrency: int) -> float:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from service.documents import DocumentIn, DocumentStore, Source, StorePolicy
 from service.documents.seed import load_corpus, seed
+from service.waiting import poll_until
 
 TOPICS = [
     "attention",
@@ -139,7 +140,8 @@ def http_latency(db: Path, rounds: int) -> dict[str, float]:
     import uvicorn
 
     from service.app import create_app
-    from tests.conftest import KEYS, api_settings, free_port  # test helpers: settings + port
+    from service.stack.ports import free_port
+    from tests.support.api import KEYS, api_settings  # the tests' settings and keys
 
     settings = api_settings(
         "redis://127.0.0.1:1/0", db.parent, data_dir=db.parent, rate_limit_enabled=False
@@ -155,9 +157,7 @@ def http_latency(db: Path, rounds: int) -> dict[str, float]:
     times: list[float] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 10
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.01)  # readiness poll of a server this process started
+            poll_until(lambda: server.started, timeout=10, interval=0.01, message="uvicorn start")
             for _ in range(rounds):
                 for q in qs:
                     started = time.perf_counter()

@@ -1,20 +1,28 @@
-"""Bounded polling: the only way a check waits for the target.
+"""Bounded polling: the one way the stack, the suite, the benchmarks and the tests wait.
 
 A bare sleep either wastes time or is too short on a slow machine; a poll with a deadline does
-neither and, when it gives up, says what it was waiting for and what it saw last.
+neither and, when it gives up, says what it was waiting for and what it saw last. It lives in
+`service` because that is the package everything else already depends on (the suite boots the
+stack from it); the platform itself uses it too where it waits for a lock or a file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-class PollTimeout(AssertionError, TimeoutError):
-    """The condition never held; an AssertionError so the check fails (not errors) on it."""
+class WaitFailed(AssertionError):
+    """A bounded wait ended without its condition. An AssertionError, so that a check or a test
+    that waits fails (rather than errors) on it; the stack turns it into its own StackError."""
+
+
+class PollTimeout(WaitFailed, TimeoutError):
+    """The condition never held within the deadline."""
 
     def __init__(self, message: str, last: object, attempts: int, elapsed_s: float) -> None:
         super().__init__(
@@ -26,6 +34,47 @@ class PollTimeout(AssertionError, TimeoutError):
         self.elapsed_s = elapsed_s
 
 
+class PollAborted(WaitFailed):
+    """``abort`` gave a reason to stop before the deadline (e.g. the process waited for exited)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(f"{message}: gave up: {reason}")
+        self.reason = reason
+
+
+class _Poll:
+    """The bookkeeping both the sync and the async loop share: one place decides when to stop."""
+
+    def __init__(
+        self,
+        timeout: float,
+        interval: float,
+        message: str,
+        abort: Callable[[], str | None] | None,
+    ) -> None:
+        if timeout <= 0 or interval <= 0:
+            raise ValueError("timeout and interval must be positive")
+        self.start = time.monotonic()
+        self.deadline = self.start + timeout
+        self.interval, self.message, self.abort = interval, message, abort
+        self.attempts = 0
+        self.last: object = None
+
+    def check_abort(self) -> None:
+        self.attempts += 1
+        if self.abort is not None:
+            reason = self.abort()
+            if reason is not None:
+                raise PollAborted(self.message, reason)
+
+    def pause(self) -> float:
+        """Seconds to wait before the next attempt; raises PollTimeout once the deadline passed."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            raise PollTimeout(self.message, self.last, self.attempts, now - self.start)
+        return min(self.interval, self.deadline - now)
+
+
 def poll_until(
     fn: Callable[[], T | None],
     *,
@@ -33,31 +82,49 @@ def poll_until(
     interval: float = 0.1,
     message: str = "condition not met",
     ignore: tuple[type[BaseException], ...] = (),
+    abort: Callable[[], str | None] | None = None,
 ) -> T:
     """Call ``fn`` until it returns something truthy and return that value.
 
     Exceptions listed in ``ignore`` count as a falsy answer (e.g. a connection refused while a
-    service starts). Raises PollTimeout (an AssertionError and a TimeoutError) after ``timeout``
-    seconds with ``message`` and the last value or exception seen.
+    service starts). ``abort`` is asked before every attempt; a reason from it ends the wait at
+    once with PollAborted (a child that exited will not start answering). After ``timeout``
+    seconds: PollTimeout, with ``message`` and the last value or exception seen.
     """
-    if timeout <= 0 or interval <= 0:
-        raise ValueError("timeout and interval must be positive")
-    start = time.monotonic()
-    deadline = start + timeout
-    attempts = 0
-    last: object = None
+    poll = _Poll(timeout, interval, message, abort)
     while True:
-        attempts += 1
+        poll.check_abort()
         try:
             value = fn()
         except ignore as exc:
-            last = exc
+            poll.last = exc
         else:
             if value:
                 return value
-            last = value
-        now = time.monotonic()
-        if now >= deadline:
-            raise PollTimeout(message, last, attempts, now - start)
-        # The poll interval itself, bounded by the deadline: this is the one sleep of the suite.
-        time.sleep(min(interval, deadline - now))
+            poll.last = value
+        # The poll interval itself, bounded by the deadline: the one sleep of every wait.
+        time.sleep(poll.pause())
+
+
+async def apoll_until(
+    fn: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    message: str = "condition not met",
+    ignore: tuple[type[BaseException], ...] = (),
+    abort: Callable[[], str | None] | None = None,
+) -> T:
+    """`poll_until` for a coroutine function, waiting on the event loop instead of the thread."""
+    poll = _Poll(timeout, interval, message, abort)
+    while True:
+        poll.check_abort()
+        try:
+            value = await fn()
+        except ignore as exc:
+            poll.last = exc
+        else:
+            if value:
+                return value
+            poll.last = value
+        await asyncio.sleep(poll.pause())  # the poll interval, bounded by the deadline

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from service.documents.models import (
 )
 from service.documents.query import fts_expression
 from service.settings import Settings
+from service.waiting import poll_until
 
 DB_FILENAME = "documents.sqlite3"
 BUSY_TIMEOUT_MS = 5_000
@@ -108,15 +108,22 @@ def _use_wal(conn: sqlite3.Connection) -> None:
     handler, while another connection is switching it or migrating; so it is retried here,
     within the same bound a writer waits for a lock.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
+
+    def switched() -> bool:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            if "locked" not in str(exc):
                 raise
-        time.sleep(0.005)  # the poll interval of this bounded wait
+            return False
+        return True
+
+    poll_until(
+        switched,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        interval=0.005,
+        message="SQLite to switch to WAL (database is locked)",
+    )
 
 
 class DocumentStore:

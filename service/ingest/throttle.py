@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from service.keyspace import keys as c
 from service.keyspace.lua import TIME_PRELUDE, UNTIL_MS
+from service.waiting import apoll_until
 
 # Returns {slot_ms, now_ms}: slot = max(now, next); next = slot + interval. Redis TIME is the one
 # clock every process agrees on; the key expires a little after the slot it guards.
@@ -82,11 +83,13 @@ class RedisThrottle:
         if waited:
             await asyncio.sleep(waited)  # our reserved slot: nobody else may use it
         token = secrets.token_hex(8)
-        deadline = time.monotonic() + self.max_wait_s
-        while not await self.redis.set(c.ARXIV_INFLIGHT_KEY, token, nx=True, px=self.lock_ms):
-            if time.monotonic() > deadline:
-                raise TimeoutError("another arXiv request stayed in flight too long")
-            await asyncio.sleep(LOCK_POLL_S)  # bounded: the holder's request has a timeout
+        # Bounded: the holder's request has a timeout, and its lock an expiry.
+        await apoll_until(
+            lambda: self.redis.set(c.ARXIV_INFLIGHT_KEY, token, nx=True, px=self.lock_ms),
+            timeout=self.max_wait_s,
+            interval=LOCK_POLL_S,
+            message="another arXiv request stayed in flight too long",
+        )
         try:
             # The previous request may have ended late: keep the interval from its end too.
             rest = int(await self._until(keys=[c.ARXIV_NOT_BEFORE_KEY])) / 1000

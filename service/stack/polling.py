@@ -1,13 +1,15 @@
-"""Bounded polling: the only way the stack waits for anything.
+"""The stack's errors, and its face of the one bounded wait (`service.waiting`).
 
-Every wait has a deadline and names what it waited for, so a stack that does not come up fails
-with a sentence instead of hanging a CI job.
+Every wait of the stack has a deadline and names what it waited for, so a stack that does not
+come up fails with a sentence instead of hanging a CI job; the sentence is a `StackError`, the one
+error the stack's callers (the CLI, the suite's boot) catch.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+from service.waiting import WaitFailed, poll_until
 
 
 class StackError(RuntimeError):
@@ -22,20 +24,10 @@ def wait_until(
     interval: float = 0.05,
     abort: Callable[[], str | None] | None = None,
 ) -> None:
-    """Poll ``condition`` until it is true; raise ``StackError`` after ``timeout`` seconds.
-
-    ``abort`` is asked before every attempt; a non-None answer (e.g. "the process exited, here is
-    its log") ends the wait at once instead of letting it run into the deadline.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        if abort is not None:
-            reason = abort()
-            if reason is not None:
-                raise StackError(f"gave up waiting for {what}: {reason}")
-        if condition():
-            return
-        if time.monotonic() >= deadline:
-            raise StackError(f"timed out after {timeout:.0f} s waiting for {what}")
-        # The interval of a readiness probe with a deadline, not synchronisation by sleeping.
-        time.sleep(interval)
+    """`poll_until` whose failure (timeout, or a reason from ``abort``) is a StackError."""
+    try:
+        poll_until(
+            condition, timeout=timeout, interval=interval, message=f"waiting for {what}", abort=abort
+        )
+    except WaitFailed as exc:
+        raise StackError(str(exc)) from exc

@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from service.emulators.vllm.chat import BOTH_FLAGS, TEMPLATE_CONFLICT
-from tests.emulators.conftest import Emulator
 from tests.emulators.test_vllm import MESSAGES, MODEL, client
+from tests.support.emulators import Emulator
 
 pytestmark = pytest.mark.timeout(60)
 CONTINUE = {"continue_final_message": True, "add_generation_prompt": False}

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from service import __version__
 from service.emulators.github import DEFAULT_REPO
-from tests.emulators.conftest import GITHUB_TOKEN, Emulator, start_emulator, stop
+from tests.support.emulators import GITHUB_TOKEN, Emulator, start_emulator, stop
 
 pytestmark = pytest.mark.timeout(60)
 OWNER, NAME = DEFAULT_REPO.split("/")

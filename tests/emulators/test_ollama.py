@@ -8,7 +8,7 @@ import httpx
 import ollama
 import pytest
 
-from tests.emulators.conftest import Emulator
+from tests.support.emulators import Emulator
 
 pytestmark = pytest.mark.timeout(60)
 MESSAGES = [{"role": "user", "content": "Why is the sky blue?"}]

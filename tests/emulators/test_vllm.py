@@ -12,7 +12,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.emulators.conftest import Emulator
+from service.waiting import poll_until
+from tests.support.emulators import Emulator
 
 pytestmark = pytest.mark.timeout(60)
 MODEL = "test/model"
@@ -163,10 +164,12 @@ def test_slow_start_answers_loading_then_ready(vllm: Emulator) -> None:
     response = httpx.get(f"{vllm.url}/health")
     assert response.status_code == 503
     assert "loading" in response.json()["message"]
-    deadline = time.monotonic() + 5
-    while httpx.get(f"{vllm.url}/health").status_code != 200:
-        assert time.monotonic() < deadline, "still loading after 5 s"
-        time.sleep(0.05)  # polling the emulator's clock: nothing else to wait on
+    poll_until(
+        lambda: httpx.get(f"{vllm.url}/health").status_code == 200,
+        timeout=5,
+        interval=0.05,
+        message="the emulator to finish loading",
+    )
 
 
 def test_error_mid_stream_raises_in_client(vllm: Emulator) -> None:

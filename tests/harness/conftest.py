@@ -1,49 +1,13 @@
-"""Helpers for the harness tests: run the plugin on throwaway checks in a pytester directory.
-
-Inner runs point at ``https://127.0.0.1:1`` (nothing listens there) so no stack is ever booted
-and the report header's /version probe fails fast.
-"""
+"""Fixtures of the harness tests: run the plugin on throwaway checks in a pytester directory."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-FAKE_TARGET = "https://127.0.0.1:1"
-BASE_ARGS = ("-p", "acceptance.harness.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
-
-
-@dataclass
-class SuiteRun:
-    """One inner pytest run and the reports it wrote."""
-
-    result: pytest.RunResult
-    report_dir: Path
-
-    @property
-    def ret(self) -> int:
-        return int(self.result.ret)
-
-    @property
-    def checklist(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.report_dir / "checklist.json").read_text())
-        return data
-
-    def item(self, item_id: str) -> dict[str, Any]:
-        return next(i for i in self.checklist["items"] if i["id"] == item_id)
-
-    @property
-    def markdown(self) -> str:
-        return (self.report_dir / "checklist.md").read_text()
-
-
-RunSuite = Callable[..., SuiteRun]
+from tests.support.suite_runs import BASE_ARGS, FAKE_TARGET, RunSuite, SuiteRun
 
 
 @pytest.fixture(autouse=True)

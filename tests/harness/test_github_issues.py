@@ -19,7 +19,7 @@ from acceptance.post24h.github_issues import (
     rate_limit_wait,
 )
 from service.emulators.github import DEFAULT_REPO
-from tests.emulators.conftest import GITHUB_TOKEN, Emulator, start_emulator, stop
+from tests.support.emulators import GITHUB_TOKEN, Emulator, running_emulator
 
 pytestmark = pytest.mark.timeout(60)
 ISSUES = f"/repos/{DEFAULT_REPO}/issues"
@@ -27,17 +27,9 @@ ISSUES = f"/repos/{DEFAULT_REPO}/issues"
 
 @pytest.fixture(scope="module")
 def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    workdir = tmp_path_factory.mktemp("github")
-    proc, url = start_emulator(
-        "github", workdir, "--requests-log", str(workdir / "requests.jsonl"),
-        "--token", GITHUB_TOKEN, "--ratelimit-anonymous", "1000",
-    )  # fmt: skip
-    admin = httpx.Client(base_url=url, timeout=10.0)
-    try:
-        yield Emulator(url, workdir / "requests.jsonl", admin)
-    finally:
-        admin.close()
-        stop(proc)
+    flags = ("--token", GITHUB_TOKEN, "--ratelimit-anonymous", "1000")
+    with running_emulator("github", tmp_path_factory.mktemp("github"), *flags) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import RunSuite
+from tests.support.suite_runs import RunSuite
 
 CHECKS = """
 import pytest

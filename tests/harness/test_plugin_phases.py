@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import RunSuite
+from tests.support.suite_runs import RunSuite
 
 # Written in the order a directory listing gives (post_24h before response_times ...).
 OUT_OF_ORDER = """

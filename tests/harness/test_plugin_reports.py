@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.harness.conftest import FAKE_TARGET, RunSuite
+from tests.support.suite_runs import FAKE_TARGET, RunSuite
 
 CHECKLIST_YAML = Path(__file__).parents[2] / "acceptance" / "checklist.yaml"
 CHECKS = """

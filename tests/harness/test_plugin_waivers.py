@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.harness.conftest import RunSuite
+from tests.support.suite_runs import RunSuite
 
 FAILING = """
 import pytest

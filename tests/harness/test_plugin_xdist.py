@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.conftest import RunSuite
+from tests.support.suite_runs import RunSuite
 
 CHECKS = "\n".join(
     [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from acceptance.settings import ConfigError, SuiteConfig, load_suite_config
-from tests.harness.conftest import RunSuite
+from tests.support.suite_runs import RunSuite
 
 REPO_TOML = Path(__file__).parents[2] / "preflight.toml"
 

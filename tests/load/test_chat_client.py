@@ -25,14 +25,13 @@ import trustme
 
 from load.chat_client import ChatConnection, idle_and_open
 from load.streaming import chat_body, measure_stream
-from tests.emulators.conftest import Emulator
-from tests.load.conftest import MODEL
+from tests.support.emulators import LOAD_MODEL, Emulator
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def body(max_tokens: int) -> bytes:
-    return json.dumps(chat_body(MODEL, max_tokens)).encode()
+    return json.dumps(chat_body(LOAD_MODEL, max_tokens)).encode()
 
 
 @contextlib.contextmanager
@@ -51,7 +50,7 @@ def test_same_figures_as_the_httpx_measurement(vllm_emulator: Emulator) -> None:
         fast = chat.stream(body(20))
     with httpx.Client(base_url=vllm_emulator.url, timeout=30.0) as client:
         client.get("/v1/models")
-        reference = measure_stream(client, chat_body(MODEL, 20))
+        reference = measure_stream(client, chat_body(LOAD_MODEL, 20))
     for result in (fast, reference):
         assert result.ok and result.status == 200 and result.finish_reason == "length"
         assert result.content_deltas == 20 and result.output_tokens == 20

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from load.samples import read_samples
-from tests.emulators.conftest import Emulator
-from tests.load.conftest import MODEL
+from tests.support.emulators import LOAD_MODEL, Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
@@ -45,7 +44,7 @@ def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.Complet
         "-f", str(REPO / "load" / "locustfile.py"),
         "--headless", "--only-summary",
         "--host", emulator.url,
-        "--chat-model", MODEL,
+        "--chat-model", LOAD_MODEL,
         "--max-tokens", "10",
         "--preflight-config", str(slo_config(workdir)),
         "--samples-prefix", str(workdir / "samples"),

@@ -11,8 +11,7 @@ import pytest
 
 from load.streaming import StreamMeter, chat_body, measure_stream, measure_stream_async
 from load.summary import summarize
-from tests.emulators.conftest import Emulator
-from tests.load.conftest import MODEL
+from tests.support.emulators import LOAD_MODEL, Emulator
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,7 +26,7 @@ def _client(emulator: Emulator) -> Iterator[httpx.Client]:
 def test_role_chunk_is_not_the_first_token(vllm_emulator: Emulator) -> None:
     """TTFT is at the first content delta (>= configured TTFT), not at the role-only chunk."""
     with _client(vllm_emulator) as client:
-        result = measure_stream(client, chat_body(MODEL, 20))
+        result = measure_stream(client, chat_body(LOAD_MODEL, 20))
     assert result.ok and result.status == 200
     assert result.content_deltas == 20 and result.output_tokens == 20
     assert result.tokens_source == "usage"
@@ -44,7 +43,7 @@ def test_decode_rate_excludes_prefill(vllm_emulator: Emulator) -> None:
     """Decode tokens/s is about 1/ITL; end-to-end tokens/s is lower because it includes TTFT."""
     vllm_emulator.configure(ttft_ms=200, itl_ms=20)
     with _client(vllm_emulator) as client:
-        result = measure_stream(client, chat_body(MODEL, 20))
+        result = measure_stream(client, chat_body(LOAD_MODEL, 20))
     assert result.decode_tokens_per_s is not None and result.e2e_tokens_per_s is not None
     assert 40 <= result.decode_tokens_per_s <= 55
     assert result.tpot_ms is not None and 18 <= result.tpot_ms <= 25
@@ -55,7 +54,7 @@ def test_multi_token_chunks_counted_from_usage(vllm_emulator: Emulator) -> None:
     """Four tokens per chunk: 5 deltas, 20 tokens (usage), decode rate still about 1/ITL."""
     vllm_emulator.configure(tokens_per_chunk=4, itl_ms=10)
     with _client(vllm_emulator) as client:
-        result = measure_stream(client, chat_body(MODEL, 20))
+        result = measure_stream(client, chat_body(LOAD_MODEL, 20))
     assert result.content_deltas == 5
     assert result.output_tokens == 20 and result.tokens_source == "usage"
     assert result.decode_tokens_per_s is not None and 80 <= result.decode_tokens_per_s <= 110
@@ -65,7 +64,7 @@ def test_error_inside_a_200_stream(vllm_emulator: Emulator) -> None:
     """`data: {"error": ...}` after the 200 makes the request a failure with the message."""
     vllm_emulator.configure(error_mid_stream=True, error_after_tokens=3)
     with _client(vllm_emulator) as client:
-        result = measure_stream(client, chat_body(MODEL, 20))
+        result = measure_stream(client, chat_body(LOAD_MODEL, 20))
     assert result.status == 200 and not result.ok
     assert result.error is not None and "Emulated error" in result.error
     assert result.content_deltas == 3
@@ -78,7 +77,7 @@ def test_http_error_and_transport_error(vllm_emulator: Emulator) -> None:
     assert not missing.ok and missing.status == 404
     assert missing.error is not None and "does not exist" in missing.error
     with httpx.Client(base_url="http://127.0.0.1:9", timeout=2.0) as dead:
-        refused = measure_stream(dead, chat_body(MODEL, 5))
+        refused = measure_stream(dead, chat_body(LOAD_MODEL, 5))
     assert not refused.ok and refused.status == 0 and "ConnectError" in (refused.error or "")
 
 
@@ -88,7 +87,7 @@ def test_async_twin_measures_the_same(vllm_emulator: Emulator) -> None:
     async def run() -> list[float | None]:
         async with httpx.AsyncClient(base_url=vllm_emulator.url, timeout=30.0) as client:
             results = await asyncio.gather(
-                *(measure_stream_async(client, chat_body(MODEL, 10)) for _ in range(4))
+                *(measure_stream_async(client, chat_body(LOAD_MODEL, 10)) for _ in range(4))
             )
         assert all(r.ok and r.output_tokens == 10 for r in results)
         return [r.ttft_ms for r in results]

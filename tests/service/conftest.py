@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from service.app import create_app
 from service.deps import ApiKey
-from tests.conftest import LiveServer, api_settings
+from tests.support.api import LiveServer, api_settings
 
 probe = APIRouter(prefix="/_probe")
 probe_logger = logging.getLogger("platform.probe")

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import KEYS, LiveServer
-from tests.service.conftest import StartApi
-from tests.service.jobtools import wait_for, worker_thread
+from service.waiting import poll_until
+from tests.support.api import KEYS, LiveServer, StartApi
+from tests.support.jobs import worker_thread
 
 API = {"Authorization": f"Bearer {KEYS['ci']}"}
 ADMIN = {"Authorization": f"Bearer {KEYS['ops']}"}
@@ -101,7 +101,7 @@ def test_paused_queue_fills_to_its_limit_then_resumes(api: LiveServer,
         assert resumed.status_code == 200 and resumed.json()["queues"]["hot"]["paused"] is False
         for response in answers[:3]:
             job_id = response.json()["job_id"]
-            wait_for(partial(_job, admin, job_id, "succeeded"), 10, f"job {job_id}")
+            poll_until(partial(_job, admin, job_id, "succeeded"), timeout=10, interval=0.02, message=f"job {job_id}")
         assert _queues(admin)["hot"]["size"] == 0
 
 
@@ -110,7 +110,7 @@ def test_dead_letters_listed_and_requeued(api: LiveServer, admin: httpx.Client) 
     body = {"kind": "probe", "queue": "backfill", "payload": {"always_fail": True}}
     job_id = admin.post("/enqueue", json=body).json()["job_id"]
     with worker_thread(api.settings):
-        dead = wait_for(lambda: _job(admin, job_id, "dead"), 10, "the job to die")
+        dead = poll_until(lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die")
     assert dead["attempts"] == 2 and dead["error"]
     listing = admin.get("/admin/dead-letters").json()
     assert listing["total"] == 1 and listing["items"][0]["job_id"] == job_id
@@ -131,5 +131,5 @@ def test_dead_letters_discarded_when_disabled(start_api: StartApi) -> None:
             worker_thread(api.settings):
         body = {"kind": "probe", "payload": {"always_fail": True}}
         job_id = admin.post("/enqueue", json=body).json()["job_id"]
-        wait_for(lambda: _job(admin, job_id, "dead"), 10, "the job to die")
+        poll_until(lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die")
         assert admin.get("/admin/dead-letters").json() == {"items": [], "total": 0}

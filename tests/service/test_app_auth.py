@@ -6,8 +6,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.conftest import KEYS, LiveServer
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, LiveServer, StartApi
 
 REALM = 'Bearer realm="preflight"'
 

@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from service import SCHEMA_VERSION, __version__
 from service.jobs.heartbeat import WorkerInfo, write_heartbeat
 from service.settings import Settings
-from tests.conftest import KEYS, free_port
-from tests.service.conftest import StartApi
+from service.stack.ports import free_port
+from tests.support.api import KEYS, StartApi
 
 COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion",
               "scheduler"}

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from service.app import create_app
-from tests.conftest import KEYS, LiveServer, api_settings
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, LiveServer, StartApi, api_settings
 
 
 def _error(response: httpx.Response, status: int) -> dict[str, object]:

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import KEYS
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, StartApi
 
 API = {"Authorization": f"Bearer {KEYS['ci']}"}
 ADMIN = {"X-API-Key": KEYS["ops"]}

@@ -12,7 +12,7 @@ import pytest
 
 from service.logs import ACCESS_LOGGER, configure_logging, log_context
 from service.settings import Settings
-from tests.conftest import KEYS
+from tests.support.api import KEYS
 
 
 @pytest.fixture

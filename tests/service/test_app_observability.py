@@ -12,8 +12,7 @@ import redis
 from service.keyspace import keys as c
 from service.logs import configure_logging
 from service.settings import Settings
-from tests.conftest import KEYS, api_settings
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, StartApi, api_settings
 
 ADMIN = {"Authorization": f"Bearer {KEYS['ops']}"}
 API = {"Authorization": f"Bearer {KEYS['ci']}"}

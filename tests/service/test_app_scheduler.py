@@ -9,8 +9,7 @@ import httpx
 from redis.asyncio import Redis
 
 from service.scheduler import state
-from tests.conftest import KEYS
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, StartApi
 
 ADMIN = {"Authorization": f"Bearer {KEYS['ops']}"}
 

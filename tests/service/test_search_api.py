@@ -11,8 +11,7 @@ import pytest
 
 from service.documents.deps import get_store
 from service.documents.seed import seed
-from tests.conftest import KEYS, LiveServer
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, LiveServer, StartApi
 
 API = {"X-API-Key": KEYS["ci"]}
 ADMIN = {"X-API-Key": KEYS["ops"]}

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from service.settings import Settings
-from tests.service.jobtools import make_job_settings
+from tests.support.jobs import make_job_settings
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -12,8 +12,7 @@ from pydantic import SecretStr
 from service.ingest import personal, signatures
 from service.settings import Settings
 from service.stack.send_webhook import github_payload, hf_payload, send_github, send_huggingface
-from tests.conftest import KEYS
-from tests.service.conftest import StartApi
+from tests.support.api import KEYS, StartApi
 
 # GitHub's published example (docs: "Validating webhook deliveries").
 VECTOR_SECRET = "It's a Secret to Everybody"  # noqa: S105 - GitHub's published test vector

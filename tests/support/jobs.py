@@ -1,7 +1,8 @@
-"""Helpers of the job system's tests: settings, clients, in-process workers, polling.
+"""Helpers of the job system's tests: settings, clients, in-process workers.
 
-Plain functions, not fixtures: ``tests/service/conftest.py`` belongs to the API's tests, and a
-fixture imported into a test module is a name-shadowing trap.
+Plain functions and context managers, not fixtures: a test builds the settings it needs (short
+heartbeats, no jitter) and a fixture imported into a test module is a name-shadowing trap.
+Waiting is `service.waiting`'s, like everywhere else.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ import asyncio
 import json
 import os
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import redis
 from redis.asyncio import Redis
@@ -21,7 +21,6 @@ from redis.asyncio import Redis
 from service.jobs.worker import Worker
 from service.settings import Settings
 
-T = TypeVar("T")
 KEY_API = "k" * 32
 KEY_ADMIN = "a" * 32
 OVERRIDDEN = ("redis_url", "environment", "retry_base_s", "retry_max_s", "retry_jitter",
@@ -109,27 +108,3 @@ def worker_thread(settings: Settings, worker_id: str = "w-thread") -> Iterator[W
     finally:
         holder["loop"].call_soon_threadsafe(worker.stopping.set)
         thread.join(10)
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Synchronous ``poll``: call ``fn`` until it returns something truthy, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)  # polling interval, bounded by the deadline
-
-
-async def poll(fn: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
-    """Await ``fn`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)  # polling interval, not synchronisation

@@ -8,15 +8,7 @@ import httpx
 import pytest
 
 from service.waiting import poll_until
-from tests.service.gateway_fixtures import (  # fixtures imported to be used by name
-    MODEL,
-    Gw,
-    StartGateway,
-    emulators_fixture,  # noqa: F401
-    gateway_fixture,  # noqa: F401
-    providers_running_fixture,  # noqa: F401
-    start_gateway_fixture,  # noqa: F401
-)
+from tests.support.gateway import MODEL, Gw, StartGateway
 
 BODY: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
 

@@ -11,17 +11,7 @@ import ollama
 import openai
 import pytest
 
-from tests.service.gateway_fixtures import (  # fixtures imported to be used by name
-    API_KEY,
-    MODEL,
-    OLLAMA_MODEL,
-    Gw,
-    StartGateway,
-    emulators_fixture,  # noqa: F401
-    gateway_fixture,  # noqa: F401
-    providers_running_fixture,  # noqa: F401
-    start_gateway_fixture,  # noqa: F401
-)
+from tests.support.gateway import API_KEY, MODEL, OLLAMA_MODEL, Gw, StartGateway
 
 MESSAGES = [{"role": "user", "content": "Say something short."}]
 

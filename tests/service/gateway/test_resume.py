@@ -17,17 +17,7 @@ import openai
 import pytest
 
 from service.waiting import poll_until
-from tests.service.gateway_fixtures import (  # fixtures imported to be used by name
-    API_KEY,
-    FAST,
-    MODEL,
-    Gw,
-    StartGateway,
-    emulators_fixture,  # noqa: F401
-    gateway_fixture,  # noqa: F401
-    providers_running_fixture,  # noqa: F401
-    start_gateway_fixture,  # noqa: F401
-)
+from tests.support.gateway import API_KEY, FAST, MODEL, Gw, StartGateway
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Tell me about attention."}]
 # Long enough to break mid-way: 40 tokens, 15 ms apart.

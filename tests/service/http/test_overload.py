@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,8 @@ from fastapi.responses import StreamingResponse
 
 from service.app import create_app
 from service.deps import ApiKey
-from tests.conftest import KEYS, LiveServer, api_settings
+from service.waiting import poll_until
+from tests.support.api import KEYS, LiveServer, api_settings
 
 # Longest a held stream waits for its release: a failing test must not hang the server thread.
 HOLD_MAX_S = 10.0
@@ -193,8 +193,10 @@ def test_client_gone_mid_stream_frees_the_slot(start_held: Callable[..., Held]) 
             chunks = stream.iter_bytes()
             assert next(chunks) == b"first\n"
             assert other.get("/version").status_code == 503
-        deadline = time.monotonic() + 5.0
-        while (status := other.get("/version").status_code) == 503:
-            assert time.monotonic() < deadline, "slot still held 5 s after the client left"
-            time.sleep(0.05)  # polling interval, bounded by the deadline
+        status = poll_until(
+            lambda: (code := other.get("/version").status_code) != 503 and code,
+            timeout=5.0,
+            interval=0.05,
+            message="the slot to be freed after the client left",
+        )
     assert status == 200

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from service.http.slow_clients import DEFAULT_MAX_HEAD_BYTES, HeaderTimeoutProtocol
+from service.waiting import poll_until
 
 
 class QuickDeadline(HeaderTimeoutProtocol):
@@ -32,10 +33,13 @@ def port() -> Iterator[int]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)  # readiness polling, bounded by the deadline
+    poll_until(
+        lambda: server.started,
+        timeout=10,
+        interval=0.01,
+        message="uvicorn to start",
+        abort=lambda: None if thread.is_alive() else "its thread ended",
+    )
     try:
         yield int(server.servers[0].sockets[0].getsockname()[1])
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from service.jobs import control, queue
-from tests.service.jobtools import connect, fresh_settings, poll
+from service.waiting import apoll_until
+from tests.support.jobs import connect, fresh_settings
 
 
 def test_state_counts_depth_size_limit_and_pause(redis_server: str) -> None:
@@ -45,6 +46,6 @@ def test_pause_lifts_itself_after_the_bound(redis_server: str) -> None:
             async def lifted() -> bool:
                 return not (await control.queue_state(r, s))["backfill"]["paused"]
 
-            await poll(lifted, 5, "the pause to expire")
+            await apoll_until(lifted, timeout=5, interval=0.02, message="the pause to expire")
 
     asyncio.run(body())

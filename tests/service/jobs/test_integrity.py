@@ -13,7 +13,8 @@ from service.jobs import heartbeat, queue
 from service.jobs.integrity import JobIntegrityReport, job_integrity
 from service.keyspace import keys as c
 from service.settings import Settings
-from tests.service.jobtools import connect, fresh_settings, poll
+from service.waiting import apoll_until
+from tests.support.jobs import connect, fresh_settings
 
 # Recovery deadline = 3 heartbeats (0.3 s) + visibility timeout (1 s): an orphan shows within
 # seconds, and a loaded machine's stalls between two calls stay well inside it.
@@ -138,7 +139,7 @@ def test_dead_workers_entry_reported_after_the_recovery_deadline(redis_server: s
             report = await job_integrity(redis, settings)
             return None if report.ok else report
 
-        return await poll(reported, 5.0, "the ownerless entry to be reported")
+        return await apoll_until(reported, timeout=5.0, interval=0.02, message="the ownerless entry to be reported")
 
     report = _run(redis_server, scenario)
     (item,) = report.ownerless_in_flight

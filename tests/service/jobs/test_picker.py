@@ -10,7 +10,7 @@ import pytest
 from service.jobs import control, picker, queue
 from service.jobs.picker import WeightedRoundRobin
 from service.keyspace import keys as c
-from tests.service.jobtools import connect, fresh_settings
+from tests.support.jobs import connect, fresh_settings
 
 
 def _picks(weights: dict[str, int], backlog: dict[str, int], n: int) -> str:

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from service.jobs import queue
 from service.keyspace import keys as c
 from service.settings import Settings
-from tests.service.jobtools import connect, fresh_settings
+from tests.support.jobs import connect, fresh_settings
 
 
 async def _deliver(r: Redis, q: str = "hot", consumer: str = "c1") -> tuple[str, str]:

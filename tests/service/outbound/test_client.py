@@ -24,7 +24,7 @@ from service.outbound.client import (
 )
 from service.outbound.egress import EgressPolicy, is_public, parse_entry
 from service.outbound.metrics import OUTBOUND_REQUESTS
-from tests.conftest import api_settings
+from tests.support.api import api_settings
 
 
 @dataclass

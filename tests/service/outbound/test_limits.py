@@ -19,8 +19,8 @@ import redis.asyncio as aioredis
 
 from service.keyspace import keys as c
 from service.outbound.client import DestinationBusyError, OutboundClient
-from tests.conftest import api_settings
-from tests.emulators.conftest import Emulator, start_emulator, stop
+from tests.support.api import api_settings
+from tests.support.emulators import Emulator, running_emulator
 
 RETRY_AFTER_S = 1
 # The emulator stamps arrival on its wall clock and measures the answer on its monotonic one:
@@ -30,15 +30,8 @@ CLOCK_SLACK_S = 0.02
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    workdir = tmp_path_factory.mktemp("robots")
-    log = workdir / "requests.jsonl"
-    proc, url = start_emulator("robots", workdir, "--requests-log", str(log))
-    admin = httpx.Client(base_url=url, timeout=10.0)
-    try:
-        yield Emulator(url, log, admin)
-    finally:
-        admin.close()
-        stop(proc)
+    with running_emulator("robots", tmp_path_factory.mktemp("robots")) as emulator:
+        yield emulator
 
 
 def _limit_once(hub: Emulator) -> None:

@@ -1,5 +1,5 @@
 """A process that claims one schedule's slots as fast as it can: ``python -m
-tests.service.schedule_claimer REDIS_URL NAME PERIOD_S DURATION_S HOLDER``.
+tests.service.scheduler.schedule_claimer REDIS_URL NAME PERIOD_S DURATION_S HOLDER``.
 
 Each claimed slot is finished at once and printed as one JSON line (run id, holder), so the test
 can prove that two such processes, racing over the same Redis, never both ran a slot.

@@ -12,7 +12,7 @@ from service.documents.store import DocumentStore
 from service.keyspace import keys as c
 from service.scheduler import retention
 from service.settings import Settings
-from tests.service.jobtools import connect, fresh_settings
+from tests.support.jobs import connect, fresh_settings
 
 
 def _stale_upload(store: DocumentStore, days: int) -> None:

@@ -27,8 +27,9 @@ from service.scheduler.health import scheduler_component
 from service.scheduler.runner import Scheduler
 from service.scheduler.view import views
 from service.settings import Settings
-from tests.conftest import free_port
-from tests.service.jobtools import connect, fresh_settings, poll
+from service.stack.ports import free_port
+from service.waiting import apoll_until
+from tests.support.jobs import connect, fresh_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def test_two_processes_never_run_the_same_slot(redis_server: str, tmp_path: Path
     """Two processes claiming one schedule for 2 s: every slot ran once, none twice, and never
     two slots within one period."""
     settings = _settings(redis_server, tmp_path)
-    argv = [sys.executable, "-m", "tests.service.schedule_claimer", settings.redis_url,
+    argv = [sys.executable, "-m", "tests.service.scheduler.schedule_claimer", settings.redis_url,
             "race", str(CLAIM_PERIOD_S), "2.0"]
     procs = [subprocess.Popen([*argv, f"p{n}"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
                               text=True) for n in (1, 2)]
@@ -98,8 +99,7 @@ def test_lost_run_recorded_by_next_claim(redis_server: str, tmp_path: Path) -> N
         async with connect(settings) as r:
             first = await state.claim(r, "purge", 0.1, "w1", lease_s=0.2)
             assert first is not None
-            second = await poll(lambda: state.claim(r, "purge", 0.1, "w2", lease_s=5.0),
-                                timeout=10, what="the lease to expire")
+            second = await apoll_until(lambda: state.claim(r, "purge", 0.1, "w2", lease_s=5.0), timeout=10, interval=0.02, message="the lease to expire")
             record = (await state.read_all(r, ["purge"]))[1]["purge"]
             assert record["outcome"] == "lost" and record["failures"] == "1"
             assert record["holder"] == "w2" and second.run_id != first.run_id
@@ -157,8 +157,7 @@ def test_workers_run_backup_and_purge_once_per_period(redis_server: str, tmp_pat
         started = time.monotonic()
         async with _workers(settings) as r:
             for name in ("backup", "retention_purge"):
-                await poll(lambda n=name: _runs_at_least(r, settings, n, 3), timeout=20,
-                           what=f"three runs of {name}")
+                await apoll_until(lambda n=name: _runs_at_least(r, settings, n, 3), timeout=20, interval=0.02, message=f"three runs of {name}")
             elapsed = time.monotonic() - started
             component = await scheduler_component(settings, r)
         for name in ("backup", "retention_purge"):
@@ -187,8 +186,7 @@ def test_failing_backup_recorded_retried_and_degraded(redis_server: str, tmp_pat
 
     async def body() -> None:
         async with _workers(settings) as r:
-            await poll(lambda: _failures_at_least(r, settings, 2), timeout=20,
-                       what="the backup to fail twice")
+            await apoll_until(lambda: _failures_at_least(r, settings, 2), timeout=20, interval=0.02, message="the backup to fail twice")
             component = await scheduler_component(settings, r)
         report = component["schedules"]["backup"]
         assert report["outcome"] == "failed" and "NotADirectoryError" in report["error"]
