@@ -54,8 +54,20 @@ def profiled(pid: int, out: str | None) -> Iterator[None]:
     if out is None:
         yield
         return
-    argv = ["py-spy", "record", "--pid", str(pid), "--rate", "500", "--idle", "--format", "raw",
-            "--output", out, "--nonblocking"]  # fmt: skip
+    argv = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "500",
+        "--idle",
+        "--format",
+        "raw",
+        "--output",
+        out,
+        "--nonblocking",
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
@@ -128,18 +140,28 @@ def _report(concurrency: int, results: dict[str, list[dict[str, Any]]]) -> None:
     for name, samples in results.items():
         ok = [s for s in samples if "error" not in s]
         before, after = _phases(ok)
-        rows[name] = (statistics.median(s["ttft"] for s in ok) * 1000,
-                      statistics.median(s["tps"] for s in ok), before, after,
-                      len(samples) - len(ok))  # fmt: skip
+        rows[name] = (
+            statistics.median(s["ttft"] for s in ok) * 1000,
+            statistics.median(s["tps"] for s in ok),
+            before,
+            after,
+            len(samples) - len(ok),
+        )
     direct = rows["direct"]
-    print(f"concurrency {concurrency}, {len(results['direct'])} streams per target  (ms; tok/s;"
-          " before = send -> provider receipt, after = provider's first write -> client's first"
-          " content)")  # fmt: skip
-    print(f"  {'target':<10}{'TTFT p50':>10}{'added':>9}{'before':>9}{'after':>9}"
-          f"{'tok/s':>9}{'ratio':>8}{'errors':>8}")  # fmt: skip
+    print(
+        f"concurrency {concurrency}, {len(results['direct'])} streams per target  (ms; tok/s;"
+        " before = send -> provider receipt, after = provider's first write -> client's first"
+        " content)"
+    )
+    print(
+        f"  {'target':<10}{'TTFT p50':>10}{'added':>9}{'before':>9}{'after':>9}"
+        f"{'tok/s':>9}{'ratio':>8}{'errors':>8}"
+    )
     for name, (ttft, tps, before, after, errors) in rows.items():
-        print(f"  {name:<10}{ttft:>10.2f}{ttft - direct[0]:>+9.2f}{before:>9.2f}{after:>9.2f}"
-              f"{tps:>9.2f}{tps / direct[1]:>8.4f}{errors:>8}")  # fmt: skip
+        print(
+            f"  {name:<10}{ttft:>10.2f}{ttft - direct[0]:>+9.2f}{before:>9.2f}{after:>9.2f}"
+            f"{tps:>9.2f}{tps / direct[1]:>8.4f}{errors:>8}"
+        )
 
 
 async def overhead(args: argparse.Namespace) -> None:
@@ -148,8 +170,17 @@ async def overhead(args: argparse.Namespace) -> None:
         valkey = Valkey(work, aof=False) if args.rate_limit else None
         if valkey is not None:
             valkey.start()
-        vproc, vurl = start_emulator("vllm", "--model", UPSTREAM_MODEL, "--ttft-ms", "150",
-                                     "--itl-ms", "20", "--output-tokens", "50")  # fmt: skip
+        vproc, vurl = start_emulator(
+            "vllm",
+            "--model",
+            UPSTREAM_MODEL,
+            "--ttft-ms",
+            "150",
+            "--itl-ms",
+            "20",
+            "--output-tokens",
+            "50",
+        )
         providers = {"vllm": {"kind": "vllm", "base_url": vurl, "models": {MODEL: UPSTREAM_MODEL}}}
         redis_url = valkey.url if valkey else None
         tls = write_tls(work / "tls", 1) if args.tls else None
@@ -161,8 +192,10 @@ async def overhead(args: argparse.Namespace) -> None:
                 stages.write_text("")  # this run's stamps only
             aproc, aurl = start_api(work, providers, redis_url=redis_url, tls=tls, stages=stages)
             procs.append(aproc)
-            targets = {"direct": (f"{vurl}/v1/chat/completions", UPSTREAM_MODEL),
-                       "gateway": (f"{aurl}/v1/chat/completions", MODEL)}  # fmt: skip
+            targets = {
+                "direct": (f"{vurl}/v1/chat/completions", UPSTREAM_MODEL),
+                "gateway": (f"{aurl}/v1/chat/completions", MODEL),
+            }
             if args.baseline:
                 bproc, burl = start_api(
                     work, providers, redis_url=redis_url, source=args.baseline, tls=tls
@@ -191,8 +224,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     o = sub.add_parser("overhead")
     o.add_argument("--requests", type=int, default=64, help="Default: %(default)r")
-    o.add_argument("--concurrency", type=int, nargs="+", default=[1, 16],
-                   help="Default: %(default)r")  # fmt: skip
+    o.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 16], help="Default: %(default)r"
+    )
     o.add_argument(
         "--no-rate-limit",
         dest="rate_limit",
@@ -227,8 +261,9 @@ def main() -> None:
     f = sub.add_parser("failover")
     f.add_argument("--streams", type=int, default=50, help="Default: %(default)r")
     f.add_argument("--seconds", type=float, default=20.0, help="Default: %(default)r")
-    f.add_argument("--mode", choices=["refuse", "503"], default="refuse",
-                   help="Default: %(default)r")  # fmt: skip
+    f.add_argument(
+        "--mode", choices=["refuse", "503"], default="refuse", help="Default: %(default)r"
+    )
     f.add_argument(
         "--no-resume",
         dest="resume",

@@ -29,11 +29,14 @@ async def failover(args: argparse.Namespace) -> None:
         vproc, vurl = start_emulator("vllm", "--model", "org/model", *common)
         oproc, ourl = start_emulator("ollama", "--model", "m:1", *common)
         providers = {
-            "vllm": {"kind": "vllm", "base_url": vurl, "models": {MODEL: "org/model"},
-                     "priority": 0},
-            "ollama": {"kind": "ollama", "base_url": ourl, "models": {MODEL: "m:1"},
-                       "priority": 1},
-        }  # fmt: skip
+            "vllm": {
+                "kind": "vllm",
+                "base_url": vurl,
+                "models": {MODEL: "org/model"},
+                "priority": 0,
+            },
+            "ollama": {"kind": "ollama", "base_url": ourl, "models": {MODEL: "m:1"}, "priority": 1},
+        }
         aproc, aurl = start_api(work, providers, gateway={"resume_streams": args.resume})
         log: list[tuple[float, dict[str, Any]]] = []
         t0 = time.monotonic()
@@ -75,8 +78,10 @@ def _report(
     served_down = [r.get("provider") for t, r in log if down + 0.5 < t < up]
     returned = f"{back[0] - up:.2f}s after recovery" if back else "never"
     total = sum(errors.values())
-    print(f"mode {args.mode}, resume {'on' if args.resume else 'off'}: {len(log)} streams, "
-          f"{total} client-visible errors ({100 * total / len(log):.2f} %) {dict(errors)}; "
-          f"{garbled} complete streams with a different text; outage {down:.1f}s-{up:.1f}s, "
-          f"during it served by {sorted({p for p in served_down if p})}; first vllm-served "
-          f"stream completed {returned}")  # fmt: skip
+    print(
+        f"mode {args.mode}, resume {'on' if args.resume else 'off'}: {len(log)} streams, "
+        f"{total} client-visible errors ({100 * total / len(log):.2f} %) {dict(errors)}; "
+        f"{garbled} complete streams with a different text; outage {down:.1f}s-{up:.1f}s, "
+        f"during it served by {sorted({p for p in served_down if p})}; first vllm-served "
+        f"stream completed {returned}"
+    )

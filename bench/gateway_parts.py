@@ -69,7 +69,8 @@ def start_api(
     port = free_port()
     name = f"api-{port}"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}, **KEYS,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")},
+        **KEYS,
         "PLATFORM_ENVIRONMENT": "local",
         "PLATFORM_RATE_LIMIT_ENABLED": "true" if redis_url else "false",
         "PLATFORM_RATE_LIMIT": BENCH_RATE_LIMIT,
@@ -81,7 +82,7 @@ def start_api(
         "PLATFORM_GATEWAY": json.dumps(
             {"cooldown_s": 2.0, "probe_interval_s": 0.25, **(gateway or {})}
         ),
-    }  # fmt: skip
+    }
     if source is not None:
         env["PYTHONPATH"] = str(source)
     # The stack's server options (protocol with the header deadline, limits), so what is
@@ -102,8 +103,17 @@ def start_floor(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
     """`bench.bare_proxy` in front of `upstream`: the cost of a bare Python streaming hop."""
     port = free_port()
     env = {**os.environ, "BENCH_UPSTREAM": upstream}
-    argv = [sys.executable, "-m", "uvicorn", "bench.bare_proxy:app", "--port", str(port),
-            "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare_proxy:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/health", proc)
@@ -125,9 +135,13 @@ def _server_argv(port: int, tls: TlsFiles | None, source: Path | None) -> list[s
         return uvicorn_argv(port, tls)
     files = [str(tls.key_file), str(tls.cert_file)] if tls else ["-", "-"]
     printed = subprocess.run(
-        [sys.executable, "-c", _ARGV_OF, str(port), *files], env={**os.environ,
-        "PYTHONPATH": str(source)}, cwd=source, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [sys.executable, "-c", _ARGV_OF, str(port), *files],
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     argv: list[str] = json.loads(printed)
     if tls is None:
         for flag in ("--ssl-keyfile", "--ssl-certfile"):
@@ -152,8 +166,10 @@ async def one_stream(
     returned as ``{"error": ...}``.
     """
     body: dict[str, Any] = {
-        "model": model, "messages": [{"role": "user", "content": "hello"}], "stream": True,
-    }  # fmt: skip
+        "model": model,
+        "messages": [{"role": "user", "content": "hello"}],
+        "stream": True,
+    }
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     request_id = uuid.uuid4().hex
@@ -188,7 +204,12 @@ async def one_stream(
         return {"error": "no [DONE]"}
     decode = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return {
-        "ttft": times[0] - t0, "tps": decode, "headers_s": headers_at - t0,
-        "provider": response.headers.get("x-provider", "direct"), "text": "".join(text),
-        "request_id": request_id, "sent_wall": sent_wall, "first_wall": sent_wall + times[0] - t0,
-    }  # fmt: skip
+        "ttft": times[0] - t0,
+        "tps": decode,
+        "headers_s": headers_at - t0,
+        "provider": response.headers.get("x-provider", "direct"),
+        "text": "".join(text),
+        "request_id": request_id,
+        "sent_wall": sent_wall,
+        "first_wall": sent_wall + times[0] - t0,
+    }

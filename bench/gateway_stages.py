@@ -35,11 +35,15 @@ def timelines(
         if row is None or record is None or record.get("ttft_ms") is None or "error" in s:
             continue
         receipt = (record["time"] - row["rx_wall"]) * 1000
-        out.append({
-            FIRST: (s["sent_wall"] - row["rx_wall"]) * 1000, **row["ms"],
-            "emulator.receipt": receipt, "emulator.first": receipt + record["ttft_ms"],
-            LAST: (s["first_wall"] - row["rx_wall"]) * 1000,
-        })  # fmt: skip
+        out.append(
+            {
+                FIRST: (s["sent_wall"] - row["rx_wall"]) * 1000,
+                **row["ms"],
+                "emulator.receipt": receipt,
+                "emulator.first": receipt + record["ttft_ms"],
+                LAST: (s["first_wall"] - row["rx_wall"]) * 1000,
+            }
+        )
     return out
 
 
@@ -52,8 +56,10 @@ def report(samples: list[dict[str, Any]], stages: dict[str, dict[str, Any]]) -> 
     names = {name for line in lines for name in line} - {FIRST, LAST}
     offsets = {n: statistics.median(line[n] for line in lines if n in line) for n in names}
     order = [FIRST, *sorted(names, key=offsets.__getitem__), LAST]
-    print(f"  stages of 'gateway' ({len(lines)} streams; ms: median gap from the stage before,"
-          " median offset from the client's send)")  # fmt: skip
+    print(
+        f"  stages of 'gateway' ({len(lines)} streams; ms: median gap from the stage before,"
+        " median offset from the client's send)"
+    )
     for previous, name in itertools.pairwise(order):
         gaps = [line[name] - line[previous] for line in lines if name in line and previous in line]
         gap = statistics.median(gaps) if gaps else float("nan")

@@ -101,12 +101,30 @@ def run_locust(url: str, scenario: Scenario, args: argparse.Namespace, workdir: 
     rounds = args.single_streams if scenario.users == 1 else args.streams_per_user
     run_s = math.ceil(ramp_s(scenario, rate) + rounds * stream_s(args) + 1)
     argv = [
-        sys.executable, "-m", "locust", "-f", str(REPO / "load" / "locustfile.py"),
-        "--headless", "--only-summary", "-u", str(scenario.users), "-r", f"{rate:.3f}",
-        "-t", f"{run_s}s", "--host", url, "--chat-model", MODEL,
-        "--max-tokens", str(args.tokens), "--samples-prefix", str(workdir / scenario.name),
-        "--preflight-config", str(REPO / "preflight.toml"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "load" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "-u",
+        str(scenario.users),
+        "-r",
+        f"{rate:.3f}",
+        "-t",
+        f"{run_s}s",
+        "--host",
+        url,
+        "--chat-model",
+        MODEL,
+        "--max-tokens",
+        str(args.tokens),
+        "--samples-prefix",
+        str(workdir / scenario.name),
+        "--preflight-config",
+        str(REPO / "preflight.toml"),
+    ]
     if scenario.processes > 1:
         argv += ["--processes", str(scenario.processes)]
     argv.append("ChatUser")

@@ -31,8 +31,19 @@ def run_once(index: int, out: Path, extra: list[str], timeout_s: float) -> dict[
     """One full preflight run; its verdicts, counts, wall time and per-check durations."""
     report = out / f"run-{index:02d}"
     junit = report / "junit.xml"
-    argv = [sys.executable, "-m", "pytest", "-m", "preflight", "-q", "-p", "no:cacheprovider",
-            f"--report-dir={report}", f"--junitxml={junit}", *extra]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-m",
+        "preflight",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--report-dir={report}",
+        f"--junitxml={junit}",
+        *extra,
+    ]
     started = time.monotonic()
     with (out / f"run-{index:02d}.log").open("w") as log:
         try:
@@ -76,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     for index in range(1, args.runs + 1):
         result = run_once(index, args.out, args.extra, args.timeout)
         runs.append(result)
-        print(f"run {index:2d}: exit {result['exit']} verdict {result['verdict']} "
-              f"{result['wall_s']} s {result['counts']} not good: {result['bad'] or '-'}",
-              flush=True)  # fmt: skip
+        print(
+            f"run {index:2d}: exit {result['exit']} verdict {result['verdict']} "
+            f"{result['wall_s']} s {result['counts']} not good: {result['bad'] or '-'}",
+            flush=True,
+        )
     seen: dict[str, set[str]] = defaultdict(set)
     times: dict[str, list[float]] = defaultdict(list)
     for result in runs:

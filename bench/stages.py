@@ -140,9 +140,10 @@ def _patch_app(out: str) -> None:
             rx = stamps["rx"]
             line = {
                 "request_id": headers.get(b"x-request-id", b"").decode("latin-1"),
-                "path": scope["path"], "rx_wall": rx + _WALL_OFFSET,
+                "path": scope["path"],
+                "rx_wall": rx + _WALL_OFFSET,
                 "ms": {k: round((v - rx) * 1000, 4) for k, v in stamps.items()},
-            }  # fmt: skip
+            }
             with open(out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
 

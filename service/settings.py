@@ -75,13 +75,18 @@ class Settings(BaseSettings):
     log_backup_count: int = Field(default=10, ge=1)
     log_retention_days: int = Field(default=30, ge=1)
     log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one object per line, what log search and the suite"
-        " read; text: for a developer's terminal only")
+        default="json",
+        description="json: one object per line, what log search and the suite"
+        " read; text: for a developer's terminal only",
+    )
     log_redaction: bool = Field(
-        default=True, description="mask configured secrets and bearer tokens in every record")
+        default=True, description="mask configured secrets and bearer tokens in every record"
+    )
     log_request_bodies: bool = Field(
-        default=False, description="at DEBUG, log each request's query, headers and body:"
-        " a local debugging aid that writes client data (personal data, keys) to the logs")
+        default=False,
+        description="at DEBUG, log each request's query, headers and body:"
+        " a local debugging aid that writes client data (personal data, keys) to the logs",
+    )
     access_log_enabled: bool = True
     metrics_enabled: bool = Field(default=True, description="serve GET /metrics")
 
@@ -97,24 +102,36 @@ class Settings(BaseSettings):
     admin_rate_limit: RateLimit = "120/minute"
     rate_limit_enabled: bool = True
     rate_limit_overrides: dict[str, RateLimit] = Field(
-        default_factory=dict, description="key id -> its own limit, in place of rate_limit or"
-        " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)")
+        default_factory=dict,
+        description="key id -> its own limit, in place of rate_limit or"
+        " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     http_header_timeout_s: float = Field(
-        default=10.0, gt=0, description="a connection that has not sent complete request"
+        default=10.0,
+        gt=0,
+        description="a connection that has not sent complete request"
         " headers this long after it opened (or after its previous response) is closed:"
-        " slow-header (slowloris) clients cannot hold connections")
+        " slow-header (slowloris) clients cannot hold connections",
+    )
     # Reference deployment: one API process per 2 cores serves ~300 ordinary requests/s at a
     # few ms of CPU each, so 256 in flight is most of a second of queued work (beyond it latency
     # only grows) while leaving room for chat streams, which hold a slot waiting on a provider.
     max_in_flight: int = Field(
-        default=256, ge=0, description="requests one API process serves at once (health routes"
+        default=256,
+        ge=0,
+        description="requests one API process serves at once (health routes"
         " and /metrics not counted); beyond it a request is answered 503 overloaded_error with"
-        " Retry-After at once, before auth, rate limit or the route run. 0: no limit (unsafe)")
+        " Retry-After at once, before auth, rate limit or the route run. 0: no limit (unsafe)",
+    )
     overload_retry_after_s: int = Field(
-        default=1, ge=1, le=60, description="Retry-After of the overload 503: shedding is"
-        " momentary, a client should come back soon")
+        default=1,
+        ge=1,
+        le=60,
+        description="Retry-After of the overload 503: shedding is"
+        " momentary, a client should come back soon",
+    )
 
     # --- jobs ---
     queue_max_length: dict[QueueName, int] = Field(
@@ -131,7 +148,9 @@ class Settings(BaseSettings):
         " its default",
     )
     queue_pause_max_s: int = Field(
-        default=300, ge=1, le=24 * 3600,
+        default=300,
+        ge=1,
+        le=24 * 3600,
         description="a pause (POST /admin/queues/pause) lifts itself after this long, so a"
         " crashed operator or test run cannot leave a queue stopped for good",
     )
@@ -154,7 +173,8 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = Field(default=2.0, gt=0)
     workers_min: int = Field(default=1, ge=0)
     worker_shutdown_grace_s: float = Field(
-        default=10.0, ge=0.0,
+        default=10.0,
+        ge=0.0,
         description="on SIGTERM, in-flight jobs get this long to finish before they are released",
     )
 
@@ -181,9 +201,11 @@ class Settings(BaseSettings):
     )
     outbound_ca_file: Path | None = None
     outbound_rate_state: Literal["redis", "local"] = Field(
-        default="redis", description="'local' keeps each destination's one-connection lock and"
+        default="redis",
+        description="'local' keeps each destination's one-connection lock and"
         " Retry-After mark per process only: wrong as soon as two processes call one site;"
-        " exists so that the external rate-limit check can be shown to fail")
+        " exists so that the external rate-limit check can be shown to fail",
+    )
 
     # --- documents and search (service/documents/) ---
     documents_snippet_chars: int = Field(default=300, ge=40, le=5_000)
@@ -209,61 +231,92 @@ class Settings(BaseSettings):
 
     # --- scheduled jobs (service/scheduler/): run by whichever worker claims the due slot ---
     scheduler_enabled: bool = Field(
-        default=True, description="workers run the periodic jobs (backup, retention purge);"
-        " false stops them, and /health reports the scheduler degraded")
+        default=True,
+        description="workers run the periodic jobs (backup, retention purge);"
+        " false stops them, and /health reports the scheduler degraded",
+    )
     backup_period_s: float = Field(
-        default=86_400.0, ge=1.0, le=30 * 86_400.0,
-        description="a document-store backup runs this often (and at first start)")
+        default=86_400.0,
+        ge=1.0,
+        le=30 * 86_400.0,
+        description="a document-store backup runs this often (and at first start)",
+    )
     retention_purge_period_s: float = Field(
-        default=86_400.0, ge=1.0, le=30 * 86_400.0,
+        default=86_400.0,
+        ge=1.0,
+        le=30 * 86_400.0,
         description="the retention purge (documents past documents_retention_days, expired job"
-        " references, job records without a TTL) runs this often (and at first start)")
+        " references, job records without a TTL) runs this often (and at first start)",
+    )
     scheduler_tick_s: float = Field(
-        default=5.0, gt=0, le=60.0,
+        default=5.0,
+        gt=0,
+        le=60.0,
         description="how often each worker looks for a due schedule: the latest a run starts"
-        " after it is due")
+        " after it is due",
+    )
     scheduler_retry_s: float = Field(
-        default=300.0, ge=1.0,
-        description="a failed run is tried again after min(its period, this)")
+        default=300.0, ge=1.0, description="a failed run is tried again after min(its period, this)"
+    )
     scheduler_run_timeout_s: float = Field(
-        default=1_800.0, gt=0,
-        description="a run is given up (failed) after this long; its lease lasts this plus 30 s")
+        default=1_800.0,
+        gt=0,
+        description="a run is given up (failed) after this long; its lease lasts this plus 30 s",
+    )
     scheduler_overdue_factor: float = Field(
-        default=2.0, ge=1.0, le=100.0,
+        default=2.0,
+        ge=1.0,
+        le=100.0,
         description="a schedule is overdue when its next run has not started period x"
-        " (factor - 1), at least 30 s, after it was due; /health is then degraded")
+        " (factor - 1), at least 30 s, after it was due; /health is then degraded",
+    )
 
     # --- ingestion (service/ingest/): arXiv poller, webhooks, page fetching, sandbox ---
     arxiv_url: str | None = Field(
-        default=None, description="base URL of the arXiv API (https://export.arxiv.org); None:"
-        " the poller stays idle")
+        default=None,
+        description="base URL of the arXiv API (https://export.arxiv.org); None:"
+        " the poller stays idle",
+    )
     arxiv_query: str = Field(default="cat:cs.CL OR cat:cs.LG", min_length=1, max_length=500)
     arxiv_page_size: int = Field(default=20, ge=1, le=2000)
     arxiv_max_pages: int = Field(default=5, ge=1, le=100)
     arxiv_min_interval_s: float = Field(
-        default=3.0, ge=3.0, description="arXiv's terms: at most one request every 3 s, across"
-        " every process of the deployment (a slot reserved in Redis)")
+        default=3.0,
+        ge=3.0,
+        description="arXiv's terms: at most one request every 3 s, across"
+        " every process of the deployment (a slot reserved in Redis)",
+    )
     arxiv_poll_interval_s: float = Field(default=300.0, ge=0.0, le=86_400.0)
     arxiv_rate_state: Literal["redis", "local"] = Field(
-        default="redis", description="'local' keeps the cadence per process only: wrong as soon"
-        " as two processes poll; exists so that the cadence check can be shown to fail")
+        default="redis",
+        description="'local' keeps the cadence per process only: wrong as soon"
+        " as two processes poll; exists so that the cadence check can be shown to fail",
+    )
     arxiv_backoff_max_s: float = Field(default=600.0, gt=0)
     ingestion_stale_s: float = Field(
-        default=3600.0, gt=0, description="/health ingestion is degraded when the last successful"
-        " poll is older than this")
+        default=3600.0,
+        gt=0,
+        description="/health ingestion is degraded when the last successful"
+        " poll is older than this",
+    )
     webhook_hf_secret: SecretStr | None = None
     webhook_github_secret: SecretStr | None = None
     webhook_verify: bool = Field(
-        default=True, description="check X-Webhook-Secret / X-Hub-Signature-256; false is unsafe")
+        default=True, description="check X-Webhook-Secret / X-Hub-Signature-256; false is unsafe"
+    )
     pseudonym_key: SecretStr | None = Field(
-        default=None, description="HMAC key of pseudonyms of personal data; None: personal data"
-        " is dropped instead")
+        default=None,
+        description="HMAC key of pseudonyms of personal data; None: personal data"
+        " is dropped instead",
+    )
     pseudonymise_personal_data: bool = Field(
-        default=True, description="false stores webhook payloads' personal data as sent (unsafe)")
+        default=True, description="false stores webhook payloads' personal data as sent (unsafe)"
+    )
     robots_obey: bool = True
     robots_cache_ttl_s: int = Field(default=3600, ge=1, le=7 * 86_400)
     sandbox_enabled: bool = Field(
-        default=True, description="parse untrusted content in a resource-limited subprocess")
+        default=True, description="parse untrusted content in a resource-limited subprocess"
+    )
     sandbox_cpu_s: int = Field(default=2, ge=1, le=300)
     sandbox_memory_mb: int = Field(default=512, ge=64, le=16_384)
     sandbox_file_mb: int = Field(default=1, ge=0, le=1024)
@@ -304,8 +357,11 @@ class Settings(BaseSettings):
         bad = {name: v for name, v in value.items() if v < floor}
         if bad:
             raise ValueError(f"values must be >= {floor}: {bad}")
-        defaults = (_default_queue_weights() if info.field_name == "queue_weights"
-                    else _default_queue_limits())
+        defaults = (
+            _default_queue_weights()
+            if info.field_name == "queue_weights"
+            else _default_queue_limits()
+        )
         return {**defaults, **value}
 
     @field_validator("revoked_key_ids", mode="before")
@@ -365,9 +421,15 @@ class Settings(BaseSettings):
             }
         for name in _OPTIONAL_SECRETS:
             value = getattr(self, name)
-            data[name] = None if value is None else {
-                "present": True, "length": len(value.get_secret_value()),
-                "weak": secret_problem(value.get_secret_value()) is not None}
+            data[name] = (
+                None
+                if value is None
+                else {
+                    "present": True,
+                    "length": len(value.get_secret_value()),
+                    "weak": secret_problem(value.get_secret_value()) is not None,
+                }
+            )
         data["redis_url"] = _redact_url(self.redis_url)
         return data
 

@@ -35,8 +35,13 @@ def _wait_for_ping(url: str, proc: subprocess.Popen[bytes], timeout: float) -> N
         code = proc.poll()
         return None if code is None else f"valkey-server exited with code {code}"
 
-    poll_until(lambda: redis_answers(url), timeout=timeout, interval=0.02,
-               message="valkey-server to answer PING", abort=exited)
+    poll_until(
+        lambda: redis_answers(url),
+        timeout=timeout,
+        interval=0.02,
+        message="valkey-server to answer PING",
+        abort=exited,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +54,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     argv = [
         str(get_binary_path()),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(workdir),
-        "--logfile", str(workdir / "valkey.log"),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--logfile",
+        str(workdir / "valkey.log"),
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
@@ -109,4 +120,3 @@ def serve() -> Iterator[Callable[[FastAPI, Settings], LiveServer]]:
             live.server.should_exit = True
             live.thread.join(timeout=10)
         _close_logging()
-

@@ -68,8 +68,17 @@ def _refusal(stack: Any, timeout: float) -> tuple[int | None, str]:
     env = {**stack.settings, "PLATFORM_API_KEYS": "{}"}
     env["PLATFORM_ADMIN_KEYS"] = json.dumps({"ops": "x" * 8 + "preflight-refusal-probe-key"})
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    argv = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", "0"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "service.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]
     try:
         done = subprocess.run(
             argv, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False

@@ -27,9 +27,11 @@ MESSAGES: list[Any] = [{"role": "user", "content": "Reply with a short greeting.
 def _recorded(info: dict[str, Any], provider: str, request_id: str, timeout: float) -> bool:
     """Poll the provider's request log (the record is written when its answer ends)."""
     return poll_until(
-        lambda: seen_by(info, provider, request_id, timeout), timeout=5.0, interval=0.1,
+        lambda: seen_by(info, provider, request_id, timeout),
+        timeout=5.0,
+        interval=0.1,
         message=f"{provider} to record request {request_id}",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.checklist("endpoints.chat")
@@ -45,24 +47,35 @@ def test_chat_through_intended_provider(
     ids = {"whole": new_request_id(), "stream": new_request_id()}
     with openai_client(target, config) as client:
         raw = client.chat.completions.with_raw_response.create(
-            model=model, messages=MESSAGES, max_tokens=config.chat_max_tokens,
+            model=model,
+            messages=MESSAGES,
+            max_tokens=config.chat_max_tokens,
             extra_headers={"X-Request-ID": ids["whole"]},
-        )  # fmt: skip
+        )
         whole = raw.parse()
         streamed = client.chat.completions.with_raw_response.create(
-            model=model, messages=MESSAGES, max_tokens=config.chat_max_tokens, stream=True,
-            stream_options={"include_usage": True}, extra_headers={"X-Request-ID": ids["stream"]},
-        )  # fmt: skip
+            model=model,
+            messages=MESSAGES,
+            max_tokens=config.chat_max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"X-Request-ID": ids["stream"]},
+        )
         chunks = list(streamed.parse())
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     usage = next((c.usage for c in chunks if c.usage is not None), None)
     served = {"whole": raw.headers.get("x-provider"), "stream": streamed.headers.get("x-provider")}
     evidence.add(
-        model=model, intended_provider=intended, served_by=served,
-        completion_tokens={"whole": whole.usage.completion_tokens if whole.usage else None,
-                           "stream": usage.completion_tokens if usage else None},
-        stream_chunks=len(chunks), request_ids=ids,
-    )  # fmt: skip
+        model=model,
+        intended_provider=intended,
+        served_by=served,
+        completion_tokens={
+            "whole": whole.usage.completion_tokens if whole.usage else None,
+            "stream": usage.completion_tokens if usage else None,
+        },
+        stream_chunks=len(chunks),
+        request_ids=ids,
+    )
     assert whole.choices and whole.choices[0].message.content, "empty completion"
     assert whole.usage is not None and whole.usage.completion_tokens > 0, "no usage reported"
     assert text, "the stream carried no content"

@@ -59,32 +59,89 @@ def _workers(value: str) -> int:
 
 # (flag, argparse keywords): one group, each with a metavar and its default in the help.
 _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--target", {"metavar": "URL", "help": "URL of the target to check (env PREFLIGHT_TARGET); "
-        "neither this nor --stack: boot the reference stack"}),
-    ("--stack", {"metavar": "PATH",
-        "help": "stack.json of a reference stack started elsewhere (env PREFLIGHT_STACK)"}),
+    (
+        "--target",
+        {
+            "metavar": "URL",
+            "help": "URL of the target to check (env PREFLIGHT_TARGET); "
+            "neither this nor --stack: boot the reference stack",
+        },
+    ),
+    (
+        "--stack",
+        {
+            "metavar": "PATH",
+            "help": "stack.json of a reference stack started elsewhere (env PREFLIGHT_STACK)",
+        },
+    ),
     ("--api-key", {"metavar": "KEY", "help": "ordinary API key (env PREFLIGHT_API_KEY)"}),
     ("--api-key-2", {"metavar": "KEY", "help": "second API key (env PREFLIGHT_API_KEY_2)"}),
     ("--admin-key", {"metavar": "KEY", "help": "admin API key (env PREFLIGHT_ADMIN_KEY)"}),
-    ("--ca-file", {"metavar": "PATH",
-        "help": "CA bundle that verifies the target (env PREFLIGHT_CA_FILE)"}),
-    ("--allow-destructive", {"action": "store_true", "default": False,
-        "help": "run destructive checks against a target the suite did not boot"}),
-    ("--report-dir", {"metavar": "DIR", "default": "preflight-report",
-        "help": "directory for report.html, checklist.md and checklist.json"}),
-    ("--preflight-config", {"metavar": "PATH", "default": DEFAULT_CONFIG,
-        "help": "suite configuration: thresholds, expectations, waivers (used if it exists)"}),
-    ("--phase", {"metavar": "PHASE", "choices": PHASES, "default": "predeploy",
-        "help": f"release phase recorded in checklist.json, one of {', '.join(PHASES)} "
-        "(select its checks with -m)"}),
-    ("--checklist-id", {"metavar": "ID", "action": "append", "dest": "checklist_ids",
-        "help": "run only the checks of this checklist id (repeatable)"}),
-    ("--stack-workers", {"metavar": "N", "type": _workers, "default": 2,
-        "help": "worker processes of a stack the suite boots"}),
-    ("--baseline", {"metavar": "PATH",
-        "help": "checklist.json of a previous run: regressions fail post1h.performance-stable, "
-        "new failures are flagged in the reports (overrides [report] previous_run)"}),
-)  # fmt: skip
+    (
+        "--ca-file",
+        {"metavar": "PATH", "help": "CA bundle that verifies the target (env PREFLIGHT_CA_FILE)"},
+    ),
+    (
+        "--allow-destructive",
+        {
+            "action": "store_true",
+            "default": False,
+            "help": "run destructive checks against a target the suite did not boot",
+        },
+    ),
+    (
+        "--report-dir",
+        {
+            "metavar": "DIR",
+            "default": "preflight-report",
+            "help": "directory for report.html, checklist.md and checklist.json",
+        },
+    ),
+    (
+        "--preflight-config",
+        {
+            "metavar": "PATH",
+            "default": DEFAULT_CONFIG,
+            "help": "suite configuration: thresholds, expectations, waivers (used if it exists)",
+        },
+    ),
+    (
+        "--phase",
+        {
+            "metavar": "PHASE",
+            "choices": PHASES,
+            "default": "predeploy",
+            "help": f"release phase recorded in checklist.json, one of {', '.join(PHASES)} "
+            "(select its checks with -m)",
+        },
+    ),
+    (
+        "--checklist-id",
+        {
+            "metavar": "ID",
+            "action": "append",
+            "dest": "checklist_ids",
+            "help": "run only the checks of this checklist id (repeatable)",
+        },
+    ),
+    (
+        "--stack-workers",
+        {
+            "metavar": "N",
+            "type": _workers,
+            "default": 2,
+            "help": "worker processes of a stack the suite boots",
+        },
+    ),
+    (
+        "--baseline",
+        {
+            "metavar": "PATH",
+            "help": "checklist.json of a previous run: regressions fail post1h.performance-stable, "
+            "new failures are flagged in the reports (overrides [report] previous_run)",
+        },
+    ),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

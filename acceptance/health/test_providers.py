@@ -35,8 +35,9 @@ def _probe_directly(kind: str, url: str, models: list[str], timeout: float) -> l
     else:
         served = {m["name"] for m in body.get("models", [])}
         served |= {name.removesuffix(":latest") for name in served}
-    return [f"{url}: model {m!r} not served (has {sorted(served)})" for m in models
-            if m not in served]  # fmt: skip
+    return [
+        f"{url}: model {m!r} not served (has {sorted(served)})" for m in models if m not in served
+    ]
 
 
 @pytest.mark.checklist("health.providers")
@@ -54,8 +55,9 @@ def test_providers_up_and_serving(
         last_probe={name: p.get("last_probe_at") for name, p in providers.items()},
     )
     assert providers, "the target reports no configured provider"
-    problems = [f"{name} is {status} per /health" for name, status in statuses.items()
-                if status != "up"]  # fmt: skip
+    problems = [
+        f"{name} is {status} per /health" for name, status in statuses.items() if status != "up"
+    ]
     direct: dict[str, list[str]] = {}
     for name, provider in providers.items():
         info = emulator(target, name)

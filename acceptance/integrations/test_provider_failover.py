@@ -68,9 +68,11 @@ def _await_primary(client: openai.OpenAI, model: str, primary: str, config: Suit
     started = time.monotonic()
     poll_until(
         lambda: _served_by(client, model, config.failover_max_tokens, False) == primary,
-        timeout=config.failover_recovery_timeout_s, interval=0.2,
-        message=f"traffic back on {primary}", ignore=(openai.OpenAIError,),
-    )  # fmt: skip
+        timeout=config.failover_recovery_timeout_s,
+        interval=0.2,
+        message=f"traffic back on {primary}",
+        ignore=(openai.OpenAIError,),
+    )
     return round(time.monotonic() - started, 2)
 
 
@@ -100,9 +102,12 @@ def test_failover_and_failback(
         finally:
             configure(info, timeout, outage="none")
     evidence.add(
-        served_during_outage=dict(served), errors=len(errors), error_kinds=sorted(set(errors)),
-        error_budget=config.failover_error_budget, failback_s=recovery_s,
-    )  # fmt: skip
+        served_during_outage=dict(served),
+        errors=len(errors),
+        error_kinds=sorted(set(errors)),
+        error_budget=config.failover_error_budget,
+        failback_s=recovery_s,
+    )
     assert len(errors) <= config.failover_error_budget, (
         f"{len(errors)} of {config.failover_requests} requests failed during failover "
         f"(budget {config.failover_error_budget}): {sorted(set(errors))}"
@@ -128,9 +133,12 @@ def test_stream_survives_primary_crash(
         _await_primary(client, model, primary, config)  # a previous check may have left it down
         try:
             streamed = client.chat.completions.with_raw_response.create(
-                model=model, messages=MESSAGES, max_tokens=config.chat_max_tokens, stream=True,
+                model=model,
+                messages=MESSAGES,
+                max_tokens=config.chat_max_tokens,
+                stream=True,
                 extra_headers={"X-Request-ID": request_id},
-            )  # fmt: skip
+            )
             try:
                 for chunk in streamed.parse():
                     if not chunk.choices:
@@ -151,10 +159,13 @@ def test_stream_survives_primary_crash(
         (r for r in provider_requests(info, timeout) if r.get("request_id") == request_id), {}
     )
     evidence.add(
-        stream_served_by=streamed.headers.get("x-provider"), content_chunks=len(received),
-        finish_reason=finish, primary_tokens=primary_record.get("tokens"),
-        stream_error=error, failback_s=recovery_s,
-    )  # fmt: skip
+        stream_served_by=streamed.headers.get("x-provider"),
+        content_chunks=len(received),
+        finish_reason=finish,
+        primary_tokens=primary_record.get("tokens"),
+        stream_error=error,
+        failback_s=recovery_s,
+    )
     if streamed.headers.get("x-provider") != primary:
         not_verified(f"the stream was not served by {primary}, so its crash could not break it")
     if not primary_record or primary_record.get("finish_reason") is not None:

@@ -104,12 +104,17 @@ def test_ttft_within_slo(
         target_p95_ms=config.slo.ttft_p95_ms,
         ttft_chart=line_chart(
             "TTFT per request",
-            {"ttft": [[round(r.wall_start - start, 3), round(r.ttft_ms, 2)]
-                      for r in run.results if r.ttft_ms is not None]},
+            {
+                "ttft": [
+                    [round(r.wall_start - start, 3), round(r.ttft_ms, 2)]
+                    for r in run.results
+                    if r.ttft_ms is not None
+                ]
+            },
             x_label="s since start",
             y_label="ms",
         ),
-    )  # fmt: skip
+    )
     assert summary.samples > 0, f"no stream produced a token: {_common(run, summary)}"
     assert summary.error_rate <= config.slo.error_rate_max, (
         f"{summary.errors}/{summary.requests} streams failed"

@@ -29,8 +29,11 @@ def test_access_records_detailed(
     same_id = by_request_id(request_id)
     # A 429 waited out by the polite client leaves a record of its own: judge the answer's.
     (record, *more) = wait_records(
-        stack, ["access"], lambda r: same_id(r) and r.get("status") == response.status_code,
-        timeout=config.observability.log_wait_s, what=f"access record of request {request_id}",
+        stack,
+        ["access"],
+        lambda r: same_id(r) and r.get("status") == response.status_code,
+        timeout=config.observability.log_wait_s,
+        what=f"access record of request {request_id}",
     )
     detail = {name: record.get(name) for name in ACCESS_FIELDS}
     keys = [k for k in (target.api_key, target.admin_key, target.api_key_2) if k]

@@ -44,7 +44,10 @@ def test_app_records_collected(
     response = client.post("/enqueue", json={"kind": "noop"}, headers={"X-Request-ID": request_id})
     assert response.status_code == 202, f"enqueue: {response.status_code}"
     hits = wait_records(
-        stack, ["app"], by_request_id(request_id), timeout=config.observability.log_wait_s,
+        stack,
+        ["app"],
+        by_request_id(request_id),
+        timeout=config.observability.log_wait_s,
         what=f"app records of request {request_id}",
     )
     incomplete = [r for r in hits if any(not r.get(f) for f in STRUCTURED_FIELDS)]
@@ -63,17 +66,18 @@ def test_induced_error_structured(
 ) -> None:
     """An induced error gives one record with level, logger, message, error type, traceback."""
     request_id = new_request_id("error")
-    response = admin_client.post(
-        "/admin/diagnostics/error", headers={"X-Request-ID": request_id}
-    )
+    response = admin_client.post("/admin/diagnostics/error", headers={"X-Request-ID": request_id})
     if response.status_code in (404, 405):
         not_verified("the target has no error diagnostics route (/admin/diagnostics/error)")
     assert response.status_code == 500, f"diagnostics route answered {response.status_code}"
     body = response.json()
     assert "Traceback" not in response.text, "the traceback reached the client"
     errors = wait_records(
-        stack, ["app"], lambda r: by_request_id(request_id)(r) and r.get("level") == "ERROR",
-        timeout=config.observability.log_wait_s, what=f"error record of request {request_id}",
+        stack,
+        ["app"],
+        lambda r: by_request_id(request_id)(r) and r.get("level") == "ERROR",
+        timeout=config.observability.log_wait_s,
+        what=f"error record of request {request_id}",
     )
     record = errors[0]
     evidence.add(
@@ -102,15 +106,25 @@ def test_request_id_correlates(
     wait_s = config.observability.log_wait_s
     seen = {
         "echoed": response.headers.get("x-request-id") == request_id,
-        "access": bool(wait_records(stack, ["access"], by_request_id(request_id), timeout=wait_s,
-                                    what="access record")),
-        "app": bool(wait_records(stack, ["app"], by_request_id(request_id), timeout=wait_s,
-                                 what="app record")),
-        "job": bool(wait_records(
-            stack, worker_logs(stack),
-            lambda r: r.get("job_id") == job_id and r.get("request_id") == request_id,
-            timeout=wait_s, what=f"worker records of job {job_id}",
-        )),
+        "access": bool(
+            wait_records(
+                stack, ["access"], by_request_id(request_id), timeout=wait_s, what="access record"
+            )
+        ),
+        "app": bool(
+            wait_records(
+                stack, ["app"], by_request_id(request_id), timeout=wait_s, what="app record"
+            )
+        ),
+        "job": bool(
+            wait_records(
+                stack,
+                worker_logs(stack),
+                lambda r: r.get("job_id") == job_id and r.get("request_id") == request_id,
+                timeout=wait_s,
+                what=f"worker records of job {job_id}",
+            )
+        ),
     }
     model = first_model(client)
     if model is not None:
@@ -125,7 +139,9 @@ def test_request_id_correlates(
             try:
                 seen["provider"] = poll_until(
                     lambda: seen_by(info, provider, chat_id, config.http_timeout_s),
-                    timeout=wait_s, interval=0.1, message=f"{provider} to record {chat_id}",
+                    timeout=wait_s,
+                    interval=0.1,
+                    message=f"{provider} to record {chat_id}",
                 )
             except PollTimeout:
                 seen["provider"] = False

@@ -60,6 +60,15 @@ def problems(schedule: dict[str, Any], policy_s: float) -> list[str]:
 
 def summary(schedule: dict[str, Any]) -> dict[str, Any]:
     """The figures that decided a job, for the evidence."""
-    keys = ("enabled", "period_s", "last_run_at", "last_success_at", "age_s", "outcome", "error",
-            "overdue", "runs")
+    keys = (
+        "enabled",
+        "period_s",
+        "last_run_at",
+        "last_success_at",
+        "age_s",
+        "outcome",
+        "error",
+        "overdue",
+        "runs",
+    )
     return {key: schedule.get(key) for key in keys}

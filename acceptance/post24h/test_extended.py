@@ -78,8 +78,10 @@ def test_no_restarts_and_within_slo(
     if late and config.postdeploy.deployed_at is None and target.stack is None:
         # Without the deployment time a process start inside the window may be the deployment
         # itself; calling it a restart would be a guess either way.
-        not_verified("API started inside the window and the deployment time is unknown "
-                     "(set [postdeploy] deployed_at)")
+        not_verified(
+            "API started inside the window and the deployment time is unknown "
+            "(set [postdeploy] deployed_at)"
+        )
     assert not late, f"API process started at {api_start}, after the deployment: it restarted"
     assert p95 <= config.slo.endpoint_p95_ms.get("health", p95), f"health p95 {p95} ms over SLO"
     assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"
@@ -146,8 +148,12 @@ def test_scheduled_jobs_ran_within_period(
         return None if schedules.awaiting_first_run(schedules.reported(body), periods) else body
 
     try:  # a target that just booted runs each job at once; give those first runs time to end
-        body = poll_until(first_runs_done, timeout=post.scheduled_jobs_wait_s, interval=0.5,
-                          message="first runs of the scheduled jobs")
+        body = poll_until(
+            first_runs_done,
+            timeout=post.scheduled_jobs_wait_s,
+            interval=0.5,
+            message="first runs of the scheduled jobs",
+        )
     except PollTimeout:
         body = health(anon_client)  # judged as it is: a job that never finished fails below
     reported = schedules.reported(body)

@@ -44,8 +44,12 @@ def _forms(*values: str) -> list[str]:
 
 
 def send_canary(
-    anon_client: httpx.Client, client: httpx.Client, admin_client: httpx.Client,
-    email: str, name: str, timeout: float,
+    anon_client: httpx.Client,
+    client: httpx.Client,
+    admin_client: httpx.Client,
+    email: str,
+    name: str,
+    timeout: float,
 ) -> dict[str, int]:
     """The canary through each input path; the status of each request."""
     person = {"X-Customer-Email": email, "X-Customer-Name": name, "User-Agent": name}
@@ -53,11 +57,13 @@ def send_canary(
         "query": client.get(STATUS_PATH, params={"email": email, "name": name}),
         "path": client.get(f"/status/{email}"),
         "json_body": client.post("/enqueue", json={"kind": "noop", "payload": {"email": email}}),
-        "idempotency_key": client.post("/enqueue", json={"kind": "noop"},
-                                       headers={"Idempotency-Key": email}),
+        "idempotency_key": client.post(
+            "/enqueue", json={"kind": "noop"}, headers={"Idempotency-Key": email}
+        ),
         "headers": client.get("/version", headers={**person, "X-Request-ID": email}),
-        "failed_auth_bearer": anon_client.get(STATUS_PATH, headers={"Authorization":
-                                                                    f"Bearer {email}"}),
+        "failed_auth_bearer": anon_client.get(
+            STATUS_PATH, headers={"Authorization": f"Bearer {email}"}
+        ),
         "failed_auth_api_key": anon_client.get(STATUS_PATH, headers={"X-API-Key": name}),
         "search": client.get("/search", params={"q": f"{name} {email}"}),
     }
@@ -78,8 +84,13 @@ def settle(anon_client: httpx.Client, stack: Any, config: SuiteConfig) -> None:
     marker = new_request_id("marker")
     anon_client.get("/health/live", headers={"X-Request-ID": marker})
     with contextlib.suppress(AssertionError):
-        wait_records(stack, ["access"], by_request_id(marker),
-                     timeout=config.observability.log_wait_s, what="the marker's access record")
+        wait_records(
+            stack,
+            ["access"],
+            by_request_id(marker),
+            timeout=config.observability.log_wait_s,
+            what="the marker's access record",
+        )
 
 
 @pytest.mark.checklist("protection.logs-no-sensitive")
@@ -93,8 +104,9 @@ def test_canary_personal_data_not_logged(
 ) -> None:
     """An email and a name sent through every input path appear in no log file of the stack."""
     email, name = canaries(config)
-    statuses = send_canary(anon_client, client, admin_client, email, name,
-                           config.job_wait_timeout_s)
+    statuses = send_canary(
+        anon_client, client, admin_client, email, name, config.job_wait_timeout_s
+    )
     needles = _forms(email, name)
     settle(anon_client, stack, config)
     leaks = occurrences(stack, needles)
@@ -134,13 +146,17 @@ def test_secrets_not_exposed(
         "error_404": client.get(STATUS_PATH),
         "error_422": client.post("/enqueue", json={"kind": "noop", "payload": {"x": 1}}),
         "error_401_near_miss": anon_client.get(
-            STATUS_PATH, headers={"Authorization": f"Bearer {secrets.get('api', '')}x"}),
+            STATUS_PATH, headers={"Authorization": f"Bearer {secrets.get('api', '')}x"}
+        ),
         "error_403": client.get("/admin/config"),
         "error_500": admin_client.post("/admin/diagnostics/error"),
     }
     exposed = {
-        where: [name for name, value in secrets.items()
-                if value in response.text or any(value in v for v in response.headers.values())]
+        where: [
+            name
+            for name, value in secrets.items()
+            if value in response.text or any(value in v for v in response.headers.values())
+        ]
         for where, response in probes.items()
     }
     exposed = {where: names for where, names in exposed.items() if names}

@@ -58,9 +58,12 @@ def test_hot_job_overtakes_backfill_backlog(
     hot_record = wait_job(admin_client, hot, timeout=config.job_wait_timeout_s)
     enqueued, started = datetime.fromisoformat(hot_record["created_at"]), _started(hot_record)
     overtaken = sum(1 for r in records if enqueued <= _started(r) < started)
-    evidence.add(backlog=len(backlog), backfill_started_while_hot_waited=overtaken,
-                 allowed=config.priority_max_overtaken,
-                 hot_wait_s=round((started - enqueued).total_seconds(), 3))
+    evidence.add(
+        backlog=len(backlog),
+        backfill_started_while_hot_waited=overtaken,
+        allowed=config.priority_max_overtaken,
+        hot_wait_s=round((started - enqueued).total_seconds(), 3),
+    )
     assert overtaken <= config.priority_max_overtaken, (
         f"{overtaken} backfill jobs started while the hot job waited"
     )

@@ -45,9 +45,12 @@ def test_gpu_and_kv_cache_under_limits(
             elif sample.name in KV_CACHE:
                 kv[f"{sample.name} {where}"] = sample.value
     evidence.add(
-        gpu_util_percent=gpu, kv_cache_usage=kv, gpu_util_max_percent=config.gpu_util_max_percent,
-        kv_cache_usage_max=config.kv_cache_usage_max, sources=urls,
-    )  # fmt: skip
+        gpu_util_percent=gpu,
+        kv_cache_usage=kv,
+        gpu_util_max_percent=config.gpu_util_max_percent,
+        kv_cache_usage_max=config.kv_cache_usage_max,
+        sources=urls,
+    )
     if not gpu and not kv:
         not_verified(f"no {GPU_UTIL} or KV-cache series at {urls}")
     over = {k: v for k, v in gpu.items() if v > config.gpu_util_max_percent}

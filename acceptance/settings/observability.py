@@ -86,7 +86,9 @@ class ObservabilitySettings(BaseModel):
         default=0.25, gt=0, description="pace of the slow-header client's bytes. Default: 0.25"
     )
     flood_concurrency: int = Field(
-        default=96, ge=1, description="parallel connections of one client's flood; above the"
+        default=96,
+        ge=1,
+        description="parallel connections of one client's flood; above the"
         " target's in-flight limit (the stack's: 32). Default: 96",
     )
     flood_requests: int = Field(default=600, ge=1, description="flood size at most. Default: 600")

@@ -84,7 +84,9 @@ class PerformanceSettings(BaseModel):
     )
     # --- overload spike (load.recovery): more users at once than the target serves at once ---
     spike_users: int = Field(
-        default=96, ge=1, description="concurrent users of the spike; above the target's in-flight"
+        default=96,
+        ge=1,
+        description="concurrent users of the spike; above the target's in-flight"
         " limit (the stack's: 32). Default: 96",
     )
     spike_requests: int = Field(default=600, ge=1, description="spike size at most. Default: 600")
@@ -106,14 +108,18 @@ class PerformanceSettings(BaseModel):
     )
     baseline_slack_ms: float = Field(default=50.0, ge=0, description="Default: 50.0")
     regression_tolerance: float = Field(
-        default=0.5, ge=0, description="allowed rise over the baseline run (0.5 = +50%). "
-        "Default: 0.5",
+        default=0.5,
+        ge=0,
+        description="allowed rise over the baseline run (0.5 = +50%). Default: 0.5",
     )
     regression_floor_ms: float = Field(
         default=25.0, ge=0, description="rises below this many ms never count. Default: 25.0"
     )
     regression_confirm_runs: int = Field(
-        default=2, ge=0, le=10, description="measurements repeated when a regression is seen; "
+        default=2,
+        ge=0,
+        le=10,
+        description="measurements repeated when a regression is seen; "
         "an endpoint regresses only if its best p95 of all of them does. Default: 2",
     )
 
@@ -147,7 +153,9 @@ class PostdeploySettings(BaseModel):
         description="scheduled job -> period. Default: arxiv_poll 900, backup/purge 86400",
     )
     scheduled_jobs_wait_s: float = Field(
-        default=30.0, gt=0, description="longest wait for a just-booted target's first run of"
+        default=30.0,
+        gt=0,
+        description="longest wait for a just-booted target's first run of"
         " each scheduled job. Default: 30.0",
     )
     prometheus_url: str | None = Field(default=None, description="None: the stack's, if any")

@@ -176,8 +176,10 @@ class SuiteConfig(BaseSettings):
         default=2_000, ge=1, description="most requests sent to hit a limit. Default: 2000"
     )
     rate_limit_wait_max_s: float = Field(
-        default=20.0, ge=0, description="longest a check waits out its key's 429 before it "
-        "counts as an answer. Default: 20.0"
+        default=20.0,
+        ge=0,
+        description="longest a check waits out its key's 429 before it "
+        "counts as an answer. Default: 20.0",
     )
     rate_limit_reset_max_s: float = Field(
         default=70.0, gt=0, description="longest wait for a rate limit to reset. Default: 70.0"

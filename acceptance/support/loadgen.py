@@ -98,8 +98,9 @@ class LoadResult:
     def shed_by(self) -> dict[str, int]:
         """Shed requests by status and the answer's error code, e.g. ``{"503 overloaded": 40,
         "429 rate_limit_exceeded": 3}``; "none" where the body had no API error code."""
-        return _count(f"{s.status} {s.error_code or 'none'}" for s in self.samples
-                      if s.status in SHED)  # fmt: skip
+        return _count(
+            f"{s.status} {s.error_code or 'none'}" for s in self.samples if s.status in SHED
+        )
 
     def p95_series(self, bucket_s: float = 0.5) -> dict[str, list[list[float]]]:
         """Latency p95 per endpoint per time bucket, [[t, ms], ...]: the report's chart."""
@@ -145,8 +146,9 @@ def run_load(
     if stop_after_shed is None:
         _await_budgets(target, {c.key for c in calls if c.key}, timeout_s)
     limits = (rps, max_requests, stop_after_shed)
-    run = _run(target.url, target.verify, calls, users, duration_s, timeout_s, limits,
-               connect_first)  # fmt: skip
+    run = _run(
+        target.url, target.verify, calls, users, duration_s, timeout_s, limits, connect_first
+    )
     return asyncio.run(run)
 
 
@@ -156,8 +158,12 @@ def _await_budgets(target: Target, keys: set[str], timeout_s: float) -> None:
     one. The polite transport waits out the 429 for as long as the server's Retry-After says."""
     for key in keys:
         transport = PoliteTransport(httpx.HTTPTransport(verify=target.verify), BUDGET_WAIT_S)
-        with httpx.Client(base_url=target.url, transport=transport, timeout=timeout_s,
-                          headers={"Authorization": f"Bearer {key}"}) as http:  # fmt: skip
+        with httpx.Client(
+            base_url=target.url,
+            transport=transport,
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {key}"},
+        ) as http:
             http.get(f"/status/{NO_JOB}")
 
 
@@ -219,9 +225,12 @@ async def _run(
 
 def _user_client(url: str, verify: ssl.SSLContext | bool, timeout_s: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        base_url=url, verify=verify, timeout=timeout_s, limits=ONE_CONNECTION,
+        base_url=url,
+        verify=verify,
+        timeout=timeout_s,
+        limits=ONE_CONNECTION,
         headers={"User-Agent": USER_AGENT},
-    )  # fmt: skip
+    )
 
 
 async def _send(

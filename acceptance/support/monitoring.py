@@ -150,11 +150,13 @@ def notified_receivers(receiver_log: Path, name: str, wait_s: float) -> list[str
             return []
         lines = receiver_log.read_text(encoding="utf-8").splitlines()
         bodies = [json.loads(line).get("body", {}) for line in lines if line.strip()]
-        return sorted({
-            str(body.get("receiver"))
-            for body in bodies
-            if any(a.get("labels", {}).get("alertname") == name for a in body.get("alerts", []))
-        })  # fmt: skip
+        return sorted(
+            {
+                str(body.get("receiver"))
+                for body in bodies
+                if any(a.get("labels", {}).get("alertname") == name for a in body.get("alerts", []))
+            }
+        )
 
     try:
         found: list[str] = poll_until(receivers, timeout=wait_s, interval=0.25)

@@ -99,9 +99,12 @@ class Gateway:
         route = self.routes.get(model)
         if route is None:
             raise ApiError(
-                404, "not_found_error", f"The model `{model}` does not exist.",
-                code="model_not_found", param="model",
-            )  # fmt: skip
+                404,
+                "not_found_error",
+                f"The model `{model}` does not exist.",
+                code="model_not_found",
+                param="model",
+            )
         up = [name for name in route if self.states[name].available]
         return up + [name for name in route if name not in up]
 
@@ -111,10 +114,12 @@ class Gateway:
         cap = request.token_cap
         if cap is not None and cap > self.tuning.max_tokens_cap:
             raise ApiError(
-                400, "invalid_request_error",
+                400,
+                "invalid_request_error",
                 f"max_tokens {cap} exceeds this gateway's limit of {self.tuning.max_tokens_cap}",
-                code="max_tokens_too_large", param="max_tokens",
-            )  # fmt: skip
+                code="max_tokens_too_large",
+                param="max_tokens",
+            )
 
     async def _failover(
         self,
@@ -135,8 +140,16 @@ class Gateway:
         last: UpstreamError | None = None
         for position, name in enumerate(order):
             state = self.states[name]
-            call = Call(request, state.models[request.model], request.model, request_id,
-                        completion_id, resume, resumable, resumable and resume is None)  # fmt: skip
+            call = Call(
+                request,
+                state.models[request.model],
+                request.model,
+                request_id,
+                completion_id,
+                resume,
+                resumable,
+                resumable and resume is None,
+            )
             for retry in range(self.tuning.retries + 1):
                 if retry:
                     await asyncio.sleep(self.tuning.retry_backoff_s * 2 ** (retry - 1))
@@ -154,10 +167,12 @@ class Gateway:
             if position + 1 < len(order):
                 FAILOVERS.labels(from_provider=name, to_provider=order[position + 1]).inc()
         raise ApiError(
-            503, "overloaded_error",
+            503,
+            "overloaded_error",
             f"no provider could serve `{request.model}`: {last.message if last else 'none'}",
-            code="providers_unavailable", headers={"Retry-After": "1"},
-        )  # fmt: skip
+            code="providers_unavailable",
+            headers={"Retry-After": "1"},
+        )
 
     # --- the two answers ---------------------------------------------------------------------
 

@@ -56,8 +56,11 @@ def ollama_body(call: Call, stream: bool) -> dict[str, Any]:
 def _usage(line: dict[str, Any]) -> dict[str, int]:
     prompt = int(line.get("prompt_eval_count") or 0)
     completion = int(line.get("eval_count") or 0)
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}  # fmt: skip
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 class _Translation:
@@ -103,8 +106,15 @@ class _Translation:
                 out += b"data: " + self.head + b'[],"usage":' + json.dumps(shown).encode()
                 out += b"}\n\n"
             out += b"data: [DONE]\n\n"
-        return Chunk(out, text=text, prompt_tokens=prompt, completion_tokens=self.count,
-                     finished=done, done=done, ident=ident)  # fmt: skip
+        return Chunk(
+            out,
+            text=text,
+            prompt_tokens=prompt,
+            completion_tokens=self.count,
+            finished=done,
+            done=done,
+            ident=ident,
+        )
 
 
 class OllamaAdapter(Adapter):
@@ -114,9 +124,11 @@ class OllamaAdapter(Adapter):
         translation = _Translation(call)
         with accounted(self.name) as account:
             async with self.client.stream(
-                "POST", self.base_url + "/api/chat", json=ollama_body(call, True),
+                "POST",
+                self.base_url + "/api/chat",
+                json=ollama_body(call, True),
                 headers=self.headers(call),
-            ) as response:  # fmt: skip
+            ) as response:
                 if response.status_code != 200:
                     raise status_error(response.status_code, await response.aread())
                 if call.commit_early:

@@ -181,10 +181,16 @@ class Relay:
         update_context(providers=list(self.providers))
         logger.warning(
             "stream of %s broke after %d tokens, resumed on %s: %s",
-            provider, self.completion_tokens, to, failure,
-            extra={"from_provider": provider, "to_provider": to,
-                   "resumed_after_tokens": self.completion_tokens},
-        )  # fmt: skip
+            provider,
+            self.completion_tokens,
+            to,
+            failure,
+            extra={
+                "from_provider": provider,
+                "to_provider": to,
+                "resumed_after_tokens": self.completion_tokens,
+            },
+        )
         return resumed
 
     def _ident(self) -> tuple[str, int]:
@@ -196,16 +202,22 @@ class Relay:
         """The end of a stream whose content is complete but whose provider broke before its
         end marker: the finish (length, when the cap was reached), usage if asked, [DONE]."""
         ident = self._ident()
-        head = {"id": ident[0], "object": "chat.completion.chunk", "created": ident[1],
-                "model": self.request.model}  # fmt: skip
+        head = {
+            "id": ident[0],
+            "object": "chat.completion.chunk",
+            "created": ident[1],
+            "model": self.request.model,
+        }
         out = b""
         if not self.finished:
             choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
             out += _event({**head, "choices": [choice]})
         if self.request.wants_usage:
-            usage = {"prompt_tokens": self.prompt_tokens,
-                     "completion_tokens": self.completion_tokens,
-                     "total_tokens": self.prompt_tokens + self.completion_tokens}  # fmt: skip
+            usage = {
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "total_tokens": self.prompt_tokens + self.completion_tokens,
+            }
             out += _event({**head, "choices": [], "usage": usage})
         return out + b"data: [DONE]\n\n"
 

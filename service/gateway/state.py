@@ -86,16 +86,18 @@ class ProviderState:
             "status": self.status,
             "models": sorted(self.models),
             "provider_models": dict(self.models),
-            "last_probe_at": None if probe_at is None
+            "last_probe_at": None
+            if probe_at is None
             else datetime.fromtimestamp(probe_at, UTC).isoformat(timespec="milliseconds"),
             "last_probe_ok": self.last_probe_ok,
             "probe_latency_ms": self.probe_latency_ms,
             "cooldown_remaining_s": round(max(0.0, self.cooldown_until - self.clock()), 3)
-            if self.status == "cooldown" else 0.0,
+            if self.status == "cooldown"
+            else 0.0,
             "failures": self.failures,
             "served": self.served,
             "last_error": self.last_error,
-        }  # fmt: skip
+        }
 
     def _publish(self) -> None:
         PROVIDER_UP.labels(provider=self.name).set(1.0 if self.available else 0.0)

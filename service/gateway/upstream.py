@@ -57,8 +57,12 @@ class Resume:
         """A usage object of the continuation, with the tokens before the break added."""
         prompt = int(usage.get("prompt_tokens") or 0) + self.prompt_tokens
         completion = int(usage.get("completion_tokens") or 0) + self.completion_tokens
-        return {**usage, "prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}  # fmt: skip
+        return {
+            **usage,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
 
 
 @dataclass(slots=True)

@@ -113,9 +113,13 @@ class VllmAdapter(Adapter):
             if swap is not None:
                 payload = payload.replace(swap[0], swap[1], 1)
         return Chunk(
-            b"data: " + payload + b"\n\n" if payload else b"", text=text, prompt_tokens=prompt,
-            completion_tokens=completion, finished=finished, ident=ident,
-        )  # fmt: skip
+            b"data: " + payload + b"\n\n" if payload else b"",
+            text=text,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            finished=finished,
+            ident=ident,
+        )
 
     async def complete(self, call: Call) -> tuple[dict[str, Any], int | None]:
         body = call.request.upstream_body(call.provider_model)

@@ -63,9 +63,14 @@ class ShedLog:
             self.pending,
             in_flight,
             limit,
-            extra={"event": "overloaded", "shed": self.pending, "in_flight": in_flight,
-                   "limit": limit, "interval_s": self.interval_s},
-        )  # fmt: skip
+            extra={
+                "event": "overloaded",
+                "shed": self.pending,
+                "in_flight": in_flight,
+                "limit": limit,
+                "interval_s": self.interval_s,
+            },
+        )
         self.pending = 0
         self.next_at = now + self.interval_s
 
@@ -100,8 +105,9 @@ def _routes_of(app: object) -> list[Route]:
     except Exception:  # a schema that cannot be built must not turn a 503 into a 500
         logger.exception("route templates of shed requests unavailable")
         paths = {}
-    return [Route(path, _never_called, methods=[m.upper() for m in ops]) for path, ops in
-            paths.items()]  # fmt: skip
+    return [
+        Route(path, _never_called, methods=[m.upper() for m in ops]) for path, ops in paths.items()
+    ]
 
 
 async def _never_called(scope: Scope, receive: Receive, send: Send) -> None:

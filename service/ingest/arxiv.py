@@ -41,15 +41,17 @@ class ArxivUnavailableError(Exception):
 def make_throttle(settings: Settings, redis: Redis) -> Throttle:
     if settings.arxiv_rate_state == "local":
         return LocalThrottle(settings.arxiv_min_interval_s)
-    return RedisThrottle(redis, settings.arxiv_min_interval_s,
-                         request_timeout_s=settings.outbound_read_timeout_s)  # fmt: skip
+    return RedisThrottle(
+        redis, settings.arxiv_min_interval_s, request_timeout_s=settings.outbound_read_timeout_s
+    )
 
 
 class ArxivClient:
     """Fetches pages of ``arxiv_query``, newest first."""
 
-    def __init__(self, settings: Settings, redis: Redis, outbound: OutboundClient,
-                 throttle: Throttle) -> None:  # fmt: skip
+    def __init__(
+        self, settings: Settings, redis: Redis, outbound: OutboundClient, throttle: Throttle
+    ) -> None:
         self.settings, self.redis, self.outbound, self.throttle = (
             settings,
             redis,
@@ -59,14 +61,20 @@ class ArxivClient:
         self.failures = 0
 
     def params(self, start: int) -> dict[str, str]:
-        return {"search_query": self.settings.arxiv_query, "start": str(start),
-                "max_results": str(self.settings.arxiv_page_size),
-                "sortBy": "submittedDate", "sortOrder": "descending"}  # fmt: skip
+        return {
+            "search_query": self.settings.arxiv_query,
+            "start": str(start),
+            "max_results": str(self.settings.arxiv_page_size),
+            "sortBy": "submittedDate",
+            "sortOrder": "descending",
+        }
 
     def _backoff_s(self, headers_delay: float | None) -> float:
         if headers_delay is not None:
-            return min(max(headers_delay, self.settings.arxiv_min_interval_s),
-                       self.settings.arxiv_backoff_max_s)  # fmt: skip
+            return min(
+                max(headers_delay, self.settings.arxiv_min_interval_s),
+                self.settings.arxiv_backoff_max_s,
+            )
         step = self.settings.arxiv_min_interval_s * 2.0 ** min(self.failures, 10)
         return float(min(step, self.settings.arxiv_backoff_max_s))
 

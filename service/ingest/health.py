@@ -30,8 +30,12 @@ async def ingestion_component(settings: Settings, redis: Redis) -> dict[str, Any
     age = now - last_success if last_success else None
     stale = enabled and (
         (age is not None and age > settings.ingestion_stale_s)
-        or (age is None and last_request is not None
-            and now - last_request > settings.ingestion_stale_s))  # fmt: skip
+        or (
+            age is None
+            and last_request is not None
+            and now - last_request > settings.ingestion_stale_s
+        )
+    )
     return {
         "status": "degraded" if stale else "ok",
         "arxiv_enabled": enabled,

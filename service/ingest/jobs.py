@@ -72,10 +72,19 @@ class ArxivPaperPayload(BaseModel):
 async def run_arxiv_paper(p: ArxivPaperPayload, _attempt: Any) -> dict[str, Any]:
     settings = CONTEXT.get()[0]
     subjects = sorted({s for a in p.authors if (s := personal.pseudonym(settings, a))})
-    return await _save(DocumentIn(
-        source="arxiv", source_id=p.id, title=p.title, link=p.link, authors=p.authors,
-        licence=p.licence or "unknown", content=p.summary, subjects=subjects,
-        metadata={"categories": p.categories, "published": p.published}))  # fmt: skip
+    return await _save(
+        DocumentIn(
+            source="arxiv",
+            source_id=p.id,
+            title=p.title,
+            link=p.link,
+            authors=p.authors,
+            licence=p.licence or "unknown",
+            content=p.summary,
+            subjects=subjects,
+            metadata={"categories": p.categories, "published": p.published},
+        )
+    )
 
 
 class WebhookEventPayload(BaseModel):
@@ -99,12 +108,16 @@ def _github_doc(e: dict[str, Any]) -> DocumentIn:
     if isinstance(licence, dict):  # an unscrubbed payload carries GitHub's licence object
         licence = licence.get("spdx_id")
     return DocumentIn(
-        source="github", source_id=name, title=name,
+        source="github",
+        source_id=name,
+        title=name,
         link=str(repo.get("html_url") or f"https://github.com/{name}"),
         authors=[str(owner)] if isinstance(owner, str) and owner else [],
-        licence=str(licence or "unknown")[:200], content=" ".join(w for w in words if w),
+        licence=str(licence or "unknown")[:200],
+        content=" ".join(w for w in words if w),
         metadata={"event": e.get("event"), "ref": e.get("ref"), "after": e.get("after")},
-        subjects=list(e.get("subjects") or []))  # fmt: skip
+        subjects=list(e.get("subjects") or []),
+    )
 
 
 def _hf_doc(e: dict[str, Any]) -> DocumentIn:
@@ -115,13 +128,21 @@ def _hf_doc(e: dict[str, Any]) -> DocumentIn:
     url = repo.get("url") or {}
     owner = repo.get("owner")
     return DocumentIn(
-        source="huggingface", source_id=name, title=name,
-        link=str(url.get("web") if isinstance(url, dict) else url) or f"https://huggingface.co/{name}",
-        authors=[str(owner)] if isinstance(owner, str) and owner else [], licence=licence,
+        source="huggingface",
+        source_id=name,
+        title=name,
+        link=str(url.get("web") if isinstance(url, dict) else url)
+        or f"https://huggingface.co/{name}",
+        authors=[str(owner)] if isinstance(owner, str) and owner else [],
+        licence=licence,
         content=" ".join([name.replace("/", " "), repo.get("type", ""), *tags]),
-        metadata={"event": e.get("event"), "type": repo.get("type"),
-                  "gated": bool(repo.get("gated"))},
-        subjects=list(e.get("subjects") or []))  # fmt: skip
+        metadata={
+            "event": e.get("event"),
+            "type": repo.get("type"),
+            "gated": bool(repo.get("gated")),
+        },
+        subjects=list(e.get("subjects") or []),
+    )
 
 
 async def run_webhook_event(p: WebhookEventPayload, _attempt: Any) -> dict[str, Any]:
@@ -153,9 +174,16 @@ async def run_fetch_page(p: FetchPagePayload, _attempt: Any) -> dict[str, Any]:
         raise OutboundError(f"{p.url}: HTTP {response.status_code}")
     page = await sandbox.parse(settings, "html", response.content)
     path = p.url.split("://", 1)[1].split("/", 1)[-1]
-    return await _save(DocumentIn(
-        source=p.source, source_id=path or p.url, title=page["title"] or path or p.url,
-        link=p.url, licence=page["licence"] or "unknown", content=page["text"]))  # fmt: skip
+    return await _save(
+        DocumentIn(
+            source=p.source,
+            source_id=path or p.url,
+            title=page["title"] or path or p.url,
+            link=p.url,
+            licence=page["licence"] or "unknown",
+            content=page["text"],
+        )
+    )
 
 
 class SandboxProbePayload(BaseModel):

@@ -33,19 +33,23 @@ def parse_atom(data: bytes) -> dict[str, Any]:
     for entry in root.findall(f"{ATOM}entry"):
         raw_id = _text(entry, f"{ATOM}id")
         match = _ID.search(raw_id)
-        links = {link.get("rel", "alternate"): link.get("href", "")
-                 for link in entry.findall(f"{ATOM}link")}  # fmt: skip
-        entries.append({
-            "id": match.group(1) if match else raw_id,
-            "title": _text(entry, f"{ATOM}title"),
-            "summary": _text(entry, f"{ATOM}summary"),
-            "authors": [_text(a, f"{ATOM}name") for a in entry.findall(f"{ATOM}author")],
-            "link": links.get("alternate") or raw_id,
-            "licence": links.get("license", ""),
-            "categories": [c.get("term", "") for c in entry.findall(f"{ATOM}category")],
-            "published": _text(entry, f"{ATOM}published"),
-            "updated": _text(entry, f"{ATOM}updated"),
-        })  # fmt: skip
+        links = {
+            link.get("rel", "alternate"): link.get("href", "")
+            for link in entry.findall(f"{ATOM}link")
+        }
+        entries.append(
+            {
+                "id": match.group(1) if match else raw_id,
+                "title": _text(entry, f"{ATOM}title"),
+                "summary": _text(entry, f"{ATOM}summary"),
+                "authors": [_text(a, f"{ATOM}name") for a in entry.findall(f"{ATOM}author")],
+                "link": links.get("alternate") or raw_id,
+                "licence": links.get("license", ""),
+                "categories": [c.get("term", "") for c in entry.findall(f"{ATOM}category")],
+                "published": _text(entry, f"{ATOM}published"),
+                "updated": _text(entry, f"{ATOM}updated"),
+            }
+        )
     total = _text(root, f"{OPENSEARCH}totalResults")
     start = _text(root, f"{OPENSEARCH}startIndex")
     return {"total": int(total or 0), "start": int(start or 0), "entries": entries}
@@ -85,8 +89,11 @@ def parse_html_page(data: bytes) -> dict[str, Any]:
     parser = _PageParser()
     parser.feed(data.decode("utf-8", errors="replace"))
     parser.close()
-    return {"title": parser.title, "licence": parser.licence,
-            "text": " ".join(parser.parts)[:MAX_TEXT_CHARS]}  # fmt: skip
+    return {
+        "title": parser.title,
+        "licence": parser.licence,
+        "text": " ".join(parser.parts)[:MAX_TEXT_CHARS],
+    }
 
 
 def parse_markdown(data: bytes) -> dict[str, Any]:
@@ -99,8 +106,9 @@ def parse_markdown(data: bytes) -> dict[str, Any]:
             key, _, value = line.partition(":")
             if key.strip().lower() in ("license", "licence"):
                 licence = value.strip()
-    title = next((line.lstrip("# ").strip() for line in text.splitlines()
-                  if line.startswith("#")), "")  # fmt: skip
+    title = next(
+        (line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), ""
+    )
     return {"title": title, "licence": licence, "text": " ".join(text.split())[:MAX_TEXT_CHARS]}
 
 

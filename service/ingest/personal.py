@@ -18,9 +18,23 @@ from typing import Any
 from service.settings import Settings
 
 PREFIX = "subj_"
-_GITHUB_REPO_FIELDS = ("id", "name", "full_name", "html_url", "description", "homepage",
-                       "topics", "default_branch", "language", "visibility", "private",
-                       "stargazers_count", "archived", "created_at", "pushed_at")  # fmt: skip
+_GITHUB_REPO_FIELDS = (
+    "id",
+    "name",
+    "full_name",
+    "html_url",
+    "description",
+    "homepage",
+    "topics",
+    "default_branch",
+    "language",
+    "visibility",
+    "private",
+    "stargazers_count",
+    "archived",
+    "created_at",
+    "pushed_at",
+)
 _HF_REPO_FIELDS = ("type", "name", "id", "private", "url", "headSha", "tags", "gated")
 
 
@@ -61,15 +75,19 @@ def scrub_github(settings: Settings, event: str, body: dict[str, Any]) -> dict[s
     return {
         "event": event,
         "action": body.get("action"),
-        "repository": {**{k: repo[k] for k in _GITHUB_REPO_FIELDS if k in repo},
-                       "owner": owner, "license": licence},
+        "repository": {
+            **{k: repo[k] for k in _GITHUB_REPO_FIELDS if k in repo},
+            "owner": owner,
+            "license": licence,
+        },
         "ref": body.get("ref"),
         "after": body.get("after"),
         "commit_count": len(commits),
-        "release": {k: release.get(k) for k in ("tag_name", "name", "html_url")} if release
+        "release": {k: release.get(k) for k in ("tag_name", "name", "html_url")}
+        if release
         else None,
         "subjects": _people(settings, *people),
-    }  # fmt: skip
+    }
 
 
 def scrub_huggingface(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:

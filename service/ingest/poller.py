@@ -44,9 +44,15 @@ async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> i
             if not await redis.sadd(c.ARXIV_SEEN_KEY, entry["id"]):
                 continue
             try:
-                await queue.enqueue(redis, settings, kind="arxiv_paper", queue="backfill",
-                                    payload=entry, owner="poller",
-                                    idempotency=f"arxiv:{entry['id']}")  # fmt: skip
+                await queue.enqueue(
+                    redis,
+                    settings,
+                    kind="arxiv_paper",
+                    queue="backfill",
+                    payload=entry,
+                    owner="poller",
+                    idempotency=f"arxiv:{entry['id']}",
+                )
             except queue.QueueFullError:
                 await redis.srem(c.ARXIV_SEEN_KEY, entry["id"])  # try again next round
                 log.warning("backfill queue full; the round ends early")
@@ -61,8 +67,9 @@ async def poll_round(client: ArxivClient, redis: Redis, settings: Settings) -> i
     return new_total
 
 
-async def recorded_round(client: ArxivClient, redis: Redis, settings: Settings,
-                         poller_id: str) -> None:
+async def recorded_round(
+    client: ArxivClient, redis: Redis, settings: Settings, poller_id: str
+) -> None:
     """One round, recorded as a run of the ``arxiv_poll`` schedule (health, metrics, the gate).
 
     A round that arXiv ended with 503/429 (or the shared rate limit) is ``backed_off``: it did
@@ -85,13 +92,15 @@ async def recorded_round(client: ArxivClient, redis: Redis, settings: Settings,
     except (OSError, TimeoutError, RedisError) as exc:  # Redis or network gone: retried
         error = f"{type(exc).__name__}: {exc}"
         log.warning("arXiv round failed: %s", error)
-    await schedule_state.finish(redis, run, outcome, error=error, result=result,
-                                next_due_in_s=interval)
+    await schedule_state.finish(
+        redis, run, outcome, error=error, result=result, next_due_in_s=interval
+    )
 
 
 async def run(settings: Settings, stopping: asyncio.Event, poller_id: str = "poller-1") -> None:
-    redis = Redis.from_url(settings.redis_url, decode_responses=True,
-                           socket_connect_timeout=2.0, socket_timeout=10.0)  # fmt: skip
+    redis = Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=10.0
+    )
     outbound = OutboundClient(settings, redis)
     client = ArxivClient(settings, redis, outbound, make_throttle(settings, redis))
     try:

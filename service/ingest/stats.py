@@ -61,8 +61,11 @@ class IngestCollector(Collector):
         if redis_url != self._url:
             self._url = redis_url
             self._client = redis.Redis.from_url(
-                redis_url, decode_responses=True, socket_timeout=SCRAPE_TIMEOUT_S,
-                socket_connect_timeout=SCRAPE_TIMEOUT_S)  # fmt: skip
+                redis_url,
+                decode_responses=True,
+                socket_timeout=SCRAPE_TIMEOUT_S,
+                socket_connect_timeout=SCRAPE_TIMEOUT_S,
+            )
 
     def collect(self) -> Iterator[Metric]:
         if self._client is None:

@@ -28,7 +28,9 @@ from service.waiting import apoll_until
 
 # Returns {slot_ms, now_ms}: slot = max(now, next); next = slot + interval. Redis TIME is the one
 # clock every process agrees on; the key expires a little after the slot it guards.
-_RESERVE = TIME_PRELUDE + """
+_RESERVE = (
+    TIME_PRELUDE
+    + """
 local now = now_ms()
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(now, nxt)
@@ -36,8 +38,11 @@ local interval = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', slot + interval - now + 60000)
 return {slot, now}
 """
+)
 # Push the next slot to at least now + delay (a backoff); never pulls it earlier.
-_PUSH = TIME_PRELUDE + """
+_PUSH = (
+    TIME_PRELUDE
+    + """
 local now = now_ms()
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local want = now + tonumber(ARGV[1])
@@ -47,6 +52,7 @@ if want > nxt then
 end
 return nxt - now
 """
+)
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0

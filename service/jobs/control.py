@@ -55,13 +55,13 @@ return out
 """)
 
 
-async def set_paused(redis: Redis, settings: Settings, queues: Iterable[str],
-                     paused: bool) -> None:
+async def set_paused(redis: Redis, settings: Settings, queues: Iterable[str], paused: bool) -> None:
     """Pause (for at most ``queue_pause_max_s``) or resume the named queues, all at once."""
     names = list(dict.fromkeys(queues))
     ttl = settings.queue_pause_max_s if paused else 0
-    await _SET_PAUSED(redis, [c.CONTROL_KEY, *(c.paused_key(q) for q in names)],
-                      [ttl, c.CONTROL_MAXLEN])
+    await _SET_PAUSED(
+        redis, [c.CONTROL_KEY, *(c.paused_key(q) for q in names)], [ttl, c.CONTROL_MAXLEN]
+    )
 
 
 async def queue_state(redis: Redis, settings: Settings) -> dict[str, dict[str, Any]]:
@@ -76,7 +76,7 @@ async def queue_state(redis: Redis, settings: Settings) -> dict[str, dict[str, A
     limits = {str(name): value for name, value in settings.queue_max_length.items()}
     state: dict[str, dict[str, Any]] = {}
     for n, queue in enumerate(c.QUEUES):
-        depth, size, pttl = (int(v) for v in reply[3 * n: 3 * n + 3])
+        depth, size, pttl = (int(v) for v in reply[3 * n : 3 * n + 3])
         paused = pttl != -2  # -1 (no expiry) cannot be written here, but would still pause
         state[queue] = {
             "depth": depth,

@@ -21,8 +21,14 @@ log = logging.getLogger("service.jobs.worker")
 Outcome = tuple[bool, str, bool]
 
 
-async def execute(kind_name: str, payload_json: str, job_id: str, attempt: int,
-                  max_attempts: int, timeout_s: float) -> Outcome:
+async def execute(
+    kind_name: str,
+    payload_json: str,
+    job_id: str,
+    attempt: int,
+    max_attempts: int,
+    timeout_s: float,
+) -> Outcome:
     """Run the attempt; never raises except CancelledError (shutdown)."""
     kind = KINDS.get(kind_name)
     if kind is None:
@@ -33,7 +39,8 @@ async def execute(kind_name: str, payload_json: str, job_id: str, attempt: int,
         return False, f"invalid payload: {exc}"[: c.ERROR_MAX_CHARS], True
     try:
         result = await asyncio.wait_for(
-            kind.handler(payload, Attempt(job_id, attempt, max_attempts)), timeout_s)
+            kind.handler(payload, Attempt(job_id, attempt, max_attempts)), timeout_s
+        )
     except TimeoutError:
         return False, f"timeout: attempt ran longer than {timeout_s:g}s", False
     except JobFailedError as exc:

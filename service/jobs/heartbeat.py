@@ -32,9 +32,14 @@ class WorkerInfo:
 
     def public(self) -> dict[str, Any]:
         """The shape of ``GET /admin/workers`` items."""
-        return {"id": self.id, "pid": self.pid, "age_s": round(self.age_s, 3),
-                "version": self.version, "schema_version": self.schema_version,
-                "jobs_done": self.jobs_done}
+        return {
+            "id": self.id,
+            "pid": self.pid,
+            "age_s": round(self.age_s, 3),
+            "version": self.version,
+            "schema_version": self.schema_version,
+            "jobs_done": self.jobs_done,
+        }
 
 
 def heartbeat_ttl_ms(settings: Settings) -> int:
@@ -44,9 +49,18 @@ def heartbeat_ttl_ms(settings: Settings) -> int:
 async def write_heartbeat(redis: Redis, settings: Settings, info: WorkerInfo) -> None:
     """Renew one worker's heartbeat; ``beat_at`` uses the worker's clock (same host in practice)."""
     now = time.time()
-    body = json.dumps({"id": info.id, "pid": info.pid, "version": info.version,
-                       "schema_version": info.schema_version, "jobs_done": info.jobs_done,
-                       "consumer": info.consumer, "started_at": info.started_at, "beat_at": now})
+    body = json.dumps(
+        {
+            "id": info.id,
+            "pid": info.pid,
+            "version": info.version,
+            "schema_version": info.schema_version,
+            "jobs_done": info.jobs_done,
+            "consumer": info.consumer,
+            "started_at": info.started_at,
+            "beat_at": now,
+        }
+    )
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(c.heartbeat_key(info.id), body, px=heartbeat_ttl_ms(settings))
         pipe.zadd(c.WORKERS_KEY, {info.id: now})
@@ -63,8 +77,10 @@ async def remove_heartbeat(redis: Redis, worker_id: str) -> None:
 
 async def list_workers(redis: Redis, settings: Settings) -> list[WorkerInfo]:
     """Workers with a live heartbeat, by id; ids whose heartbeat expired are pruned."""
-    ids = [i.decode() if isinstance(i, bytes) else str(i)
-           for i in await redis.zrange(c.WORKERS_KEY, 0, -1)]
+    ids = [
+        i.decode() if isinstance(i, bytes) else str(i)
+        for i in await redis.zrange(c.WORKERS_KEY, 0, -1)
+    ]
     if not ids:
         return []
     bodies = await redis.mget([c.heartbeat_key(i) for i in ids])
@@ -76,12 +92,18 @@ async def list_workers(redis: Redis, settings: Settings) -> list[WorkerInfo]:
             gone.append(worker_id)
             continue
         d = json.loads(body)
-        out.append(WorkerInfo(
-            id=d["id"], pid=int(d["pid"]), age_s=max(0.0, now - float(d["beat_at"])),
-            version=str(d["version"]), schema_version=int(d["schema_version"]),
-            jobs_done=int(d["jobs_done"]), consumer=str(d.get("consumer", "")),
-            started_at=float(d.get("started_at", 0.0)),
-        ))
+        out.append(
+            WorkerInfo(
+                id=d["id"],
+                pid=int(d["pid"]),
+                age_s=max(0.0, now - float(d["beat_at"])),
+                version=str(d["version"]),
+                schema_version=int(d["schema_version"]),
+                jobs_done=int(d["jobs_done"]),
+                consumer=str(d.get("consumer", "")),
+                started_at=float(d.get("started_at", 0.0)),
+            )
+        )
     if gone:
         # Only ids silent for two TTLs: one that beat between ZRANGE and MGET stays listed.
         stale_before = now - 2 * heartbeat_ttl_ms(settings) / 1000

@@ -92,13 +92,19 @@ KINDS: dict[str, JobKind] = {
 # ingestion routes; admin only on /enqueue because they make the platform call out or burn CPU.
 from service.ingest import jobs as _ingest  # noqa: E402 - registered after the core kinds
 
-KINDS.update({
-    "arxiv_paper": JobKind("arxiv_paper", _ingest.ArxivPaperPayload, _ingest.run_arxiv_paper,
-                           admin_only=True),
-    "webhook_event": JobKind("webhook_event", _ingest.WebhookEventPayload,
-                             _ingest.run_webhook_event, admin_only=True),
-    "fetch_page": JobKind("fetch_page", _ingest.FetchPagePayload, _ingest.run_fetch_page,
-                          admin_only=True),
-    "sandbox_probe": JobKind("sandbox_probe", _ingest.SandboxProbePayload,
-                             _ingest.run_sandbox_probe, admin_only=True),
-})  # fmt: skip
+KINDS.update(
+    {
+        "arxiv_paper": JobKind(
+            "arxiv_paper", _ingest.ArxivPaperPayload, _ingest.run_arxiv_paper, admin_only=True
+        ),
+        "webhook_event": JobKind(
+            "webhook_event", _ingest.WebhookEventPayload, _ingest.run_webhook_event, admin_only=True
+        ),
+        "fetch_page": JobKind(
+            "fetch_page", _ingest.FetchPagePayload, _ingest.run_fetch_page, admin_only=True
+        ),
+        "sandbox_probe": JobKind(
+            "sandbox_probe", _ingest.SandboxProbePayload, _ingest.run_sandbox_probe, admin_only=True
+        ),
+    }
+)

@@ -22,7 +22,9 @@ from typing import Final
 from service.keyspace.lua import TIME_PRELUDE
 
 # Shared helpers, prepended to every script.
-_PRELUDE: Final = TIME_PRELUDE + r"""
+_PRELUDE: Final = (
+    TIME_PRELUDE
+    + r"""
 local function observe(stats, name, labels, v, buckets)
   for b in string.gmatch(buckets, '[^,]+') do
     if v <= tonumber(b) then
@@ -46,11 +48,14 @@ local function drop_entry(stream, group, entry)
   end
 end
 """
+)
 
 # KEYS: active, stream, job, idem.  ARGV: job_id, kind, queue, payload, max_attempts, limit,
 # timeout_s, owner, safety_ttl, idem_ttl, use_idem, job_prefix, request_id ('' if none; the
 # worker logs it, so one request can be traced into its job).  limit 0 = unlimited.
-ENQUEUE: Final = _PRELUDE + r"""
+ENQUEUE: Final = (
+    _PRELUDE
+    + r"""
 if ARGV[11] == '1' then
   local existing = redis.call('GET', KEYS[4])
   if existing and redis.call('EXISTS', ARGV[12] .. existing) == 1 then
@@ -71,11 +76,14 @@ redis.call('EXPIRE', KEYS[3], ARGV[9])
 if ARGV[11] == '1' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[10]) end
 return {'created', ARGV[1]}
 """
+)
 
 # KEYS: job, stream, dead, active, stats.  ARGV: entry, worker_id, token, group, retention_s,
 # history_max, buckets, dead_letter ('0': discard dead jobs; else keep them in the dead set).
 # Starts an attempt; a job found 'running' lost its previous worker.
-START: Final = _PRELUDE + r"""
+START: Final = (
+    _PRELUDE
+    + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then
   drop_entry(KEYS[2], ARGV[4], ARGV[1]); return {'gone'}
 end
@@ -112,12 +120,15 @@ redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', tostring(attempts),
 local r = redis.call('HMGET', KEYS[1], 'payload', 'timeout_s', 'request_id')
 return {'run', kind, r[1], tostring(attempts), tostring(maxa), r[2], queue, r[3] or ''}
 """
+)
 
 # KEYS: job, stream, retry, dead, active, stats.  ARGV: token, group, outcome ('ok'|'fail'),
 # result json or error text, retention_s, history_max, retry_base_s, retry_max_s,
 # jitter factor, buckets, final ('1': no retry however many attempts are left),
 # dead_letter ('0': discard dead jobs; else keep them in the dead set)
-FINISH: Final = _PRELUDE + r"""
+FINISH: Final = (
+    _PRELUDE
+    + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'fenced'} end
 local f = redis.call('HMGET', KEYS[1], 'status', 'token', 'attempts', 'max_attempts',
   'started_at', 'entry', 'worker_id', 'kind', 'queue', 'job_id')
@@ -158,10 +169,13 @@ redis.call('ZADD', KEYS[3], fmt(due), job_id)
 redis.call('HINCRBY', KEYS[6], 'jobs|' .. labels .. '|failed', 1)
 return {'failed', fmt(due)}
 """
+)
 
 # KEYS: job, stream.  ARGV: token, group, history_max, reason.  Gives an attempt back unrun
 # (SIGTERM past the grace period): the attempt is not charged and the job is queued again.
-RELEASE: Final = _PRELUDE + r"""
+RELEASE: Final = (
+    _PRELUDE
+    + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'fenced'} end
 local f = redis.call('HMGET', KEYS[1], 'status', 'token', 'attempts', 'started_at', 'entry',
   'worker_id', 'job_id')
@@ -175,11 +189,14 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', tostring(tonumber(f[
   'token', '', 'entry', entry, 'queued_at', fmt(t))
 return {'released'}
 """
+)
 
 # KEYS: retry.  ARGV: batch, job_prefix, stream_prefix.  Moves due retries back to their
 # stream; ZREM decides which caller moves a member, so each retry is queued exactly once.
 # Returns how many due members it handled (moved or dropped as stale), for batching.
-MOVE_DUE: Final = _PRELUDE + r"""
+MOVE_DUE: Final = (
+    _PRELUDE
+    + r"""
 local t = now()
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', fmt(t), 'LIMIT', 0, tonumber(ARGV[1]))
 local moved = 0
@@ -195,10 +212,13 @@ for _, id in ipairs(due) do
 end
 return #due
 """
+)
 
 # KEYS: job, dead, active.  ARGV: limit (0 = unlimited), safety_ttl, stream_prefix.  Admin
 # requeue of a dead job (also one whose dead letter was discarded: dead_letter_enabled false).
-REQUEUE: Final = _PRELUDE + r"""
+REQUEUE: Final = (
+    _PRELUDE
+    + r"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local f = redis.call('HMGET', KEYS[1], 'status', 'queue', 'job_id')
 if f[1] ~= 'dead' then return {'not_dead', f[1]} end
@@ -216,6 +236,7 @@ redis.call('PERSIST', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {'queued'}
 """
+)
 
 # KEYS: control, then (stream, paused) per queue in the order to try.  ARGV: group, consumer.
 # Takes one new entry from the first unpaused queue that has one. Checking the pause flag and

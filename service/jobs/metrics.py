@@ -49,8 +49,11 @@ class JobMetricsCollector(Collector):
         if redis_url != self.redis_url:
             self.redis_url = redis_url
             self._client = redis.Redis.from_url(
-                redis_url, decode_responses=True, socket_timeout=SCRAPE_TIMEOUT_S,
-                socket_connect_timeout=SCRAPE_TIMEOUT_S)
+                redis_url,
+                decode_responses=True,
+                socket_timeout=SCRAPE_TIMEOUT_S,
+                socket_connect_timeout=SCRAPE_TIMEOUT_S,
+            )
 
     def collect(self) -> Iterator[Metric]:
         if self._client is None:
@@ -63,9 +66,11 @@ class JobMetricsCollector(Collector):
         except redis.RedisError as exc:
             log.warning("job metrics unavailable: %s", type(exc).__name__)
             return
-        gauge = GaugeMetricFamily("platform_queue_depth",
-                                  "Jobs waiting per queue; retry: awaiting backoff; dead: DLQ.",
-                                  labels=["queue"])
+        gauge = GaugeMetricFamily(
+            "platform_queue_depth",
+            "Jobs waiting per queue; retry: awaiting backoff; dead: DLQ.",
+            labels=["queue"],
+        )
         for name, value in zip([*c.QUEUES, "retry", "dead"], depths, strict=True):
             gauge.add_metric([name], float(value))
         yield gauge
@@ -73,13 +78,18 @@ class JobMetricsCollector(Collector):
 
 
 def _from_stats(stats: dict[str, str]) -> Iterator[Metric]:
-    jobs = CounterMetricFamily("platform_jobs", "Job attempts ended, by kind, queue and outcome.",
-                               labels=["kind", "queue", "outcome"])
+    jobs = CounterMetricFamily(
+        "platform_jobs",
+        "Job attempts ended, by kind, queue and outcome.",
+        labels=["kind", "queue", "outcome"],
+    )
     hists = {
-        "dur": HistogramMetricFamily("platform_job_duration_seconds",
-                                     "Run time of job attempts.", labels=["kind", "queue"]),
-        "wait": HistogramMetricFamily("platform_job_wait_seconds",
-                                      "Time from queued to started.", labels=["queue"]),
+        "dur": HistogramMetricFamily(
+            "platform_job_duration_seconds", "Run time of job attempts.", labels=["kind", "queue"]
+        ),
+        "wait": HistogramMetricFamily(
+            "platform_job_wait_seconds", "Time from queued to started.", labels=["queue"]
+        ),
     }
     buckets: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
     sums: dict[tuple[str, str], float] = {}

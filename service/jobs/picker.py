@@ -37,7 +37,7 @@ class WeightedRoundRobin:
         if self.taken >= self.weights[self.queues[self.current]]:
             self.current = (self.current + 1) % len(self.queues)
             self.taken = 0
-        return self.queues[self.current:] + self.queues[:self.current]
+        return self.queues[self.current :] + self.queues[: self.current]
 
     def took(self, queue: str) -> None:
         """Count a pick; a pick from another queue (the due ones were empty) starts its turn."""
@@ -47,8 +47,9 @@ class WeightedRoundRobin:
         self.taken += 1
 
 
-async def read_one(redis: Redis, consumer: str,
-                   order: Sequence[str]) -> tuple[Delivery | None, dict[str, str]]:
+async def read_one(
+    redis: Redis, consumer: str, order: Sequence[str]
+) -> tuple[Delivery | None, dict[str, str]]:
     """Take one new entry from the first unpaused queue of ``order`` that has one.
 
     Nothing to take: ``(None, waits)``, the stream ids (control stream included) after which

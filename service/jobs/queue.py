@@ -130,10 +130,21 @@ async def enqueue(
     reply = await ENQUEUE(
         redis,
         [c.active_key(queue), c.stream_key(queue), c.job_key(job_id), idem],
-        [job_id, kind, queue, json.dumps(payload, separators=(",", ":")),
-         settings.job_max_attempts, settings.queue_max_length[queue],
-         settings.job_default_timeout_s, owner, c.JOB_SAFETY_TTL_S, settings.job_retention_s,
-         "1" if idempotency else "0", c.JOB_PREFIX, request_id or ""],
+        [
+            job_id,
+            kind,
+            queue,
+            json.dumps(payload, separators=(",", ":")),
+            settings.job_max_attempts,
+            settings.queue_max_length[queue],
+            settings.job_default_timeout_s,
+            owner,
+            c.JOB_SAFETY_TTL_S,
+            settings.job_retention_s,
+            "1" if idempotency else "0",
+            c.JOB_PREFIX,
+            request_id or "",
+        ],
     )
     outcome, value = text(reply[0]), text(reply[1])
     if outcome == "full":
@@ -155,15 +166,24 @@ def to_record(raw: dict[str, Any]) -> dict[str, Any]:
     """The public job record (DESIGN.md) from the stored hash."""
     h = {text(k): text(v) for k, v in raw.items()}
     history = [
-        {"attempt": item.get("attempt"), "started_at": _iso(item.get("started_at")),
-         "finished_at": _iso(item.get("finished_at")), "error": item.get("error"),
-         "worker_id": item.get("worker_id")}
+        {
+            "attempt": item.get("attempt"),
+            "started_at": _iso(item.get("started_at")),
+            "finished_at": _iso(item.get("finished_at")),
+            "error": item.get("error"),
+            "worker_id": item.get("worker_id"),
+        }
         for item in json.loads(h.get("history") or "[]")
     ]
     return {
-        "job_id": h["job_id"], "kind": h["kind"], "queue": h["queue"], "status": h["status"],
-        "attempts": int(h.get("attempts") or 0), "max_attempts": int(h["max_attempts"]),
-        "created_at": _iso(h.get("created_at")), "started_at": _iso(h.get("started_at")),
+        "job_id": h["job_id"],
+        "kind": h["kind"],
+        "queue": h["queue"],
+        "status": h["status"],
+        "attempts": int(h.get("attempts") or 0),
+        "max_attempts": int(h["max_attempts"]),
+        "created_at": _iso(h.get("created_at")),
+        "started_at": _iso(h.get("started_at")),
         "finished_at": _iso(h.get("finished_at")),
         "next_attempt_at": _iso(h.get("next_attempt_at")),
         "error": h.get("error") or None,
@@ -219,7 +239,8 @@ async def requeue_dead(redis: Redis, settings: Settings, job_id: str) -> dict[st
     queue = text(raw_queue)
     limit = settings.queue_max_length.get(queue, 0)  # type: ignore[call-overload]  # str key; 0 = no limit
     reply = await REQUEUE(
-        redis, [c.job_key(job_id), c.DEAD_KEY, c.active_key(queue)],
+        redis,
+        [c.job_key(job_id), c.DEAD_KEY, c.active_key(queue)],
         [limit, c.JOB_SAFETY_TTL_S, c.STREAM_PREFIX],
     )
     outcome = text(reply[0])

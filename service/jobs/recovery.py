@@ -87,7 +87,11 @@ async def claim_from_dead(
             if len(out) >= limit:
                 continue
             pending = await redis.xpending_range(
-                stream, c.CONSUMER_GROUP, min="-", max="+", count=limit - len(out),
+                stream,
+                c.CONSUMER_GROUP,
+                min="-",
+                max="+",
+                count=limit - len(out),
                 consumername=name,
             )
             ids: list[Any] = [p["message_id"] for p in pending]
@@ -105,7 +109,11 @@ async def autoclaim(redis: Redis, settings: Settings, consumer: str, limit: int)
         if len(out) >= limit:
             break
         reply = await redis.xautoclaim(
-            c.stream_key(queue), c.CONSUMER_GROUP, consumer, min_idle_ms, "0-0",
+            c.stream_key(queue),
+            c.CONSUMER_GROUP,
+            consumer,
+            min_idle_ms,
+            "0-0",
             count=limit - len(out),
         )
         out.extend(_deliveries(queue, reply[1]))
@@ -116,8 +124,11 @@ async def move_due_retries(redis: Redis) -> int:
     """Queue again every retry whose time has come (in batches); the number moved."""
     total = 0
     while True:
-        moved = int(await MOVE_DUE(redis, [c.RETRY_KEY],
-                                   [c.RETRY_MOVE_BATCH, c.JOB_PREFIX, c.STREAM_PREFIX]))
+        moved = int(
+            await MOVE_DUE(
+                redis, [c.RETRY_KEY], [c.RETRY_MOVE_BATCH, c.JOB_PREFIX, c.STREAM_PREFIX]
+            )
+        )
         total += moved
         if moved < c.RETRY_MOVE_BATCH:
             return total

@@ -70,12 +70,14 @@ class Worker:
         self.tasks: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(settings.worker_concurrency)
         self.turns = picker.WeightedRoundRobin(
-            {str(q): w for q, w in settings.queue_weights.items()})
+            {str(q): w for q, w in settings.queue_weights.items()}
+        )
         self.jobs_done = 0
 
     # ---- resilience -------------------------------------------------------------------------
-    async def retrying(self, what: str, op: Callable[[], Awaitable[T]],
-                       deadline: float | None = None) -> T | None:
+    async def retrying(
+        self, what: str, op: Callable[[], Awaitable[T]], deadline: float | None = None
+    ) -> T | None:
         """Run ``op`` until it succeeds; back off on a lost Redis; None when stopped or late."""
         delay = c.RECONNECT_BACKOFF_MIN_S
         while True:
@@ -148,11 +150,24 @@ class Worker:
     async def _handle(self, d: Delivery) -> None:
         s = self.settings
         token = secrets.token_hex(12)
-        keys = [c.job_key(d.job_id), c.stream_key(d.queue), c.DEAD_KEY, c.active_key(d.queue),
-                c.STATS_KEY]
+        keys = [
+            c.job_key(d.job_id),
+            c.stream_key(d.queue),
+            c.DEAD_KEY,
+            c.active_key(d.queue),
+            c.STATS_KEY,
+        ]
         dead_letter = "1" if s.dead_letter_enabled else "0"
-        args = [d.entry, self.worker_id, token, c.CONSUMER_GROUP, s.job_retention_s,
-                c.ATTEMPT_HISTORY_MAX, BUCKETS_ARG, dead_letter]
+        args = [
+            d.entry,
+            self.worker_id,
+            token,
+            c.CONSUMER_GROUP,
+            s.job_retention_s,
+            c.ATTEMPT_HISTORY_MAX,
+            BUCKETS_ARG,
+            dead_letter,
+        ]
         reply = await self.retrying("start", lambda: START(self.redis, keys, args))
         if reply is None or text(reply[0]) != "run":
             return
@@ -164,33 +179,61 @@ class Worker:
     async def _attempt(self, d: Delivery, token: str, reply: list[Any]) -> None:
         s = self.settings
         dead_letter = "1" if s.dead_letter_enabled else "0"
-        kind, payload, attempt, max_attempts = (text(reply[1]), text(reply[2]), int(reply[3]),
-                                                int(reply[4]))
-        log.info("job %s attempt %d/%d started (%s, %s)", d.job_id, attempt, max_attempts,
-                 kind, d.queue)
+        kind, payload, attempt, max_attempts = (
+            text(reply[1]),
+            text(reply[2]),
+            int(reply[3]),
+            int(reply[4]),
+        )
+        log.info(
+            "job %s attempt %d/%d started (%s, %s)", d.job_id, attempt, max_attempts, kind, d.queue
+        )
         try:
-            outcome = await execute(kind, payload, d.job_id, attempt, max_attempts,
-                                    float(reply[5]))
+            outcome = await execute(kind, payload, d.job_id, attempt, max_attempts, float(reply[5]))
         except asyncio.CancelledError:
             await self.release(d, token)
             raise
         ok, body, final = outcome
-        finish_keys = [c.job_key(d.job_id), c.stream_key(d.queue), c.RETRY_KEY, c.DEAD_KEY,
-                       c.active_key(d.queue), c.STATS_KEY]
-        finish_args = [token, c.CONSUMER_GROUP, "ok" if ok else "fail", body, s.job_retention_s,
-                       c.ATTEMPT_HISTORY_MAX, s.retry_base_s, s.retry_max_s, jitter_factor(s),
-                       BUCKETS_ARG, "1" if final else "0", dead_letter]
+        finish_keys = [
+            c.job_key(d.job_id),
+            c.stream_key(d.queue),
+            c.RETRY_KEY,
+            c.DEAD_KEY,
+            c.active_key(d.queue),
+            c.STATS_KEY,
+        ]
+        finish_args = [
+            token,
+            c.CONSUMER_GROUP,
+            "ok" if ok else "fail",
+            body,
+            s.job_retention_s,
+            c.ATTEMPT_HISTORY_MAX,
+            s.retry_base_s,
+            s.retry_max_s,
+            jitter_factor(s),
+            BUCKETS_ARG,
+            "1" if final else "0",
+            dead_letter,
+        ]
         deadline = time.monotonic() + 2 * s.job_visibility_timeout_s
-        done = await self.retrying("finish", lambda: FINISH(self.redis, finish_keys, finish_args),
-                                   deadline)
+        done = await self.retrying(
+            "finish", lambda: FINISH(self.redis, finish_keys, finish_args), deadline
+        )
         status = text(done[0]) if done is not None else "unrecorded"
         if status == "fenced":
-            log.warning("job %s attempt %d: outcome refused, the job was taken over", d.job_id,
-                        attempt)
+            log.warning(
+                "job %s attempt %d: outcome refused, the job was taken over", d.job_id, attempt
+            )
         else:
             self.jobs_done += 1
-            log.info("job %s attempt %d: %s", d.job_id, attempt, status,
-                     extra={"kind": kind, "outcome": status})
+            log.info(
+                "job %s attempt %d: %s",
+                d.job_id,
+                attempt,
+                status,
+                extra={"kind": kind, "outcome": status},
+            )
 
     async def release(self, d: Delivery, token: str) -> None:
         """Give an interrupted attempt back to the queue (SIGTERM past the grace period)."""
@@ -203,23 +246,32 @@ class Worker:
     # ---- maintenance ------------------------------------------------------------------------
     def info(self) -> heartbeat.WorkerInfo:
         return heartbeat.WorkerInfo(
-            id=self.worker_id, pid=os.getpid(), age_s=0.0, version=__version__,
-            schema_version=SCHEMA_VERSION, jobs_done=self.jobs_done, consumer=self.consumer,
-            started_at=self.started_at)
+            id=self.worker_id,
+            pid=os.getpid(),
+            age_s=0.0,
+            version=__version__,
+            schema_version=SCHEMA_VERSION,
+            jobs_done=self.jobs_done,
+            consumer=self.consumer,
+            started_at=self.started_at,
+        )
 
     async def maintain_once(self) -> None:
         await heartbeat.write_heartbeat(self.redis, self.settings, self.info())
-        await recovery.touch(self.redis, self.consumer,
-                             [*self.backlog, *self.running.values()])
+        await recovery.touch(self.redis, self.consumer, [*self.backlog, *self.running.values()])
         room = max(0, self.settings.worker_concurrency - len(self.backlog))
         if room and not self.stopping.is_set():
             alive = {w.consumer for w in await heartbeat.list_workers(self.redis, self.settings)}
-            self.backlog.extend(await recovery.claim_from_dead(
-                self.redis, self.settings, self.consumer, alive, room))
+            self.backlog.extend(
+                await recovery.claim_from_dead(
+                    self.redis, self.settings, self.consumer, alive, room
+                )
+            )
             room = max(0, self.settings.worker_concurrency - len(self.backlog))
             if room:
-                self.backlog.extend(await recovery.autoclaim(
-                    self.redis, self.settings, self.consumer, room))
+                self.backlog.extend(
+                    await recovery.autoclaim(self.redis, self.settings, self.consumer, room)
+                )
 
     async def maintain_loop(self) -> None:
         next_beat = 0.0
@@ -233,13 +285,15 @@ class Worker:
 
     async def run(self) -> None:
         await self.retrying("ensure_groups", lambda: ensure_groups(self.redis))
-        await self.retrying("heartbeat", lambda: heartbeat.write_heartbeat(
-            self.redis, self.settings, self.info()))
+        await self.retrying(
+            "heartbeat", lambda: heartbeat.write_heartbeat(self.redis, self.settings, self.info())
+        )
         log.info("worker %s started (consumer %s)", self.worker_id, self.consumer)
         maintenance = asyncio.create_task(self.maintain_loop())
         # Every worker ticks; the claim script lets one of them run each due slot.
         scheduling = asyncio.create_task(
-            Scheduler(self.redis, self.settings, self.consumer).run(self.stopping))
+            Scheduler(self.redis, self.settings, self.consumer).run(self.stopping)
+        )
         await self.fetch_loop()
         if self.tasks:
             grace = self.settings.worker_shutdown_grace_s
@@ -259,8 +313,13 @@ class Worker:
 
 def make_redis(settings: Settings) -> Redis:
     """Timeouts bound every call: a hung Redis must surface as an error the loops retry."""
-    return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2.0,
-                          socket_timeout=10.0, health_check_interval=5)
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_timeout=10.0,
+        health_check_interval=5,
+    )
 
 
 async def serve(settings: Settings, worker_id: str) -> None:
@@ -277,8 +336,12 @@ async def serve(settings: Settings, worker_id: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service.jobs.worker", description=__doc__)
-    parser.add_argument("--worker-id", required=True, metavar="ID",
-                        help="stable name of this worker (heartbeat key, logs)")
+    parser.add_argument(
+        "--worker-id",
+        required=True,
+        metavar="ID",
+        help="stable name of this worker (heartbeat key, logs)",
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     try:

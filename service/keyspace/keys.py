@@ -91,8 +91,22 @@ RECONNECT_BACKOFF_MAX_S: Final = 2.0
 
 # Histogram bounds (seconds) for job duration and enqueue-to-start wait; written by Lua into
 # STATS_KEY, so they are fixed here rather than in prometheus_client's defaults.
-DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-                           60.0, 300.0)
+DURATION_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
 
 
 # --- ingestion (service/ingest/) ---

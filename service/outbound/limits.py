@@ -43,7 +43,9 @@ from service.keyspace.lua import TIME_PRELUDE, UNTIL_MS
 from service.outbound.egress import OutboundError
 
 # SET key to now + ARGV[1] ms (Redis clock) unless it already holds a later time; expire with it.
-_RAISE_UNTIL = TIME_PRELUDE + """
+_RAISE_UNTIL = (
+    TIME_PRELUDE
+    + """
 local now = now_ms()
 local new = now + tonumber(ARGV[1])
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -52,6 +54,7 @@ if new > cur then
 end
 return 0
 """
+)
 # Lock retry period: a waiter notices a released lock within this; requests take milliseconds
 # to seconds, so 20 ms adds little latency and a few Redis round trips per waiting request.
 LOCK_POLL_S = 0.02
@@ -134,8 +137,12 @@ class RedisGate:
     @contextlib.asynccontextmanager
     async def turn(self, key: str, destination: str) -> AsyncIterator[float]:
         started = time.monotonic()
-        lock = self.redis.lock(OUTBOUND_INFLIGHT_PREFIX + key, timeout=self.hold_s,
-                               sleep=LOCK_POLL_S, thread_local=False)  # fmt: skip
+        lock = self.redis.lock(
+            OUTBOUND_INFLIGHT_PREFIX + key,
+            timeout=self.hold_s,
+            sleep=LOCK_POLL_S,
+            thread_local=False,
+        )
         await self._hold_when_free(lock, key, destination, started + self.lock_wait_s)
         try:
             yield time.monotonic() - started

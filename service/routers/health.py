@@ -122,9 +122,9 @@ def _workers(settings: Settings, workers: list[WorkerInfo] | Exception) -> Check
 
 
 def _schema(datastore: int | Exception | None, workers: list[WorkerInfo] | Exception) -> Check:
-    worker_versions = {} if isinstance(workers, Exception) else {
-        w.id: w.schema_version for w in workers
-    }
+    worker_versions = (
+        {} if isinstance(workers, Exception) else {w.id: w.schema_version for w in workers}
+    )
     store = None if isinstance(datastore, Exception) else datastore
     agree = store == SCHEMA_VERSION and all(v == SCHEMA_VERSION for v in worker_versions.values())
     return {

@@ -76,8 +76,9 @@ async def _scrub_jobs(redis: Redis, needles: list[str]) -> int:
 
 
 @router.post("/subjects/erase")
-async def erase_subject(body: SubjectErase, settings: SettingsDep, redis: RedisDep, store: StoreDep,
-                        _admin: AdminKey) -> dict[str, Any]:  # fmt: skip
+async def erase_subject(
+    body: SubjectErase, settings: SettingsDep, redis: RedisDep, store: StoreDep, _admin: AdminKey
+) -> dict[str, Any]:
     """Erase what the platform keeps about one person (documents and ingestion job records)."""
     raw = body.subject.strip()
     ids = [i for i in (personal.pseudonym(settings, raw), raw) if i]
@@ -85,24 +86,35 @@ async def erase_subject(body: SubjectErase, settings: SettingsDep, redis: RedisD
     for subject in ids:
         deleted += await asyncio.to_thread(store.delete_by_subject, subject)
     scrubbed = await _scrub_jobs(redis, [i.lower() for i in ids])
-    return {"subject_pseudonym": ids[0] if len(ids) > 1 else None,
-            "documents_deleted": deleted, "job_records_scrubbed": scrubbed}  # fmt: skip
+    return {
+        "subject_pseudonym": ids[0] if len(ids) > 1 else None,
+        "documents_deleted": deleted,
+        "job_records_scrubbed": scrubbed,
+    }
 
 
 @router.post("/sandbox/probe")
-async def probe_sandbox(body: SandboxProbe, settings: SettingsDep,
-                        _admin: AdminKey) -> dict[str, Any]:  # fmt: skip
+async def probe_sandbox(
+    body: SandboxProbe, settings: SettingsDep, _admin: AdminKey
+) -> dict[str, Any]:
     """Feed hostile input of one kind to the sandbox; ``stopped`` says whether it held."""
     return await sandbox.probe(settings, body.kind)
 
 
 @router.post("/ingest/fetch", status_code=202)
-async def fetch_page(body: PageFetch, settings: SettingsDep, redis: RedisDep,
-                     admin: AdminKey) -> dict[str, Any]:  # fmt: skip
+async def fetch_page(
+    body: PageFetch, settings: SettingsDep, redis: RedisDep, admin: AdminKey
+) -> dict[str, Any]:
     """Enqueue a ``fetch_page`` job (robots.txt obeyed, egress policy applied)."""
     try:
-        result = await queue.enqueue(redis, settings, kind="fetch_page", queue="hot",
-                                     payload=body.model_dump(), owner=admin.key_id)  # fmt: skip
+        result = await queue.enqueue(
+            redis,
+            settings,
+            kind="fetch_page",
+            queue="hot",
+            payload=body.model_dump(),
+            owner=admin.key_id,
+        )
     except queue.QueueFullError as exc:
         raise ApiError(
             429,

@@ -64,12 +64,15 @@ class QueueSelection(BaseModel):
 
 class QueueStatePublic(BaseModel):
     depth: int = Field(description="jobs waiting to start")
-    size: int = Field(description="jobs accepted and not terminal (waiting, running, retrying):"
-                      " what the length limit counts")
+    size: int = Field(
+        description="jobs accepted and not terminal (waiting, running, retrying):"
+        " what the length limit counts"
+    )
     limit: int = Field(description="queue_max_length of the queue; 0 = unlimited")
     paused: bool
     pause_expires_in_s: float | None = Field(
-        description="seconds until the pause lifts itself (queue_pause_max_s); null if not paused")
+        description="seconds until the pause lifts itself (queue_pause_max_s); null if not paused"
+    )
 
 
 class Queues(BaseModel):

@@ -33,15 +33,23 @@ GITHUB_EVENTS = frozenset({"push", "repository", "release"})
 
 def _secret(value: SecretStr | None, source: str) -> str:
     if value is None:
-        raise ApiError(503, "overloaded_error", f"{source} webhooks are not configured",
-                       code="webhook_not_configured")  # fmt: skip
+        raise ApiError(
+            503,
+            "overloaded_error",
+            f"{source} webhooks are not configured",
+            code="webhook_not_configured",
+        )
     return value.get_secret_value()
 
 
 def _refuse(source: str, why: str) -> ApiError:
     record_event("webhook_auth_failed", None, source=source, why=why)
-    return ApiError(401, "authentication_error", f"{source} webhook authentication failed",
-                    code="bad_webhook_signature")  # fmt: skip
+    return ApiError(
+        401,
+        "authentication_error",
+        f"{source} webhook authentication failed",
+        code="bad_webhook_signature",
+    )
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -54,13 +62,19 @@ def _json(body: bytes) -> dict[str, Any]:
     return data
 
 
-async def _accept(redis: RedisDep, settings: Settings, source: str, delivery: str,
-                  event: dict[str, Any]) -> JSONResponse:  # fmt: skip
+async def _accept(
+    redis: RedisDep, settings: Settings, source: str, delivery: str, event: dict[str, Any]
+) -> JSONResponse:
     try:
         result = await queue.enqueue(
-            redis, settings, kind="webhook_event", queue="hot", owner=f"webhook:{source}",
+            redis,
+            settings,
+            kind="webhook_event",
+            queue="hot",
+            owner=f"webhook:{source}",
             payload={"source": source, "delivery": delivery, "event": event},
-            idempotency=delivery)  # fmt: skip
+            idempotency=delivery,
+        )
     except queue.QueueFullError as exc:
         raise ApiError(
             503,
@@ -71,17 +85,21 @@ async def _accept(redis: RedisDep, settings: Settings, source: str, delivery: st
         ) from exc
     await stats.mark(redis, "webhook_last_accepted")
     log.info("%s webhook %s accepted as job %s", source, delivery, result.job_id)
-    return JSONResponse({"job_id": result.job_id, "delivery": delivery,
-                         "duplicate": not result.created}, status_code=202)  # fmt: skip
+    return JSONResponse(
+        {"job_id": result.job_id, "delivery": delivery, "duplicate": not result.created},
+        status_code=202,
+    )
 
 
 @router.post("/github", status_code=202, responses={401: {}, 503: {}})
 async def receive_github(
-    request: Request, settings: SettingsDep, redis: RedisDep,
+    request: Request,
+    settings: SettingsDep,
+    redis: RedisDep,
     x_github_event: str = Header(default="", max_length=64),
     x_github_delivery: str = Header(default="", max_length=100),
     x_hub_signature_256: str | None = Header(default=None, max_length=200),
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """A GitHub event: signature over the raw body, ping answered, push/repository/release
     enqueued once per delivery id."""
     secret = _secret(settings.webhook_github_secret, "github")
@@ -91,8 +109,9 @@ async def receive_github(
     if x_github_event == "ping":
         return JSONResponse({"ok": True, "event": "ping"}, status_code=200)
     if not x_github_delivery:
-        raise ApiError(422, "invalid_request_error", "X-GitHub-Delivery is required",
-                       code="missing_delivery")  # fmt: skip
+        raise ApiError(
+            422, "invalid_request_error", "X-GitHub-Delivery is required", code="missing_delivery"
+        )
     if x_github_event not in GITHUB_EVENTS:
         return JSONResponse({"ignored": x_github_event}, status_code=202)
     data = _json(body)
@@ -106,9 +125,11 @@ async def receive_github(
 
 @router.post("/huggingface", status_code=202, responses={401: {}, 503: {}})
 async def receive_huggingface(
-    request: Request, settings: SettingsDep, redis: RedisDep,
+    request: Request,
+    settings: SettingsDep,
+    redis: RedisDep,
     x_webhook_secret: str | None = Header(default=None, max_length=500),
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """A Hugging Face repo event: secret header checked, enqueued once per distinct body."""
     secret = _secret(settings.webhook_hf_secret, "huggingface")
     if settings.webhook_verify and not signatures.verify_huggingface(secret, x_webhook_secret):
@@ -116,8 +137,9 @@ async def receive_huggingface(
     body = await request.body()
     data = _json(body)
     if not isinstance(data.get("repo"), dict) or not isinstance(data.get("event"), dict):
-        raise ApiError(422, "invalid_request_error", "payload needs 'event' and 'repo' objects",
-                       code="invalid")  # fmt: skip
+        raise ApiError(
+            422, "invalid_request_error", "payload needs 'event' and 'repo' objects", code="invalid"
+        )
     event = (
         personal.scrub_huggingface(settings, data) if settings.pseudonymise_personal_data else data
     )

@@ -16,7 +16,9 @@ from service.keyspace.lua import TIME_PRELUDE
 
 # KEYS: state hash, lease.  ARGV: name, period_s, token, lease_ms, holder.
 # -> {'run', run_id, started_at, next_due_at} | {'wait', next_due_at} | {'busy'}
-CLAIM: Final = TIME_PRELUDE + r"""
+CLAIM: Final = (
+    TIME_PRELUDE
+    + r"""
 local t = now()
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'busy'} end
 local period = tonumber(ARGV[2])
@@ -44,10 +46,13 @@ redis.call('HSETNX', KEYS[1], 'declared_at', fmt(t))
 redis.call('HINCRBY', KEYS[1], 'runs', 1)
 return {'run', run_id, fmt(t), fmt(nxt)}
 """
+)
 
 # KEYS: state hash.  ARGV: name, period_s, token, holder.  A run that another process schedules
 # by itself (the poller's rounds): recorded, not claimed.  -> {'run', run_id, started_at, ''}
-BEGIN: Final = TIME_PRELUDE + r"""
+BEGIN: Final = (
+    TIME_PRELUDE
+    + r"""
 local t = now()
 local run_id = ARGV[1] .. '@' .. fmt(t)
 redis.call('HSET', KEYS[1], 'state', 'running', 'run_id', run_id, 'token', ARGV[3],
@@ -56,10 +61,13 @@ redis.call('HSETNX', KEYS[1], 'declared_at', fmt(t))
 redis.call('HINCRBY', KEYS[1], 'runs', 1)
 return {'run', run_id, fmt(t), ''}
 """
+)
 
 # KEYS: state hash, lease.  ARGV: token, outcome, error, result, retry_s ('' = none),
 # next_due_in_s ('' = keep the claimed due time).  -> 1 recorded | 0 fenced (a newer run holds it)
-FINISH: Final = TIME_PRELUDE + r"""
+FINISH: Final = (
+    TIME_PRELUDE
+    + r"""
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 local t = now()
 local started = tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0')
@@ -81,10 +89,14 @@ end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+)
 
 # KEYS: state hash.  A process that runs or reports the schedule marks since when it is expected
 # (kept if present), so a schedule that never ran shows as overdue once it should have.
-DECLARE: Final = TIME_PRELUDE + r"""
+DECLARE: Final = (
+    TIME_PRELUDE
+    + r"""
 redis.call('HSETNX', KEYS[1], 'declared_at', fmt(now()))
 return 1
 """
+)

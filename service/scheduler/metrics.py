@@ -27,23 +27,30 @@ Gauge = Callable[[ScheduleView], float]
 GAUGES: dict[str, tuple[str, Gauge]] = {
     "last_success_timestamp_seconds": (
         "When the schedule's last successful run ended (epoch s; 0: never).",
-        lambda v: v.ts("last_success_at") or 0.0),
+        lambda v: v.ts("last_success_at") or 0.0,
+    ),
     "last_run_timestamp_seconds": (
         "When the schedule's last run started (epoch s; 0: never).",
-        lambda v: v.ts("started_at") or 0.0),
+        lambda v: v.ts("started_at") or 0.0,
+    ),
     "last_duration_seconds": (
         "How long the schedule's last finished run took.",
-        lambda v: v.ts("duration_s") or 0.0),
+        lambda v: v.ts("duration_s") or 0.0,
+    ),
     "last_run_ok": (
         "1 unless the last finished run failed or was lost.",
-        lambda v: 0.0 if v.outcome in FAILED_OUTCOMES else 1.0),
-    "period_seconds": ("How often the schedule is configured to run.",
-                       lambda v: v.schedule.period_s),
-    "overdue": ("1 when the schedule's next run is later than its period allows.",
-                lambda v: float(v.overdue)),
-    "enabled": ("1 when the schedule is configured to run.",
-                lambda v: float(v.schedule.enabled)),
-}  # fmt: skip
+        lambda v: 0.0 if v.outcome in FAILED_OUTCOMES else 1.0,
+    ),
+    "period_seconds": (
+        "How often the schedule is configured to run.",
+        lambda v: v.schedule.period_s,
+    ),
+    "overdue": (
+        "1 when the schedule's next run is later than its period allows.",
+        lambda v: float(v.overdue),
+    ),
+    "enabled": ("1 when the schedule is configured to run.", lambda v: float(v.schedule.enabled)),
+}
 
 
 class SchedulerCollector(Collector):
@@ -55,8 +62,11 @@ class SchedulerCollector(Collector):
         """Point the collector at this app's datastore and schedules (the API's, at startup)."""
         if self._settings is None or settings.redis_url != self._settings.redis_url:
             self._client = redis.Redis.from_url(
-                settings.redis_url, decode_responses=True, socket_timeout=SCRAPE_TIMEOUT_S,
-                socket_connect_timeout=SCRAPE_TIMEOUT_S)  # fmt: skip
+                settings.redis_url,
+                decode_responses=True,
+                socket_timeout=SCRAPE_TIMEOUT_S,
+                socket_connect_timeout=SCRAPE_TIMEOUT_S,
+            )
         self._settings = settings
 
     def collect(self) -> Iterator[Metric]:
@@ -77,10 +87,13 @@ class SchedulerCollector(Collector):
             for view in judged:
                 gauge.add_metric([view.schedule.name], value(view))
             yield gauge
-        for field, doc in (("runs", "Runs started, per schedule."),
-                           ("failures", "Runs that failed or were lost, per schedule.")):
-            counter = CounterMetricFamily(f"platform_scheduled_job_{field}", doc,
-                                          labels=["schedule"])
+        for field, doc in (
+            ("runs", "Runs started, per schedule."),
+            ("failures", "Runs that failed or were lost, per schedule."),
+        ):
+            counter = CounterMetricFamily(
+                f"platform_scheduled_job_{field}", doc, labels=["schedule"]
+            )
             for view in judged:
                 counter.add_metric([view.schedule.name], float(view.record.get(field) or 0))
             yield counter

@@ -107,8 +107,9 @@ async def _bound(redis: Redis, settings: Settings, keys: list[str], dry_run: boo
     return len(unbounded)
 
 
-async def purge(settings: Settings, store: DocumentStore, redis: Redis, *,
-                dry_run: bool = False) -> dict[str, Any]:
+async def purge(
+    settings: Settings, store: DocumentStore, redis: Redis, *, dry_run: bool = False
+) -> dict[str, Any]:
     """Apply the whole retention policy once; what was (or, dry, would be) removed."""
     documents = await asyncio.to_thread(purge_documents, settings, store, dry_run)
     records = {

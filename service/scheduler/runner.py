@@ -47,8 +47,9 @@ class Scheduler:
         for schedule in self._ours():
             if schedule.name in self.running:
                 continue
-            run = await state.claim(self.redis, schedule.name, schedule.period_s, self.holder,
-                                    self.lease_s)
+            run = await state.claim(
+                self.redis, schedule.name, schedule.period_s, self.holder, self.lease_s
+            )
             if run is None:
                 continue
             task = asyncio.create_task(self.execute(schedule, run))
@@ -81,22 +82,31 @@ class Scheduler:
                 error = ""
             await self._finish(schedule, run, error, result)
 
-    async def _finish(self, schedule: Schedule, run: state.Run, error: str,
-                      result: dict[str, Any] | None) -> None:
+    async def _finish(
+        self, schedule: Schedule, run: state.Run, error: str, result: dict[str, Any] | None
+    ) -> None:
         outcome: state.Outcome = "failed" if error else "succeeded"
         retry = min(schedule.period_s, self.settings.scheduler_retry_s)
         try:
-            recorded = await state.finish(self.redis, run, outcome, error=error, result=result,
-                                          retry_s=retry)
+            recorded = await state.finish(
+                self.redis, run, outcome, error=error, result=result, retry_s=retry
+            )
         except TRANSIENT as exc:
-            log.warning("scheduled %s: outcome not recorded (%s); the lease will expire",
-                        schedule.name, type(exc).__name__)
+            log.warning(
+                "scheduled %s: outcome not recorded (%s); the lease will expire",
+                schedule.name,
+                type(exc).__name__,
+            )
             return
         if not recorded:
             log.warning("scheduled %s: outcome refused, a newer run took over", schedule.name)
         else:
-            log.info("scheduled %s %s", schedule.name, outcome,
-                     extra={"outcome": outcome, "error": error or None})
+            log.info(
+                "scheduled %s %s",
+                schedule.name,
+                outcome,
+                extra={"outcome": outcome, "error": error or None},
+            )
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Tick until ``stopping``; then give running jobs the worker's shutdown grace."""

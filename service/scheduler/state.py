@@ -39,12 +39,16 @@ def _run(name: str, token: str, reply: list[Any]) -> Run:
     return Run(name, text(reply[1]), token, float(text(reply[2])), float(due) if due else None)
 
 
-async def claim(redis: Redis, name: str, period_s: float, holder: str,
-                lease_s: float) -> Run | None:
+async def claim(
+    redis: Redis, name: str, period_s: float, holder: str, lease_s: float
+) -> Run | None:
     """Take the schedule's due slot and its lease; None when not due or a run holds it."""
     token = secrets.token_hex(12)
-    reply = await CLAIM(redis, [c.schedule_key(name), c.schedule_lease_key(name)],
-                        [name, repr(period_s), token, int(lease_s * 1000), holder])
+    reply = await CLAIM(
+        redis,
+        [c.schedule_key(name), c.schedule_lease_key(name)],
+        [name, repr(period_s), token, int(lease_s * 1000), holder],
+    )
     return _run(name, token, reply) if text(reply[0]) == "run" else None
 
 
@@ -55,16 +59,29 @@ async def begin(redis: Redis, name: str, period_s: float, holder: str) -> Run:
     return _run(name, token, reply)
 
 
-async def finish(redis: Redis, run: Run, outcome: Outcome, *, error: str = "",
-                 result: dict[str, Any] | None = None, retry_s: float | None = None,
-                 next_due_in_s: float | None = None) -> bool:
+async def finish(
+    redis: Redis,
+    run: Run,
+    outcome: Outcome,
+    *,
+    error: str = "",
+    result: dict[str, Any] | None = None,
+    retry_s: float | None = None,
+    next_due_in_s: float | None = None,
+) -> bool:
     """Record how the run ended and free its lease; False when a newer run had taken over."""
     summary = json.dumps(result, separators=(",", ":"), default=str) if result else ""
     reply = await FINISH(
-        redis, [c.schedule_key(run.name), c.schedule_lease_key(run.name)],
-        [run.token, outcome, error[: c.ERROR_MAX_CHARS], summary[: c.SCHEDULE_RESULT_MAX_CHARS],
-         "" if retry_s is None else repr(retry_s),
-         "" if next_due_in_s is None else repr(next_due_in_s)],
+        redis,
+        [c.schedule_key(run.name), c.schedule_lease_key(run.name)],
+        [
+            run.token,
+            outcome,
+            error[: c.ERROR_MAX_CHARS],
+            summary[: c.SCHEDULE_RESULT_MAX_CHARS],
+            "" if retry_s is None else repr(retry_s),
+            "" if next_due_in_s is None else repr(next_due_in_s),
+        ],
     )
     return bool(int(reply))
 

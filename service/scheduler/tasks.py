@@ -21,8 +21,11 @@ from service.settings import Settings
 async def backup(settings: Settings, redis: Redis) -> dict[str, Any]:
     """Back up the document store (recorded in ``pf:backup:last`` like an operator's backup)."""
     entry = await backup_and_record(settings, redis)
-    return {"file": Path(entry["path"]).name, "documents": entry["documents"],
-            "bytes": entry["bytes"]}
+    return {
+        "file": Path(entry["path"]).name,
+        "documents": entry["documents"],
+        "bytes": entry["bytes"],
+    }
 
 
 async def retention_purge(settings: Settings, redis: Redis) -> dict[str, Any]:

@@ -78,8 +78,7 @@ class ScheduleView:
         }
 
 
-def _overdue(schedule: Schedule, record: dict[str, str], now: float,
-             settings: Settings) -> bool:
+def _overdue(schedule: Schedule, record: dict[str, str], now: float, settings: Settings) -> bool:
     if not schedule.enabled:
         return False
     started = _float(record, "started_at")
@@ -93,18 +92,23 @@ def _overdue(schedule: Schedule, record: dict[str, str], now: float,
     due = due if due is not None else _float(record, "declared_at")
     if due is None:
         return False  # nobody has declared it yet: the first process to start will
-    grace = max(schedule.period_s * (settings.scheduler_overdue_factor - 1),
-                c.SCHEDULE_OVERDUE_MIN_GRACE_S) + settings.scheduler_tick_s
+    grace = (
+        max(
+            schedule.period_s * (settings.scheduler_overdue_factor - 1),
+            c.SCHEDULE_OVERDUE_MIN_GRACE_S,
+        )
+        + settings.scheduler_tick_s
+    )
     return now > due + grace
 
 
-def views(settings: Settings, now: float,
-          records: dict[str, dict[str, str]]) -> list[ScheduleView]:
+def views(settings: Settings, now: float, records: dict[str, dict[str, str]]) -> list[ScheduleView]:
     """Every schedule judged at ``now`` from its record."""
     out = []
     for schedule in schedules(settings):
         record = records.get(schedule.name, {})
         runs_in = "worker" if schedule.task is not None else "poller"
-        out.append(ScheduleView(schedule, record, now,
-                                _overdue(schedule, record, now, settings), runs_in))
+        out.append(
+            ScheduleView(schedule, record, now, _overdue(schedule, record, now, settings), runs_in)
+        )
     return out

@@ -105,9 +105,11 @@ class RateLimiter:
             logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
             return None
         return RateLimitResult(
-            allowed=count <= item.amount, limit=item.amount,
-            remaining=max(0, item.amount - count), reset_at=reset_at,
-        )  # fmt: skip
+            allowed=count <= item.amount,
+            limit=item.amount,
+            remaining=max(0, item.amount - count),
+            reset_at=reset_at,
+        )
 
     async def aclose(self) -> None:
         """Close the storage's connections (called from the app lifespan)."""

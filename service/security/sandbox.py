@@ -76,8 +76,12 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.sandbox_cpu_s, settings.sandbox_memory_mb, settings.sandbox_file_mb,
-                   settings.sandbox_timeout_s)  # fmt: skip
+        return cls(
+            settings.sandbox_cpu_s,
+            settings.sandbox_memory_mb,
+            settings.sandbox_file_mb,
+            settings.sandbox_timeout_s,
+        )
 
 
 def _reason_of_signal(code: int) -> str:
@@ -93,13 +97,25 @@ def run(task: str, data: bytes, limits: Limits) -> dict[str, Any]:
     if len(data) > limits.max_input_bytes:
         raise SandboxError("too_large", f"{len(data)} bytes > {limits.max_input_bytes}")
     scratch = Path(tempfile.mkdtemp(prefix="pf-sandbox-"))
-    env = {"PATH": os.defpath, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
-           "HOME": str(scratch), "TMPDIR": str(scratch)}  # fmt: skip
+    env = {
+        "PATH": os.defpath,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+    }
     spec = json.dumps({**asdict(limits), "scratch": str(scratch), "sandboxed": True})
     argv = [sys.executable, "-m", "service.security.sandbox_child", task, spec]
     try:
-        done = subprocess.run(argv, input=data, capture_output=True, cwd=scratch, env=env,
-                              timeout=limits.timeout_s, check=False)  # fmt: skip
+        done = subprocess.run(
+            argv,
+            input=data,
+            capture_output=True,
+            cwd=scratch,
+            env=env,
+            timeout=limits.timeout_s,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise SandboxError("timeout", f"no answer within {limits.timeout_s:g} s") from exc
     finally:
@@ -158,6 +174,11 @@ async def probe(settings: Settings, kind: str) -> dict[str, Any]:
         stopped, reason, detail = True, exc.reason, str(exc)
     else:
         stopped, reason, detail = False, "completed", json.dumps(result)[:200]
-    return {"kind": kind, "stopped": stopped, "reason": reason, "detail": detail,
-            "sandboxed": settings.sandbox_enabled,
-            "elapsed_s": round(time.monotonic() - started, 3)}  # fmt: skip
+    return {
+        "kind": kind,
+        "stopped": stopped,
+        "reason": reason,
+        "detail": detail,
+        "sandboxed": settings.sandbox_enabled,
+        "elapsed_s": round(time.monotonic() - started, 3),
+    }

@@ -27,11 +27,32 @@ from service.ingest.parsers import PARSERS
 EXIT_VIOLATION = 3
 EXIT_MEMORY = 4
 EXIT_PARSE = 5
-_BLOCKED_EVENTS = ("socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
-                   "subprocess.Popen", "os.system", "os.exec", "os.fork", "os.forkpty",
-                   "os.posix_spawn", "os.spawn", "os.kill", "ctypes.dlopen")  # fmt: skip
-_WRITE_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.symlink",
-                 "os.link", "os.truncate", "shutil.rmtree")  # fmt: skip
+_BLOCKED_EVENTS = (
+    "socket.__new__",
+    "socket.connect",
+    "socket.bind",
+    "socket.getaddrinfo",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.fork",
+    "os.forkpty",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.kill",
+    "ctypes.dlopen",
+)
+_WRITE_EVENTS = (
+    "os.remove",
+    "os.rename",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "shutil.rmtree",
+)
 
 
 class SandboxViolation(Exception):

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up booting after this many seconds",
     )
     add("--environment", default="local", help="PLATFORM_ENVIRONMENT of the service")
-    add("-v", "--verbose", action="store_true", help="log what the stack does")  # fmt: skip
+    add("-v", "--verbose", action="store_true", help="log what the stack does")
     return parser
 
 
@@ -124,17 +124,24 @@ def _monitoring_lines(monitoring: MonitoringInfo) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="preflight-stack: %(levelname)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="preflight-stack: %(levelname)s %(message)s",
+    )
     settings = StackSettings()
     options = StackOptions(
-        workers=args.workers, pollers=args.pollers, directory=args.dir,
+        workers=args.workers,
+        pollers=args.pollers,
+        directory=args.dir,
         overrides=dict(args.overrides),
-        cert_days=args.cert_days, restart_workers=not args.no_restart,
-        redis_url=args.redis_url or settings.redis_url, startup_timeout_s=args.startup_timeout,
-        environment=args.environment, json_out=args.json_out,
+        cert_days=args.cert_days,
+        restart_workers=not args.no_restart,
+        redis_url=args.redis_url or settings.redis_url,
+        startup_timeout_s=args.startup_timeout,
+        environment=args.environment,
+        json_out=args.json_out,
         monitoring=not args.no_monitoring,
-    )  # fmt: skip
+    )
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

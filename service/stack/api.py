@@ -24,21 +24,35 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 def uvicorn_argv(port: int, tls: TlsFiles | None) -> list[str]:
     """The uvicorn command line: production-like limits, no server header, no access log
     (uvicorn's: the middleware writes one). Without `tls` plain HTTP (the benchmarks)."""
-    ssl = [] if tls is None else ["--ssl-keyfile", str(tls.key_file),
-                                  "--ssl-certfile", str(tls.cert_file)]  # fmt: skip
+    ssl = (
+        []
+        if tls is None
+        else ["--ssl-keyfile", str(tls.key_file), "--ssl-certfile", str(tls.cert_file)]
+    )
     return [
-        PYTHON, "-m", "uvicorn", "service.app:create_app", "--factory",
-        "--host", "127.0.0.1",
-        "--port", str(port),
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "service.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         *ssl,
         "--no-access-log",
         "--no-server-header",
-        "--http", "service.http.slow_clients:HeaderTimeoutProtocol",
-        "--timeout-keep-alive", "5",
-        "--timeout-graceful-shutdown", "5",
-        "--limit-concurrency", "1000",
-        "--h11-max-incomplete-event-size", "16384",  # the request head cap, also for httptools
-    ]  # fmt: skip
+        "--http",
+        "service.http.slow_clients:HeaderTimeoutProtocol",
+        "--timeout-keep-alive",
+        "5",
+        "--timeout-graceful-shutdown",
+        "5",
+        "--limit-concurrency",
+        "1000",
+        "--h11-max-incomplete-event-size",
+        "16384",  # the request head cap, also for httptools
+    ]
 
 
 def launch(

@@ -136,9 +136,13 @@ def _launch(
 
 def _context(service: AuxiliaryService, layout: Layout, port: int) -> AuxiliaryContext:
     return AuxiliaryContext(
-        name=service.name, port=port, python=PYTHON, stack_dir=layout.root,
-        logs_dir=layout.logs, data_dir=layout.data,
-    )  # fmt: skip
+        name=service.name,
+        port=port,
+        python=PYTHON,
+        stack_dir=layout.root,
+        logs_dir=layout.logs,
+        data_dir=layout.data,
+    )
 
 
 def _build_auxiliary(
@@ -196,5 +200,10 @@ def wait_for_workers(
     def healthy() -> bool:
         return api.workers_alive(api.health(http, url)) >= count
 
-    wait_until(healthy, timeout=timeout, what=f"{count} worker heartbeat(s) in GET /health",
-               abort=abort, interval=0.1)  # fmt: skip
+    wait_until(
+        healthy,
+        timeout=timeout,
+        what=f"{count} worker heartbeat(s) in GET /health",
+        abort=abort,
+        interval=0.1,
+    )

@@ -82,9 +82,11 @@ def _provider_env(
     def env(ctx: AuxiliaryContext) -> dict[str, str]:
         providers = _PROVIDERS_BY_STACK.setdefault(ctx.stack_dir, {})
         providers[ctx.name] = {
-            "kind": kind, "base_url": ctx.url, "models": {PUBLIC_CHAT_MODEL: model},
+            "kind": kind,
+            "base_url": ctx.url,
+            "models": {PUBLIC_CHAT_MODEL: model},
             "priority": priority,
-        }  # fmt: skip
+        }
         return {
             "PLATFORM_PROVIDERS": json.dumps(providers),
             "PLATFORM_GATEWAY": json.dumps(STACK_GATEWAY),
@@ -141,8 +143,9 @@ def _allow_egress(ctx: AuxiliaryContext) -> dict[str, str]:
     return allow_egress(ctx)
 
 
-def _site(name: str, module: str, extra_argv: list[str],
-          env: Callable[[AuxiliaryContext], dict[str, str]]) -> AuxiliaryService:
+def _site(
+    name: str, module: str, extra_argv: list[str], env: Callable[[AuxiliaryContext], dict[str, str]]
+) -> AuxiliaryService:
     """An external site the platform calls (arXiv, a robots.txt site): allowlisted for egress,
     request log as ground truth, faults via ``/_emulator/faults``."""
 
@@ -151,39 +154,73 @@ def _site(name: str, module: str, extra_argv: list[str],
 
     return AuxiliaryService(
         name=name,
-        argv=lambda ctx: [ctx.python, "-m", module, "--host", "127.0.0.1", "--port",
-                          str(ctx.port), "--requests-log", str(log(ctx)), *extra_argv],
+        argv=lambda ctx: [
+            ctx.python,
+            "-m",
+            module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ctx.port),
+            "--requests-log",
+            str(log(ctx)),
+            *extra_argv,
+        ],
         ready_path="/health",
-        info=lambda ctx: {"url": ctx.url, "admin_url": f"{ctx.url}/_emulator",
-                          "requests_log": str(log(ctx))},
+        info=lambda ctx: {
+            "url": ctx.url,
+            "admin_url": f"{ctx.url}/_emulator",
+            "requests_log": str(log(ctx)),
+        },
         service_env=lambda ctx: {**_allow_egress(ctx), **env(ctx)},
-    )  # fmt: skip
+    )
 
 
 # Ingestion's external sites. The reference policy polls arXiv continuously (a round every
 # second, the shared 3 s cadence deciding when requests go out) so the cadence is exercised in
 # seconds; a new paper appears every 20 s so polling keeps finding work.
 AUXILIARY_SERVICES += [
-    _site("arxiv", "service.emulators.arxiv", ["--new-every-s", "20"],
-          lambda ctx: {"PLATFORM_ARXIV_URL": ctx.url, "PLATFORM_ARXIV_POLL_INTERVAL_S": "1"}),
+    _site(
+        "arxiv",
+        "service.emulators.arxiv",
+        ["--new-every-s", "20"],
+        lambda ctx: {"PLATFORM_ARXIV_URL": ctx.url, "PLATFORM_ARXIV_POLL_INTERVAL_S": "1"},
+    ),
     _site("robots", "service.emulators.robots", [], lambda ctx: {}),
-]  # fmt: skip
+]
 
 
 def _github(ctx: AuxiliaryContext) -> list[str]:
     log = ctx.logs_dir / "github-requests.jsonl"
-    return [ctx.python, "-m", "service.emulators.github", "--host", "127.0.0.1", "--port",
-            str(ctx.port), "--requests-log", str(log)]  # fmt: skip
+    return [
+        ctx.python,
+        "-m",
+        "service.emulators.github",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(ctx.port),
+        "--requests-log",
+        str(log),
+    ]
 
 
 # The issue tracker the suite reads user reports from (post24h.user-issues). The platform itself
 # never calls it, so it gets no egress entry; readiness polls the admin state, which the request
 # log and the rate limit leave out.
-AUXILIARY_SERVICES.append(AuxiliaryService(
-    name="github", argv=_github, ready_path="/_emulator/state",
-    info=lambda ctx: {"url": ctx.url, "admin_url": f"{ctx.url}/_emulator", "repo": GITHUB_REPO,
-                      "requests_log": str(ctx.logs_dir / "github-requests.jsonl")},
-))  # fmt: skip
+AUXILIARY_SERVICES.append(
+    AuxiliaryService(
+        name="github",
+        argv=_github,
+        ready_path="/_emulator/state",
+        info=lambda ctx: {
+            "url": ctx.url,
+            "admin_url": f"{ctx.url}/_emulator",
+            "repo": GITHUB_REPO,
+            "requests_log": str(ctx.logs_dir / "github-requests.jsonl"),
+        },
+    )
+)
 
 
 def enabled_services() -> list[AuxiliaryService]:

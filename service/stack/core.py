@@ -126,27 +126,45 @@ class Stack:
             monitoring.start_prometheus(url, tls.ca_file, emulators, left())
             managed = self._valkey is not None
             self._info = StackInfo(
-                url=url, ca_file=tls.ca_file, environment=options.environment,
-                dir=layout.root, redis_url=redis_url, keys=keys, key_ids=KEY_IDS,
-                logs=layout.logs_map(names + pollers, [*self._auxiliary, *monitoring.names],
-                                     managed_redis=managed),
-                settings=public_settings(env), emulators=emulators, workers=names,
-                restarts=dict.fromkeys(names + pollers, 0), managed_redis=managed,
-                pollers=pollers, webhook_secrets=ingest_secrets,
-                cert_file=tls.cert_file, cert_not_after=tls.not_after.isoformat(),
+                url=url,
+                ca_file=tls.ca_file,
+                environment=options.environment,
+                dir=layout.root,
+                redis_url=redis_url,
+                keys=keys,
+                key_ids=KEY_IDS,
+                logs=layout.logs_map(
+                    names + pollers, [*self._auxiliary, *monitoring.names], managed_redis=managed
+                ),
+                settings=public_settings(env),
+                emulators=emulators,
+                workers=names,
+                restarts=dict.fromkeys(names + pollers, 0),
+                managed_redis=managed,
+                pollers=pollers,
+                webhook_secrets=ingest_secrets,
+                cert_file=tls.cert_file,
+                cert_not_after=tls.not_after.isoformat(),
                 started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )  # fmt: skip
+            )
             with self._lock:
                 self._supervisor = Supervisor(
-                    self._workers, restart=options.restart_workers, lock=self._lock,
+                    self._workers,
+                    restart=options.restart_workers,
+                    lock=self._lock,
                     on_restart=self._worker_restarted,
-                )  # fmt: skip
+                )
                 self._supervisor.start()
             wait_for_workers(
-                http, url, api_process, self._workers, self._supervisor,
-                count=options.workers, timeout=left(),
+                http,
+                url,
+                api_process,
+                self._workers,
+                self._supervisor,
+                count=options.workers,
+                timeout=left(),
                 max_restarts=self.settings.max_startup_restarts,
-            )  # fmt: skip
+            )
             self.info.config_snapshot = write_config_snapshot(http, url, keys.admin, layout.root)
             self.info.monitoring = monitoring.wait_ready(left())
         finally:

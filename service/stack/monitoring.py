@@ -72,8 +72,9 @@ class _Launch:
         ready = functools.partial(_ready, http)
         what = f"{self.name} ({READY_PATH}) on port {self.port}"
         try:
-            wait_until(lambda: ready(self.port), timeout=timeout, what=what,
-                       abort=self.process.exit_reason)  # fmt: skip
+            wait_until(
+                lambda: ready(self.port), timeout=timeout, what=what, abort=self.process.exit_reason
+            )
         except StackError:
             stop_all([self.process], timeout=5)
             if not is_port_clash(self.process.log_since_start()):
@@ -133,8 +134,9 @@ class Monitoring:
         return [part for part in PARTS if part in self._binaries]
 
     def _process(self, name: str, argv: list[str]) -> ManagedProcess:
-        return ManagedProcess(name, argv, env=self.env, log_path=self.layout.out(name),
-                              cwd=self.layout.root)  # fmt: skip
+        return ManagedProcess(
+            name, argv, env=self.env, log_path=self.layout.out(name), cwd=self.layout.root
+        )
 
     def _directory(self, name: str) -> Path:
         directory = self.layout.root / name
@@ -154,14 +156,20 @@ class Monitoring:
         config, _ = loopback_copy(routes or {}, self._receiver.url)
         config_file = directory / "alertmanager.yml"
         config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        self._launches["alertmanager"] = _Launch("alertmanager", lambda port: self._process(
-            "alertmanager", alertmanager_argv(binary, config_file, directory / "data", port)
-        ))  # fmt: skip
+        self._launches["alertmanager"] = _Launch(
+            "alertmanager",
+            lambda port: self._process(
+                "alertmanager", alertmanager_argv(binary, config_file, directory / "data", port)
+            ),
+        )
 
     def start_prometheus(
-        self, api_url: str, ca_file: Path, emulators: Mapping[str, Mapping[str, Any]],
+        self,
+        api_url: str,
+        ca_file: Path,
+        emulators: Mapping[str, Mapping[str, Any]],
         timeout: float,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Start Prometheus on the API (and the vLLM emulator); do not wait for it."""
         binary = self._binaries.get("prometheus")
         if binary is None:
@@ -174,21 +182,26 @@ class Monitoring:
         vllm = emulators.get("vllm", {}).get("url")
         settings, directory = self.settings, self._directory("prometheus")
         config = prometheus_config(
-            api_address=urlsplit(api_url).netloc, ca_file=ca_file,
+            api_address=urlsplit(api_url).netloc,
+            ca_file=ca_file,
             rule_files=list(settings.alert_rules),
             scrape_interval_s=settings.scrape_interval_s,
             evaluation_interval_s=settings.evaluation_interval_s,
             alertmanager_address=urlsplit(alertmanager.url).netloc if alertmanager else None,
             vllm_address=urlsplit(str(vllm)).netloc if vllm else None,
-        )  # fmt: skip
+        )
         config_file = directory / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         self.info.prometheus_config = config_file
         self.info.rule_files = list(settings.alert_rules)
         argv = functools.partial(
-            prometheus_argv, binary, config_file, directory / "data",
-            retention=settings.prometheus_retention, resend_s=settings.evaluation_interval_s,
-        )  # fmt: skip
+            prometheus_argv,
+            binary,
+            config_file,
+            directory / "data",
+            retention=settings.prometheus_retention,
+            resend_s=settings.evaluation_interval_s,
+        )
         self._launches["prometheus"] = _Launch(
             "prometheus", lambda port: self._process("prometheus", argv(port))
         )

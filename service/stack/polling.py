@@ -27,7 +27,11 @@ def wait_until(
     """`poll_until` whose failure (timeout, or a reason from ``abort``) is a StackError."""
     try:
         poll_until(
-            condition, timeout=timeout, interval=interval, message=f"waiting for {what}", abort=abort
+            condition,
+            timeout=timeout,
+            interval=interval,
+            message=f"waiting for {what}",
+            abort=abort,
         )
     except WaitFailed as exc:
         raise StackError(str(exc)) from exc

@@ -50,15 +50,23 @@ class Valkey:
     def _build(self, port: int) -> ManagedProcess:
         argv = [
             str(get_binary_path()),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-            "--logfile", str(self.log_file),
-        ]  # fmt: skip
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.log_file),
+        ]
         # Both valkey (--logfile) and the captured stdout append to one file, so the bind error
         # that the port-clash retry looks for is where ManagedProcess reads.
         return ManagedProcess(

@@ -18,8 +18,18 @@ def _vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]
 
 @pytest.fixture(scope="module")
 def _ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    flags = ("--model", "llama3.2", "--model", "qwen2.5:0.5b", "--ttft-ms", "50", "--itl-ms", "5",
-             "--output-tokens", "12")  # fmt: skip
+    flags = (
+        "--model",
+        "llama3.2",
+        "--model",
+        "qwen2.5:0.5b",
+        "--ttft-ms",
+        "50",
+        "--itl-ms",
+        "5",
+        "--output-tokens",
+        "12",
+    )
     with running_emulator("ollama", tmp_path_factory.mktemp("ollama"), *flags) as emulator:
         yield emulator
 

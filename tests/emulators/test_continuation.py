@@ -29,8 +29,12 @@ def _partial(whole: str, tokens: int) -> str:
 
 def test_both_flags_refused_like_vllm(vllm: Emulator) -> None:
     """continue_final_message with add_generation_prompt true is vLLM's validation error."""
-    body = {"model": MODEL, "messages": MESSAGES, "continue_final_message": True,
-            "add_generation_prompt": True}  # fmt: skip
+    body = {
+        "model": MODEL,
+        "messages": MESSAGES,
+        "continue_final_message": True,
+        "add_generation_prompt": True,
+    }
     response = httpx.post(f"{vllm.url}/v1/chat/completions", json=body)
     assert response.status_code == 400
     assert response.json()["message"] == BOTH_FLAGS
@@ -56,9 +60,12 @@ def test_vllm_stream_continues_the_partial_answer(vllm: Emulator) -> None:
         partial = _partial(text, 7)
         messages: list[Any] = [*MESSAGES, {"role": "assistant", "content": partial}]
         stream = api.chat.completions.create(
-            model=MODEL, messages=messages, stream=True, extra_body=CONTINUE,
+            model=MODEL,
+            messages=messages,
+            stream=True,
+            extra_body=CONTINUE,
             stream_options={"include_usage": True},
-        )  # fmt: skip
+        )
         chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     rest = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)

@@ -61,8 +61,9 @@ def assert_shape(
 
 def test_issues_parse_as_githubkit_models(github: Emulator) -> None:
     """The official client lists the fixture: issue, user, label and pull_request objects."""
-    with GitHub(TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False,
-                auto_retry=False) as gh:  # fmt: skip
+    with GitHub(
+        TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False, auto_retry=False
+    ) as gh:
         listed = gh.rest("2022-11-28").issues.list_for_repo(OWNER, NAME, state="all")
     assert listed.status_code == 200 and listed.parsed_data
     for raw in listed.json():
@@ -126,11 +127,15 @@ def test_pagination_by_link_header(github: Emulator, api: httpx.Client) -> None:
 def test_page_numbers_agree_with_links(github: Emulator) -> None:
     """githubkit's page-number pagination sees the same issues as following Link headers."""
     add(github, count=5, labels=["flood"])
-    with GitHub(TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False,
-                auto_retry=False) as gh:  # fmt: skip
+    with GitHub(
+        TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False, auto_retry=False
+    ) as gh:
         rest = gh.rest("2022-11-28")
-        paged = list(gh.rest.paginate(rest.issues.list_for_repo, owner=OWNER, repo=NAME,
-                                      labels="flood", per_page=2))  # fmt: skip
+        paged = list(
+            gh.rest.paginate(
+                rest.issues.list_for_repo, owner=OWNER, repo=NAME, labels="flood", per_page=2
+            )
+        )
     assert len(paged) == 5 and all(isinstance(i, Issue) for i in paged)
 
 
@@ -147,8 +152,11 @@ def test_pull_requests_are_marked(github: Emulator, api: httpx.Client) -> None:
     add(github, count=1, labels=["flood"])
     listed = api.get(ISSUES, params={"labels": "flood"}).json()
     assert sorted("pull_request" in i for i in listed) == [False, True, True]
-    assert all(i["pull_request"]["url"].endswith(f"/pulls/{i['number']}")
-               for i in listed if "pull_request" in i)  # fmt: skip
+    assert all(
+        i["pull_request"]["url"].endswith(f"/pulls/{i['number']}")
+        for i in listed
+        if "pull_request" in i
+    )
 
 
 def test_unknown_repository_is_githubs_404(api: httpx.Client) -> None:
@@ -187,9 +195,15 @@ def test_rate_limit_headers_count_down(api: httpx.Client) -> None:
 
 def test_injected_primary_rate_limit(github: Emulator, api: httpx.Client) -> None:
     """403 with x-ratelimit-remaining 0 and an epoch reset; the next request is served."""
-    github.admin.post("/_emulator/faults", json={
-        "status": 403, "ratelimit_remaining_zero": True, "reset_after_s": 30, "count": 1,
-    }).raise_for_status()  # fmt: skip
+    github.admin.post(
+        "/_emulator/faults",
+        json={
+            "status": 403,
+            "ratelimit_remaining_zero": True,
+            "reset_after_s": 30,
+            "count": 1,
+        },
+    ).raise_for_status()
     limited = api.get(ISSUES)
     assert limited.status_code == 403 and limited.headers["x-ratelimit-remaining"] == "0"
     assert 20 < int(limited.headers["x-ratelimit-reset"]) - time.time() <= 31
@@ -260,7 +274,11 @@ def test_admin_adds_and_reset_restores(github: Emulator, api: httpx.Client) -> N
 
 def test_official_client_raises_on_404(github: Emulator) -> None:
     """githubkit reads the 404 as GitHub's BasicError."""
-    with GitHub(TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False,
-                auto_retry=False) as gh, pytest.raises(RequestFailed) as caught:  # fmt: skip
+    with (
+        GitHub(
+            TokenAuthStrategy(GITHUB_TOKEN), base_url=github.url, http_cache=False, auto_retry=False
+        ) as gh,
+        pytest.raises(RequestFailed) as caught,
+    ):
         gh.rest("2022-11-28").issues.list_for_repo(OWNER, "missing")
     assert caught.value.response.status_code == 404

@@ -21,8 +21,11 @@ def marked_ids() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for module in sorted((ROOT / "acceptance").rglob("test_*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "checklist"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "checklist"
+            ):
                 for arg in node.args:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         found.setdefault(arg.value, []).append(module.name)

@@ -19,8 +19,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def _destructive_checks() -> set[str]:
     """Node ids of the checks marked destructive, as pytest collects them."""
-    argv = [sys.executable, "-m", "pytest", "acceptance", "-m", "preflight and destructive",
-            "--collect-only", "-q", "-p", "no:cacheprovider"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "acceptance",
+        "-m",
+        "preflight and destructive",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     out = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     return {line.strip() for line in out.stdout.splitlines() if "::" in line}
 
@@ -45,13 +55,25 @@ def test_external_target_without_admin_key(tmp_path: Path) -> None:
     with start_stack(StackOptions(workers=2, directory=tmp_path / "stack")) as info:
         pids_before = dict(info.pids)
         argv = [
-            sys.executable, "-m", "pytest", "acceptance", "-m", "preflight", "-q",
-            "-p", "no:cacheprovider", f"--target={info.url}", f"--ca-file={info.ca_file}",
-            f"--api-key={info.keys.api}", f"--api-key-2={info.keys.api_2}",
-            f"--report-dir={tmp_path / 'report'}", f"--junitxml={junit}",
+            sys.executable,
+            "-m",
+            "pytest",
+            "acceptance",
+            "-m",
+            "preflight",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--target={info.url}",
+            f"--ca-file={info.ca_file}",
+            f"--api-key={info.keys.api}",
+            f"--api-key-2={info.keys.api_2}",
+            f"--report-dir={tmp_path / 'report'}",
+            f"--junitxml={junit}",
         ]
-        done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=540, check=False)
+        done = subprocess.run(
+            argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=540, check=False
+        )
         after = StackInfo.load(info.stack_json)
     report = json.loads((tmp_path / "report" / "checklist.json").read_text())
     items = {item["id"]: item for item in report["items"]}

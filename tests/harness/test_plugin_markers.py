@@ -49,7 +49,9 @@ def test_markers_select_checks(
 def test_phase_marker_matches_item(pytester: pytest.Pytester) -> None:
     """Collected items carry preflight, category and phase markers."""
     pytester.makepyfile(test_marks=CHECKS)
-    items, _ = pytester.inline_genitems("-p", "acceptance.harness.plugin", "--target", "https://x.invalid")
+    items, _ = pytester.inline_genitems(
+        "-p", "acceptance.harness.plugin", "--target", "https://x.invalid"
+    )
     marks = {item.name: {m.name for m in item.iter_markers()} for item in items}
     assert {"preflight", "security", "predeploy", "checklist"} <= marks["test_security"]
     assert {"preflight", "functional", "postdeploy_5m"} <= marks["test_post5m"]

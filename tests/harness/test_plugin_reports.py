@@ -43,8 +43,12 @@ def test_checklist_json_contract(pytester: pytest.Pytester, run_suite: RunSuite)
     assert data["schema"] == 1
     assert data["verdict"] == "blocked"
     assert data["phase"] == "postdeploy_1h"
-    assert data["target"] == {"url": FAKE_TARGET, "version": None, "commit": None,
-                              "environment": None}  # fmt: skip
+    assert data["target"] == {
+        "url": FAKE_TARGET,
+        "version": None,
+        "commit": None,
+        "environment": None,
+    }
     started = dt.datetime.fromisoformat(data["started"])
     assert started.utcoffset() == dt.timedelta(0)
     assert dt.datetime.fromisoformat(data["finished"]) >= started

@@ -40,18 +40,28 @@ def slo_config(workdir: Path) -> Path:
 
 def locust(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     argv = [
-        sys.executable, "-m", "locust",
-        "-f", str(REPO / "load" / "locustfile.py"),
-        "--headless", "--only-summary",
-        "--host", emulator.url,
-        "--chat-model", LOAD_MODEL,
-        "--max-tokens", "10",
-        "--preflight-config", str(slo_config(workdir)),
-        "--samples-prefix", str(workdir / "samples"),
-        "--stop-timeout", "15",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "load" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "--host",
+        emulator.url,
+        "--chat-model",
+        LOAD_MODEL,
+        "--max-tokens",
+        "10",
+        "--preflight-config",
+        str(slo_config(workdir)),
+        "--samples-prefix",
+        str(workdir / "samples"),
+        "--stop-timeout",
+        "15",
         *extra,
         "ChatUser",
-    ]  # fmt: skip
+    ]
     return subprocess.run(
         argv, cwd=workdir, capture_output=True, text=True, timeout=90, check=False
     )
@@ -97,8 +107,12 @@ def test_distributed_run_merges_worker_samples(vllm_emulator: Emulator, tmp_path
     assert len(files) == 2, files
     merged = subprocess.run(
         [sys.executable, "-m", "load.report", *map(str, files)],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert merged.returncode == 0, merged.stdout + merged.stderr
     total = len(read_samples(files))
     assert f"samples: {total}" in merged.stdout

@@ -12,9 +12,14 @@ from service.stack.info import StackInfo, StackKeys
 
 def options(**given: object) -> argparse.Namespace:
     values: dict[str, object] = {
-        "stack": "", "api_key": "", "ca_file": "", "chat_model": "", "max_tokens": 64,
-        "hot_weight": 4, "backfill_weight": 1,
-    }  # fmt: skip
+        "stack": "",
+        "api_key": "",
+        "ca_file": "",
+        "chat_model": "",
+        "max_tokens": 64,
+        "hot_weight": 4,
+        "backfill_weight": 1,
+    }
     values.update(given)
     return argparse.Namespace(**values)
 

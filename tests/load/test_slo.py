@@ -13,10 +13,17 @@ from load.slo import evaluate, load_slo, missed
 
 def chat(ttft: float, ok: bool = True) -> dict[str, Any]:
     return {
-        "kind": "chat", "ok": ok, "status": 200, "wall_start": 0.0, "e2e_ms": ttft + 400,
-        "ttft_ms": ttft, "itl_ms": [20.0] * 19, "output_tokens": 20,
-        "tokens_source": "usage", "decode_tokens_per_s": 50.0,
-    }  # fmt: skip
+        "kind": "chat",
+        "ok": ok,
+        "status": 200,
+        "wall_start": 0.0,
+        "e2e_ms": ttft + 400,
+        "ttft_ms": ttft,
+        "itl_ms": [20.0] * 19,
+        "output_tokens": 20,
+        "tokens_source": "usage",
+        "decode_tokens_per_s": 50.0,
+    }
 
 
 def test_reads_the_slo_table(tmp_path: Path) -> None:

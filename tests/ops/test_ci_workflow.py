@@ -31,8 +31,11 @@ def test_workflow_matches_github_schema() -> None:
         pytest.skip("check-jsonschema not installed (pip install -e '.[dev]')")
     done = subprocess.run(
         [tool, "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -41,8 +44,9 @@ def test_workflow_passes_actionlint() -> None:
     tool = shutil.which("actionlint")
     if tool is None:
         pytest.skip("actionlint not installed")
-    done = subprocess.run([tool, str(WORKFLOW)], capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [tool, str(WORKFLOW)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -60,11 +60,16 @@ def test_empty_families_count_as_exposed() -> None:
 def test_routes_inherit_timings_and_loopback_drops_other_integrations() -> None:
     """Children inherit repeat_interval; the test copy keeps only webhooks, pointed at loopback."""
     config = {
-        "route": {"receiver": "a", "repeat_interval": "4h",
-                  "routes": [{"receiver": "b", "matchers": ['severity="critical"']}]},
-        "receivers": [{"name": "a", "email_configs": [{"to": "x@y.z"}]},
-                      {"name": "b", "webhook_configs": [{"url": "https://pager"}]}],
-    }  # fmt: skip
+        "route": {
+            "receiver": "a",
+            "repeat_interval": "4h",
+            "routes": [{"receiver": "b", "matchers": ['severity="critical"']}],
+        },
+        "receivers": [
+            {"name": "a", "email_configs": [{"to": "x@y.z"}]},
+            {"name": "b", "webhook_configs": [{"url": "https://pager"}]},
+        ],
+    }
     tree = list(routes(config))
     assert tree[1].timings["repeat_interval"] == 14400
     assert tree[1].matchers == (("severity", "=", "critical"),)

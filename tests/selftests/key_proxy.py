@@ -51,7 +51,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers.append((b"authorization", b"Bearer " + os.environ["PROXY_KEY"].encode()))
     url = scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
     answer = await _client[0].request(scope["method"], url, headers=headers, content=body)
-    out = [(k.encode(), v.encode()) for k, v in answer.headers.items()
-           if k.encode() not in _HOP_BY_HOP and k != "content-encoding"]  # fmt: skip
+    out = [
+        (k.encode(), v.encode())
+        for k, v in answer.headers.items()
+        if k.encode() not in _HOP_BY_HOP and k != "content-encoding"
+    ]
     await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
     await send({"type": "http.response.body", "body": answer.content})

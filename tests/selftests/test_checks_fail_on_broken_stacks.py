@@ -128,8 +128,9 @@ def test_check_fails_on_fault(fault: Fault, tmp_path: Path) -> None:
 
 def _client(stack: Stack, key: str) -> httpx.Client:
     verify = ssl.create_default_context(cafile=str(stack.info.ca_file))
-    return httpx.Client(base_url=stack.info.url, verify=verify,
-                        headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    return httpx.Client(
+        base_url=stack.info.url, verify=verify, headers={"Authorization": f"Bearer {key}"}
+    )
 
 
 def _enqueue_backlog(stack: Stack, count: int) -> None:
@@ -180,13 +181,17 @@ def test_orphaned_jobs_fail_db_integrity(tmp_path: Path) -> None:
     references fail data.db-integrity (its document-store half still passes)."""
     ids = ["data.db-integrity"]
     fast = {"worker_heartbeat_s": "0.5", "job_visibility_timeout_s": "2"}  # deadline 3.5 s
-    options = StackOptions(workers=1, restart_workers=False, overrides=fast,
-                           directory=tmp_path / "stack")  # fmt: skip
+    options = StackOptions(
+        workers=1, restart_workers=False, overrides=fast, directory=tmp_path / "stack"
+    )
     with running_stack(options) as stack, _client(stack, stack.info.keys.admin) as admin:
         probe = {"kind": "probe", "payload": {"duration_s": 60}}
         job_id = admin.post("/enqueue", json=probe).json()["job_id"]
-        wait_until(lambda: admin.get(f"/status/{job_id}").json()["status"] == "running",
-                   timeout=30, what="the probe job to run")  # fmt: skip
+        wait_until(
+            lambda: admin.get(f"/status/{job_id}").json()["status"] == "running",
+            timeout=30,
+            what="the probe job to run",
+        )
         stack.kill_worker("worker-1")
         for _ in range(2):
             admin.post("/enqueue", json={"kind": "noop", "queue": "backfill"}).raise_for_status()
@@ -212,8 +217,12 @@ def test_ordinary_key_pasted_into_admin_keys_fails_admin_protected(tmp_path: Pat
     deployment's secrets): that key now opens the admin routes, which the check must catch."""
     keys = generate_keys()
     admin_keys = {KEY_IDS.admin: keys.admin, "ops-copy": keys.api}
-    options = StackOptions(workers=1, keys=keys, directory=tmp_path / "stack",
-                           overrides={"admin_keys": json.dumps(admin_keys)})  # fmt: skip
+    options = StackOptions(
+        workers=1,
+        keys=keys,
+        directory=tmp_path / "stack",
+        overrides={"admin_keys": json.dumps(admin_keys)},
+    )
     ids = ["auth.admin-protected"]
     with running_stack(options) as stack:
         items = run_checks(stack.info.stack_json, ids, tmp_path)
@@ -224,13 +233,29 @@ def test_ordinary_key_pasted_into_admin_keys_fails_admin_protected(tmp_path: Pat
 def _key_injecting_proxy(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes]:
     """tests/selftests/key_proxy.py in front of the stack's API, on the API's own certificate."""
     info = stack.info
-    env = {**base_env(), "PROXY_UPSTREAM": info.url, "PROXY_CA_FILE": str(info.ca_file),
-           "PROXY_KEY": info.keys.api}  # fmt: skip
+    env = {
+        **base_env(),
+        "PROXY_UPSTREAM": info.url,
+        "PROXY_CA_FILE": str(info.ca_file),
+        "PROXY_KEY": info.keys.api,
+    }
     tls = stack.layout.tls
-    argv = [sys.executable, "-m", "uvicorn", "tests.selftests.key_proxy:app",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--ssl-keyfile", str(tls / "server.key"), "--ssl-certfile", str(tls / "server.pem")]
-    with log.open("wb") as out:  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.selftests.key_proxy:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--ssl-keyfile",
+        str(tls / "server.key"),
+        "--ssl-certfile",
+        str(tls / "server.pem"),
+    ]
+    with log.open("wb") as out:
         return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 

@@ -72,8 +72,10 @@ def test_scrape_with_the_wrong_ca_fails(tmp_path: Path) -> None:
         prometheus = monitoring.prometheus_url
         wait_until(
             lambda: "certificate" in _platform_target(prometheus).get("lastError", ""),
-            timeout=30, what="a scrape failing TLS verification", interval=0.25,
-        )  # fmt: skip
+            timeout=30,
+            what="a scrape failing TLS verification",
+            interval=0.25,
+        )
         items = run_checks(stack.info.stack_json, SCRAPE_IDS, tmp_path, config=QUICK)
     _assert_fail_because(items, dict.fromkeys(SCRAPE_IDS, "not scraped up"))
 
@@ -106,8 +108,10 @@ def test_rules_without_watchdog_fail(tmp_path: Path) -> None:
         assert prometheus
         wait_until(
             lambda: _platform_target(prometheus).get("health") == "up",
-            timeout=60, what="the first successful scrape", interval=0.25,
-        )  # fmt: skip
+            timeout=60,
+            what="the first successful scrape",
+            interval=0.25,
+        )
         ids = ["post24h.monitoring", "alerting.critical-configured"]
         items = run_checks(stack.info.stack_json, ids, tmp_path, config=QUICK)
     _assert_fail_because(

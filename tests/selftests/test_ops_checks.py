@@ -58,53 +58,132 @@ RULES = "ops/prometheus/alerts.yml"
 AM = "ops/alertmanager/alertmanager.yml"
 LABEL = f"release:{__version__}"  # the label of the version the stack runs
 DEFECTS = [
-    Defect("dead letters not critical", "alerting.critical-configured", "no critical alert for",
-           _edit(RULES, 'expr: platform_queue_depth{queue="dead"} > 10\n        for: 5m\n'
-                 "        labels:\n          severity: critical",
-                 'expr: platform_queue_depth{queue="dead"} > 10\n        for: 5m\n'
-                 "        labels:\n          severity: warning"), target=True),
-    Defect("critical alert on a metric nobody exposes", "alerting.critical-configured",
-           "critical alerts on metrics the target does not expose",
-           _edit(RULES, "max(platform_llm_provider_up) == 0", "max(platform_llm_provider_ok) == 0"),
-           target=True,
-           extra_config='[ops.alert_conditions]\nprovider_down = "platform_llm_provider_ok"\n'),
-    Defect("alert on a platform metric nobody exposes", "alerting.critical-configured",
-           "platform metrics the target does not expose",
-           _edit(RULES, "time() - platform_arxiv_last_success_timestamp_seconds",
-                 "time() - platform_arxiv_last_poll_seconds"), target=True),
-    Defect("threshold moved off its test", "alerting.thresholds", "promtool test rules failed",
-           _edit(RULES, '{queue="hot"} > 100', '{queue="hot"} > 99')),
-    Defect("alertmanager routes to an unknown receiver", "alerting.channels", "amtool check-config",
-           _edit(AM, "- receiver: oncall-pager", "- receiver: nobody")),
-    Defect("runbook anchor missing", "alerting.escalation-documented",
-           "has no section #deadletters",
-           _edit("ops/runbooks/queue.md", "## DeadLetters", "## Dead-letter handling")),
-    Defect("runbook without escalation", "alerting.escalation-documented", "names no escalation",
-           _edit("ops/runbooks/llm.md", "Escalation: primary on-call → secondary on-call after "
-                 "15 min → engineering lead; GPU host", "GPU host")),
-    Defect("alert without for:", "alerting.fatigue", "without a for:",
-           _edit(RULES, "        for: 10m\n        labels:\n          severity: warning\n"
-                 "          service: platform\n        annotations:\n"
-                 '          summary: "Hot queue', "        labels:\n          severity: warning\n"
-                 "          service: platform\n        annotations:\n"
-                 '          summary: "Hot queue')),
-    Defect("no inhibit rules", "alerting.fatigue", "no inhibit rule",
-           _edit(AM, "inhibit_rules:", "inhibit_rules: []\nunused_inhibit_rules:")),
-    Defect("contacts empty", "backup.emergency-contacts", "no on-call contacts",
-           _write("ops/contacts.yaml", "schema: 1\ncontacts: []\n")),
-    Defect("changelog lacks the version", "readiness.release-notes", "has no entry for version",
-           _edit("CHANGELOG.md", f"## [{__version__}]", "## [0.0.9]"), target=True),
-    Defect("comms plan without templates", "readiness.comms-plan", "Templates",
-           _edit("ops/communication-plan.md", "## Templates", "## Wording")),
-    Defect("no post-deployment checks collected", "readiness.post-deploy-defined", "postdeploy_5m",
-           lambda root: None, paths=("acceptance/readiness",)),
-    Defect("user issues over threshold", "post24h.user-issues", "more than 5",
-           _write("issues.json", json.dumps([{"title": f"bug {n}", "labels": [{"name": LABEL}]}
-                                             for n in range(6)])),
-           target=True, extra_config='user_issues_file = "{root}/issues.json"\n'),
-    Defect("ToS register without GitHub", "tos.external-tos", "github: not in the register",
-           _edit("ops/tos-register.yaml", "  - name: github\n", "  - name: gitlab\n"), target=True),
-]  # fmt: skip
+    Defect(
+        "dead letters not critical",
+        "alerting.critical-configured",
+        "no critical alert for",
+        _edit(
+            RULES,
+            'expr: platform_queue_depth{queue="dead"} > 10\n        for: 5m\n'
+            "        labels:\n          severity: critical",
+            'expr: platform_queue_depth{queue="dead"} > 10\n        for: 5m\n'
+            "        labels:\n          severity: warning",
+        ),
+        target=True,
+    ),
+    Defect(
+        "critical alert on a metric nobody exposes",
+        "alerting.critical-configured",
+        "critical alerts on metrics the target does not expose",
+        _edit(RULES, "max(platform_llm_provider_up) == 0", "max(platform_llm_provider_ok) == 0"),
+        target=True,
+        extra_config='[ops.alert_conditions]\nprovider_down = "platform_llm_provider_ok"\n',
+    ),
+    Defect(
+        "alert on a platform metric nobody exposes",
+        "alerting.critical-configured",
+        "platform metrics the target does not expose",
+        _edit(
+            RULES,
+            "time() - platform_arxiv_last_success_timestamp_seconds",
+            "time() - platform_arxiv_last_poll_seconds",
+        ),
+        target=True,
+    ),
+    Defect(
+        "threshold moved off its test",
+        "alerting.thresholds",
+        "promtool test rules failed",
+        _edit(RULES, '{queue="hot"} > 100', '{queue="hot"} > 99'),
+    ),
+    Defect(
+        "alertmanager routes to an unknown receiver",
+        "alerting.channels",
+        "amtool check-config",
+        _edit(AM, "- receiver: oncall-pager", "- receiver: nobody"),
+    ),
+    Defect(
+        "runbook anchor missing",
+        "alerting.escalation-documented",
+        "has no section #deadletters",
+        _edit("ops/runbooks/queue.md", "## DeadLetters", "## Dead-letter handling"),
+    ),
+    Defect(
+        "runbook without escalation",
+        "alerting.escalation-documented",
+        "names no escalation",
+        _edit(
+            "ops/runbooks/llm.md",
+            "Escalation: primary on-call → secondary on-call after "
+            "15 min → engineering lead; GPU host",
+            "GPU host",
+        ),
+    ),
+    Defect(
+        "alert without for:",
+        "alerting.fatigue",
+        "without a for:",
+        _edit(
+            RULES,
+            "        for: 10m\n        labels:\n          severity: warning\n"
+            "          service: platform\n        annotations:\n"
+            '          summary: "Hot queue',
+            "        labels:\n          severity: warning\n"
+            "          service: platform\n        annotations:\n"
+            '          summary: "Hot queue',
+        ),
+    ),
+    Defect(
+        "no inhibit rules",
+        "alerting.fatigue",
+        "no inhibit rule",
+        _edit(AM, "inhibit_rules:", "inhibit_rules: []\nunused_inhibit_rules:"),
+    ),
+    Defect(
+        "contacts empty",
+        "backup.emergency-contacts",
+        "no on-call contacts",
+        _write("ops/contacts.yaml", "schema: 1\ncontacts: []\n"),
+    ),
+    Defect(
+        "changelog lacks the version",
+        "readiness.release-notes",
+        "has no entry for version",
+        _edit("CHANGELOG.md", f"## [{__version__}]", "## [0.0.9]"),
+        target=True,
+    ),
+    Defect(
+        "comms plan without templates",
+        "readiness.comms-plan",
+        "Templates",
+        _edit("ops/communication-plan.md", "## Templates", "## Wording"),
+    ),
+    Defect(
+        "no post-deployment checks collected",
+        "readiness.post-deploy-defined",
+        "postdeploy_5m",
+        lambda root: None,
+        paths=("acceptance/readiness",),
+    ),
+    Defect(
+        "user issues over threshold",
+        "post24h.user-issues",
+        "more than 5",
+        _write(
+            "issues.json",
+            json.dumps([{"title": f"bug {n}", "labels": [{"name": LABEL}]} for n in range(6)]),
+        ),
+        target=True,
+        extra_config='user_issues_file = "{root}/issues.json"\n',
+    ),
+    Defect(
+        "ToS register without GitHub",
+        "tos.external-tos",
+        "github: not in the register",
+        _edit("ops/tos-register.yaml", "  - name: github\n", "  - name: gitlab\n"),
+        target=True,
+    ),
+]
 
 
 def ops_config(root: Path, extra: str = "") -> str:

@@ -18,24 +18,44 @@ from tests.selftests.broken import failed, run_checks
 
 # A provider URL nothing listens on (port 9, "discard", is closed on loopback).
 DEAD_PROVIDER = json.dumps(
-    {"vllm": {"kind": "vllm", "base_url": "http://127.0.0.1:9",
-              "models": {PUBLIC_CHAT_MODEL: "meta-llama/Llama-3.1-8B-Instruct"}}}
-)  # fmt: skip
+    {
+        "vllm": {
+            "kind": "vllm",
+            "base_url": "http://127.0.0.1:9",
+            "models": {PUBLIC_CHAT_MODEL: "meta-llama/Llama-3.1-8B-Instruct"},
+        }
+    }
+)
 # Three stacks, each carrying faults that do not mask one another (an outage of vLLM would also
 # hide its /metrics, so the GPU faults sit on stacks where vLLM answers).
 CASES = [
     # (name, checklist ids, boot overrides, emulator patches after boot)
-    ("GPU hot and Ollama down", ["resources.gpu", "health.providers"], {},
-     {"vllm": {"gpu_util": 99.0}, "ollama": {"outage": "503"}}),
-    ("no fallback, KV cache nearly full", ["integrations.provider-failover", "resources.gpu"],
-     {"chat_routes": json.dumps({PUBLIC_CHAT_MODEL: ["vllm"]})},
-     {"vllm": {"kv_cache_usage": 0.97}}),
-    ("provider URL broken", ["endpoints.chat", "health.providers"],
-     {"providers": DEAD_PROVIDER}, {}),
+    (
+        "GPU hot and Ollama down",
+        ["resources.gpu", "health.providers"],
+        {},
+        {"vllm": {"gpu_util": 99.0}, "ollama": {"outage": "503"}},
+    ),
+    (
+        "no fallback, KV cache nearly full",
+        ["integrations.provider-failover", "resources.gpu"],
+        {"chat_routes": json.dumps({PUBLIC_CHAT_MODEL: ["vllm"]})},
+        {"vllm": {"kv_cache_usage": 0.97}},
+    ),
+    (
+        "provider URL broken",
+        ["endpoints.chat", "health.providers"],
+        {"providers": DEAD_PROVIDER},
+        {},
+    ),
     # Failover itself works; only a stream in flight when the primary crashes is lost.
-    ("stream resumption off", ["integrations.provider-failover"],
-     {"gateway": json.dumps({**STACK_GATEWAY, "resume_streams": False})}, {}),
-]  # fmt: skip
+    (
+        "stream resumption off",
+        ["integrations.provider-failover"],
+        {"gateway": json.dumps({**STACK_GATEWAY, "resume_streams": False})},
+        {},
+    ),
+]
 
 
 @pytest.mark.timeout(200)

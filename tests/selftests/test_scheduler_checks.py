@@ -33,8 +33,9 @@ def _overrides(case: str, tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("case", ["scheduler disabled", "backup unwritable, purge monthly"])
 def test_scheduled_jobs_check_fails(case: str, tmp_path: Path) -> None:
     """The item fails, naming the schedules that are off, failing or too rare."""
-    options = StackOptions(workers=1, overrides=_overrides(case, tmp_path),
-                           directory=tmp_path / "stack")
+    options = StackOptions(
+        workers=1, overrides=_overrides(case, tmp_path), directory=tmp_path / "stack"
+    )
     ids = [*IDS, NEW_FUNCTIONALITY] if case == "scheduler disabled" else IDS
     with running_stack(options) as stack:
         items = run_checks(stack.info.stack_json, ids, tmp_path)

@@ -21,8 +21,14 @@ BOTH = {"queues": ["hot", "backfill"]}
 @pytest.fixture
 def api(start_api: StartApi) -> LiveServer:
     """Fast retries, two attempts, a hot limit of 3; no rate limit (tests poll)."""
-    return start_api(queue_max_length={"hot": 3}, rate_limit_enabled=False, retry_base_s=0.05,
-                     retry_jitter=0.0, job_max_attempts=2, worker_heartbeat_s=0.3)
+    return start_api(
+        queue_max_length={"hot": 3},
+        rate_limit_enabled=False,
+        retry_base_s=0.05,
+        retry_jitter=0.0,
+        job_max_attempts=2,
+        worker_heartbeat_s=0.3,
+    )
 
 
 @pytest.fixture
@@ -43,16 +49,20 @@ def _job(admin: httpx.Client, job_id: str, *statuses: str) -> dict[str, Any] | N
     return record if record["status"] in statuses else None
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/admin/queues", None),
-    ("POST", "/admin/queues/pause", BOTH),
-    ("POST", "/admin/queues/resume", BOTH),
-    ("GET", "/admin/dead-letters", None),
-    ("POST", f"/admin/dead-letters/{'0' * 32}/requeue", None),
-    ("GET", "/admin/jobs/integrity", None),
-])
-def test_admin_job_routes_refuse_ordinary_keys(admin: httpx.Client, method: str, path: str,
-                                               body: dict[str, Any] | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/admin/queues", None),
+        ("POST", "/admin/queues/pause", BOTH),
+        ("POST", "/admin/queues/resume", BOTH),
+        ("GET", "/admin/dead-letters", None),
+        ("POST", f"/admin/dead-letters/{'0' * 32}/requeue", None),
+        ("GET", "/admin/jobs/integrity", None),
+    ],
+)
+def test_admin_job_routes_refuse_ordinary_keys(
+    admin: httpx.Client, method: str, path: str, body: dict[str, Any] | None
+) -> None:
     response = admin.request(method, path, json=body, headers=API)
     assert response.status_code == 403, response.text
     assert admin.request(method, path, json=body, headers={"Authorization": ""}).status_code == 401
@@ -71,21 +81,32 @@ def test_queue_state_shape_and_limits(admin: httpx.Client) -> None:
     """GET /admin/queues: depth, size, limit (0 = unlimited), paused, for every queue."""
     queues = _queues(admin)
     assert set(queues) == {"hot", "backfill"}
-    assert queues["hot"] == {"depth": 0, "size": 0, "limit": 3, "paused": False,
-                             "pause_expires_in_s": None}
+    assert queues["hot"] == {
+        "depth": 0,
+        "size": 0,
+        "limit": 3,
+        "paused": False,
+        "pause_expires_in_s": None,
+    }
     assert queues["backfill"]["limit"] == 10_000
 
 
-@pytest.mark.parametrize("body", [
-    {"queues": []}, {"queues": ["retry"]}, {"queues": "hot"}, {}, {"queues": ["hot"], "ttl": 5},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"queues": []},
+        {"queues": ["retry"]},
+        {"queues": "hot"},
+        {},
+        {"queues": ["hot"], "ttl": 5},
+    ],
+)
 def test_pause_refuses_bad_bodies(admin: httpx.Client, body: dict[str, Any]) -> None:
     assert admin.post("/admin/queues/pause", json=body).status_code == 422
     assert not _queues(admin)["hot"]["paused"]
 
 
-def test_paused_queue_fills_to_its_limit_then_resumes(api: LiveServer,
-                                                      admin: httpx.Client) -> None:
+def test_paused_queue_fills_to_its_limit_then_resumes(api: LiveServer, admin: httpx.Client) -> None:
     """The acceptance check's path: pause, fill past the limit (depth == size == limit, 429),
     resume, and every accepted job runs."""
     with worker_thread(api.settings):
@@ -101,7 +122,12 @@ def test_paused_queue_fills_to_its_limit_then_resumes(api: LiveServer,
         assert resumed.status_code == 200 and resumed.json()["queues"]["hot"]["paused"] is False
         for response in answers[:3]:
             job_id = response.json()["job_id"]
-            poll_until(partial(_job, admin, job_id, "succeeded"), timeout=10, interval=0.02, message=f"job {job_id}")
+            poll_until(
+                partial(_job, admin, job_id, "succeeded"),
+                timeout=10,
+                interval=0.02,
+                message=f"job {job_id}",
+            )
         assert _queues(admin)["hot"]["size"] == 0
 
 
@@ -110,7 +136,9 @@ def test_dead_letters_listed_and_requeued(api: LiveServer, admin: httpx.Client) 
     body = {"kind": "probe", "queue": "backfill", "payload": {"always_fail": True}}
     job_id = admin.post("/enqueue", json=body).json()["job_id"]
     with worker_thread(api.settings):
-        dead = poll_until(lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die")
+        dead = poll_until(
+            lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die"
+        )
     assert dead["attempts"] == 2 and dead["error"]
     listing = admin.get("/admin/dead-letters").json()
     assert listing["total"] == 1 and listing["items"][0]["job_id"] == job_id
@@ -125,11 +153,20 @@ def test_dead_letters_listed_and_requeued(api: LiveServer, admin: httpx.Client) 
 
 def test_dead_letters_discarded_when_disabled(start_api: StartApi) -> None:
     """dead_letter_enabled=False: the job ends dead but the listing stays empty."""
-    api = start_api(dead_letter_enabled=False, rate_limit_enabled=False, retry_base_s=0.05,
-                    job_max_attempts=1, worker_heartbeat_s=0.3)
-    with httpx.Client(base_url=api.url, timeout=10, headers=ADMIN) as admin, \
-            worker_thread(api.settings):
+    api = start_api(
+        dead_letter_enabled=False,
+        rate_limit_enabled=False,
+        retry_base_s=0.05,
+        job_max_attempts=1,
+        worker_heartbeat_s=0.3,
+    )
+    with (
+        httpx.Client(base_url=api.url, timeout=10, headers=ADMIN) as admin,
+        worker_thread(api.settings),
+    ):
         body = {"kind": "probe", "payload": {"always_fail": True}}
         job_id = admin.post("/enqueue", json=body).json()["job_id"]
-        poll_until(lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die")
+        poll_until(
+            lambda: _job(admin, job_id, "dead"), timeout=10, interval=0.02, message="the job to die"
+        )
         assert admin.get("/admin/dead-letters").json() == {"items": [], "total": 0}

@@ -85,7 +85,10 @@ def test_admin_route_needs_admin_key(http: httpx.Client) -> None:
     assert ok.status_code == 200
     body = ok.json()
     assert body["settings"]["api_keys"]["ci"] == {
-        "present": True, "length": len(KEYS["ci"]), "weak": False, "revoked": False
+        "present": True,
+        "length": len(KEYS["ci"]),
+        "weak": False,
+        "revoked": False,
     }
     assert body["settings"]["api_keys"]["old"]["revoked"] is True
     assert len(body["config_hash"]) == 64

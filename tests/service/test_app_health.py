@@ -18,8 +18,7 @@ from service.settings import Settings
 from service.stack.ports import free_port
 from tests.support.api import KEYS, StartApi
 
-COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion",
-              "scheduler"}
+COMPONENTS = {"redis", "queues", "workers", "disk", "schema", "documents", "ingestion", "scheduler"}
 
 
 def _get(url: str, path: str) -> httpx.Response:
@@ -51,8 +50,14 @@ def test_health_lists_workers(start_api: StartApi) -> None:
     """A worker heartbeat shows in the workers and schema components."""
     api = start_api(workers_min=1)
     assert _get(api.url, "/health/ready").status_code == 503  # no worker yet
-    info = WorkerInfo(id="w1", pid=4242, age_s=0.0, version=__version__,
-                      schema_version=SCHEMA_VERSION, jobs_done=3)
+    info = WorkerInfo(
+        id="w1",
+        pid=4242,
+        age_s=0.0,
+        version=__version__,
+        schema_version=SCHEMA_VERSION,
+        jobs_done=3,
+    )
 
     async def beat() -> None:
         client = Redis.from_url(api.settings.redis_url, decode_responses=True)
@@ -107,7 +112,9 @@ def test_health_answers_within_deadline_when_redis_hangs(
     elapsed = time.monotonic() - started
     assert response.status_code == 200
     assert response.json()["components"]["redis"] == {
-        "status": "down", "error": "timeout", "latency_ms": None
+        "status": "down",
+        "error": "timeout",
+        "latency_ms": None,
     }
     assert elapsed < 3.0
 
@@ -153,5 +160,8 @@ def test_settings_refuse_bad_rate_limit(limit: str) -> None:
 def test_settings_refuse_bad_rate_limit_overrides(limits: dict[str, str], problem: str) -> None:
     """A per-key limit must parse and name a configured key (else a typo goes unnoticed)."""
     with pytest.raises(ValidationError, match=problem):
-        Settings(api_keys={"ci": KEYS["ci"]}, admin_keys={"ops": KEYS["ops"]},  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
-                 rate_limit_overrides=limits)
+        Settings(
+            api_keys={"ci": KEYS["ci"]},
+            admin_keys={"ops": KEYS["ops"]},  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+            rate_limit_overrides=limits,
+        )

@@ -43,14 +43,18 @@ def test_enqueue_needs_a_key(jobs: httpx.Client) -> None:
     assert jobs.post("/enqueue", json={"kind": "noop"}).status_code == 401
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"kind": "noop", "surprise": 1}, "surprise"),
-    ({"kind": "nope"}, "kind"),
-    ({"kind": "noop", "queue": "retry"}, "queue"),
-    ({"kind": "probe", "payload": {"duration_s": 61}}, "payload.duration_s"),
-])
-def test_enqueue_refuses_bad_input_with_422(jobs: httpx.Client, body: dict[str, object],
-                                            param: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"kind": "noop", "surprise": 1}, "surprise"),
+        ({"kind": "nope"}, "kind"),
+        ({"kind": "noop", "queue": "retry"}, "queue"),
+        ({"kind": "probe", "payload": {"duration_s": 61}}, "payload.duration_s"),
+    ],
+)
+def test_enqueue_refuses_bad_input_with_422(
+    jobs: httpx.Client, body: dict[str, object], param: str
+) -> None:
     error = _error(jobs.post("/enqueue", json=body, headers=ADMIN), 422)
     assert error["param"] == param
 
@@ -68,8 +72,11 @@ def test_idempotency_key_header_and_field_replay_the_same_job(jobs: httpx.Client
     assert again.json()["job_id"] == first.json()["job_id"]
     assert "idempotent-replayed" not in first.headers
     assert again.headers["idempotent-replayed"] == "true"
-    mismatch = jobs.post("/enqueue", json={"kind": "noop", "idempotency_key": "a"},
-                         headers={**API, "Idempotency-Key": "b"})
+    mismatch = jobs.post(
+        "/enqueue",
+        json={"kind": "noop", "idempotency_key": "a"},
+        headers={**API, "Idempotency-Key": "b"},
+    )
     assert _error(mismatch, 422)["code"] == "idempotency_key_mismatch"
 
 

@@ -23,9 +23,7 @@ def test_diagnostics_error_logged_once_with_traceback(start_api: StartApi) -> No
     api = start_api()
     with httpx.Client(base_url=api.url) as http:
         assert http.post("/admin/diagnostics/error", headers=API).status_code == 403
-        answer = http.post(
-            "/admin/diagnostics/error", headers={**ADMIN, "X-Request-ID": "diag-1"}
-        )
+        answer = http.post("/admin/diagnostics/error", headers={**ADMIN, "X-Request-ID": "diag-1"})
     assert answer.status_code == 500 and "Traceback" not in answer.text
     api.wait_for_record("access", lambda r: r.get("request_id") == "diag-1")
     errors = [r for r in api.log_records("app") if r.get("request_id") == "diag-1"]

@@ -30,14 +30,17 @@ def test_partial_per_queue_dicts_keep_the_other_queue_default() -> None:
     assert s.queue_weights == {"hot": 4, "backfill": 50}
 
 
-@pytest.mark.parametrize("overrides", [
-    {"queue_weights": {"hot": 0}},
-    {"queue_weights": {"backfill": -1}},
-    {"queue_weights": {"retry": 2}},
-    {"queue_max_length": {"hot": -1}},
-    {"queue_pause_max_s": 0},
-    {"backfill_share": 4},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"queue_weights": {"hot": 0}},
+        {"queue_weights": {"backfill": -1}},
+        {"queue_weights": {"retry": 2}},
+        {"queue_max_length": {"hot": -1}},
+        {"queue_pause_max_s": 0},
+        {"backfill_share": 4},
+    ],
+)
 def test_bad_job_settings_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         _settings(**overrides)

@@ -53,7 +53,9 @@ def test_rejects_nonpositive_bounds() -> None:
 def test_abort_ends_the_wait_at_once() -> None:
     """A reason from ``abort`` (say, the process exited) stops the wait before its deadline."""
     with pytest.raises(PollAborted, match="server to answer: gave up: exited with 1") as raised:
-        poll_until(lambda: None, timeout=60, message="server to answer", abort=lambda: "exited with 1")
+        poll_until(
+            lambda: None, timeout=60, message="server to answer", abort=lambda: "exited with 1"
+        )
     assert raised.value.reason == "exited with 1"
 
 

@@ -57,8 +57,18 @@ class Emulator:
 def start_emulator(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `python -m service.emulators.<kind>` on port 0; wait until it answers."""
     port_file = workdir / f"{kind}.port"
-    argv = [sys.executable, "-m", f"service.emulators.{kind}", "--host", "127.0.0.1", "--port", "0",
-            "--port-file", str(port_file), *args]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        f"service.emulators.{kind}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        *args,
+    ]
     stderr = workdir / f"{kind}.stderr"
     with stderr.open("wb") as log:  # the child holds its own descriptor
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
@@ -74,9 +84,14 @@ def start_emulator(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Pop
         return None if proc.poll() is None else f"exited: {stderr.read_text()}"
 
     try:
-        url = poll_until(answers, timeout=READY_TIMEOUT_S, interval=0.05,
-                         message=f"{kind} emulator to answer", ignore=(httpx.TransportError,),
-                         abort=exited)  # fmt: skip
+        url = poll_until(
+            answers,
+            timeout=READY_TIMEOUT_S,
+            interval=0.05,
+            message=f"{kind} emulator to answer",
+            ignore=(httpx.TransportError,),
+            abort=exited,
+        )
     except BaseException:
         stop(proc)
         raise

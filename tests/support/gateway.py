@@ -44,8 +44,16 @@ StartGateway = Callable[..., Gw]
 
 def providers_config(emulators: dict[str, Emulator]) -> dict[str, Any]:
     return {
-        "vllm": {"kind": "vllm", "base_url": emulators["vllm"].url,
-                 "models": {MODEL: VLLM_MODEL}, "priority": 0},
-        "ollama": {"kind": "ollama", "base_url": emulators["ollama"].url,
-                   "models": {MODEL: OLLAMA_MODEL}, "priority": 1},
-    }  # fmt: skip
+        "vllm": {
+            "kind": "vllm",
+            "base_url": emulators["vllm"].url,
+            "models": {MODEL: VLLM_MODEL},
+            "priority": 0,
+        },
+        "ollama": {
+            "kind": "ollama",
+            "base_url": emulators["ollama"].url,
+            "models": {MODEL: OLLAMA_MODEL},
+            "priority": 1,
+        },
+    }

@@ -23,19 +23,36 @@ from service.settings import Settings
 
 KEY_API = "k" * 32
 KEY_ADMIN = "a" * 32
-OVERRIDDEN = ("redis_url", "environment", "retry_base_s", "retry_max_s", "retry_jitter",
-              "worker_heartbeat_s", "job_visibility_timeout_s", "worker_concurrency",
-              "job_max_attempts", "worker_shutdown_grace_s", "scheduler_enabled")
+OVERRIDDEN = (
+    "redis_url",
+    "environment",
+    "retry_base_s",
+    "retry_max_s",
+    "retry_jitter",
+    "worker_heartbeat_s",
+    "job_visibility_timeout_s",
+    "worker_concurrency",
+    "job_max_attempts",
+    "worker_shutdown_grace_s",
+    "scheduler_enabled",
+)
 
 
 def make_job_settings(redis_url: str, **overrides: Any) -> Settings:
     """Fast, deterministic settings: short heartbeats and backoffs, no jitter, no scheduler."""
     values: dict[str, Any] = {
-        "redis_url": redis_url, "environment": "local",
-        "api_keys": {"ci": KEY_API}, "admin_keys": {"ops": KEY_ADMIN},
-        "retry_base_s": 0.2, "retry_max_s": 2.0, "retry_jitter": 0.0,
-        "worker_heartbeat_s": 0.3, "job_visibility_timeout_s": 30.0, "worker_concurrency": 2,
-        "job_max_attempts": 3, "worker_shutdown_grace_s": 0.5,
+        "redis_url": redis_url,
+        "environment": "local",
+        "api_keys": {"ci": KEY_API},
+        "admin_keys": {"ops": KEY_ADMIN},
+        "retry_base_s": 0.2,
+        "retry_max_s": 2.0,
+        "retry_jitter": 0.0,
+        "worker_heartbeat_s": 0.3,
+        "job_visibility_timeout_s": 30.0,
+        "worker_concurrency": 2,
+        "job_max_attempts": 3,
+        "worker_shutdown_grace_s": 0.5,
         # Job tests watch the queue: no backup or purge of the scheduler runs beside their jobs.
         "scheduler_enabled": False,
     }
@@ -73,8 +90,9 @@ async def connect(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @asynccontextmanager
-async def running_worker(redis_client: Redis, settings: Settings,
-                         worker_id: str = "w-test") -> AsyncIterator[Worker]:
+async def running_worker(
+    redis_client: Redis, settings: Settings, worker_id: str = "w-test"
+) -> AsyncIterator[Worker]:
     """A worker in this event loop, stopped (SIGTERM path) on exit."""
     worker = Worker(redis_client, settings, worker_id)
     task = asyncio.create_task(worker.run())

@@ -56,8 +56,11 @@ def create_app(
         q = request.query_params
         start, per_page = _int(q.get("start"), 0), _int(q.get("max_results"), 10)
         if start < 0 or not 0 <= per_page <= MAX_RESULTS_CAP:
-            return Response("Bad Request: start and max_results must be valid integers\n",
-                            status_code=400, media_type="text/plain")  # fmt: skip
+            return Response(
+                "Bad Request: start and max_results must be valid integers\n",
+                status_code=400,
+                media_type="text/plain",
+            )
         ids = [i.strip() for i in q.get("id_list", "").split(",") if i.strip()]
         found = corpus.search(
             current(),

@@ -35,11 +35,17 @@ class Paper:
 def _paper(raw: dict[str, Any]) -> Paper:
     published = datetime.fromisoformat(raw["published"].replace("Z", "+00:00"))
     return Paper(
-        id=raw["id"], version=int(raw["version"]), title=raw["title"], summary=raw["summary"],
-        authors=tuple(raw["authors"]), published=published,
+        id=raw["id"],
+        version=int(raw["version"]),
+        title=raw["title"],
+        summary=raw["summary"],
+        authors=tuple(raw["authors"]),
+        published=published,
         updated=datetime.fromisoformat(raw.get("updated", raw["published"]).replace("Z", "+00:00")),
-        categories=tuple(raw["categories"]), licence=raw["licence"], comment=raw.get("comment", ""),
-    )  # fmt: skip
+        categories=tuple(raw["categories"]),
+        licence=raw["licence"],
+        comment=raw.get("comment", ""),
+    )
 
 
 def load(path: Path = FIXTURE) -> list[Paper]:
@@ -51,12 +57,17 @@ def fresh_paper(n: int, now: datetime | None = None) -> Paper:
     poller keeps finding new work, as it would on the real feed."""
     stamp = now or datetime.now(UTC)
     return Paper(
-        id=f"2612.{n:05d}", version=1, title=f"Streaming Evaluation of Language Models, Part {n}",
+        id=f"2612.{n:05d}",
+        version=1,
+        title=f"Streaming Evaluation of Language Models, Part {n}",
         summary="We evaluate language models on streaming benchmarks and report latency.",
-        authors=("Mira Kovac", "Daniel Osei"), published=stamp, updated=stamp,
-        categories=("cs.CL",), licence="http://creativecommons.org/licenses/by/4.0/",
+        authors=("Mira Kovac", "Daniel Osei"),
+        published=stamp,
+        updated=stamp,
+        categories=("cs.CL",),
+        licence="http://creativecommons.org/licenses/by/4.0/",
         comment="6 pages",
-    )  # fmt: skip
+    )
 
 
 def _field(paper: Paper, prefix: str) -> str:
@@ -79,8 +90,9 @@ def _term_matches(paper: Paper, term: str) -> bool:
         prefix, value = "all", term
     value = value.strip().strip('"').lower()
     if prefix.lower() == "cat":
-        return any(c.lower() == value or c.lower().startswith(value + ".")
-                   for c in paper.categories)  # fmt: skip
+        return any(
+            c.lower() == value or c.lower().startswith(value + ".") for c in paper.categories
+        )
     words = value.split()
     haystack = _field(paper, prefix.lower()).lower()
     return all(word in haystack for word in words)

@@ -21,10 +21,13 @@ def _ts(value: datetime) -> str:
 
 def entry(p: Paper) -> str:
     base = f"http://arxiv.org/abs/{p.id}v{p.version}"
-    authors = "".join(f"\n    <author>\n      <name>{escape(a)}</name>\n    </author>"
-                      for a in p.authors)  # fmt: skip
-    cats = "".join(f'\n    <category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>'
-                   for c in p.categories)  # fmt: skip
+    authors = "".join(
+        f"\n    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in p.authors
+    )
+    cats = "".join(
+        f'\n    <category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>'
+        for c in p.categories
+    )
     return (
         f"  <entry>\n    <id>{base}</id>\n    <updated>{_ts(p.updated)}</updated>\n"
         f"    <published>{_ts(p.published)}</published>\n"

@@ -21,25 +21,39 @@ def main(argv: list[str] | None = None) -> None:
     add_arguments(parser, default_port=8083)
     parser.add_argument("--model", help="ignored (the stack passes one to every emulator)")
     parser.add_argument(
-        "--fixture", type=Path, default=FIXTURE, metavar="PATH",
+        "--fixture",
+        type=Path,
+        default=FIXTURE,
+        metavar="PATH",
         help="repositories and issues to serve. Default: the bundled fixture",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--release-version", default=__version__, metavar="V",
+        "--release-version",
+        default=__version__,
+        metavar="V",
         help="what {version} in fixture labels becomes. Default: %(default)r (this checkout)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--token", action="append", default=[], metavar="TOKEN",
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
         help="accept only these tokens (others get 401); none given: any token is accepted",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--ratelimit-anonymous", type=int, default=60, metavar="N",
+        "--ratelimit-anonymous",
+        type=int,
+        default=60,
+        metavar="N",
         help="requests per hour and IP without a token (GitHub's). Default: %(default)r",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--ratelimit-authenticated", type=int, default=5000, metavar="N",
+        "--ratelimit-authenticated",
+        type=int,
+        default=5000,
+        metavar="N",
         help="requests per hour and token (GitHub's). Default: %(default)r",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     state = state_from_arguments("github", args)
     store = IssueStore.from_file(args.fixture, args.release_version)

@@ -37,8 +37,12 @@ class IssueCreate(BaseModel):
 
 def _summary(repo: Repository) -> dict[str, Any]:
     pulls = sum(1 for i in repo.issues if i.pull_request)
-    return {"full_name": repo.full_name, "id": repo.id,
-            "issues": len(repo.issues) - pulls, "pull_requests": pulls}  # fmt: skip
+    return {
+        "full_name": repo.full_name,
+        "id": repo.id,
+        "issues": len(repo.issues) - pulls,
+        "pull_requests": pulls,
+    }
 
 
 def install_issue_admin(app: FastAPI, store: IssueStore) -> None:

@@ -29,8 +29,11 @@ from service.emulators.state import EmulatorState, Fault
 DEFAULT_PER_PAGE = 30  # GitHub's default page size
 MAX_PER_PAGE = 100  # GitHub's largest page; larger values are served as 100
 JSON_TYPE = "application/json; charset=utf-8"
-_CHOICES = {"state": ("open", "closed", "all"), "sort": ("created", "updated", "comments"),
-            "direction": ("asc", "desc")}  # fmt: skip
+_CHOICES = {
+    "state": ("open", "closed", "all"),
+    "sort": ("created", "updated", "comments"),
+    "direction": ("asc", "desc"),
+}
 _PRIMARY_ANON = (
     "API rate limit exceeded for {ip}. (But here's the good news: Authenticated "
     "requests get a higher rate limit. Check out the documentation for more details.)"
@@ -69,18 +72,25 @@ def _fault_answer(spec: FaultSpec, budget: Budget, ip: str | None) -> Response:
     headers = budget.headers()
     if spec.ratelimit_remaining_zero:
         reset = int(time.time()) + spec.reset_after_s
-        headers |= {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset),
-                    "x-ratelimit-used": str(budget.limit)}  # fmt: skip
-        body = wire.error(_PRIMARY_ANON.format(ip=ip) if ip else _PRIMARY_USER, spec.status,
-                          wire.RATE_LIMIT_DOCS)  # fmt: skip
+        headers |= {
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": str(reset),
+            "x-ratelimit-used": str(budget.limit),
+        }
+        body = wire.error(
+            _PRIMARY_ANON.format(ip=ip) if ip else _PRIMARY_USER, spec.status, wire.RATE_LIMIT_DOCS
+        )
     elif spec.status in (403, 429):
         body = wire.error(
             "You have exceeded a secondary rate limit. Please wait a few minutes before you "
-            "try again.", spec.status, wire.SECONDARY_RATE_LIMIT_DOCS,
-        )  # fmt: skip
+            "try again.",
+            spec.status,
+            wire.SECONDARY_RATE_LIMIT_DOCS,
+        )
     else:
-        body = wire.error("Service Unavailable" if spec.status == 503 else "Server Error",
-                          spec.status)  # fmt: skip
+        body = wire.error(
+            "Service Unavailable" if spec.status == 503 else "Server Error", spec.status
+        )
     if spec.retry_after_s is not None:
         headers["retry-after"] = str(spec.retry_after_s)
     return _json(body, spec.status, headers)
@@ -127,8 +137,11 @@ def create_app(
         budget = limiter.count(caller, authenticated=token is not None)
         who = None if token else ip
         if budget.exceeded:
-            spent = FaultSpec(status=403, ratelimit_remaining_zero=True,
-                              reset_after_s=max(0, budget.reset - int(time.time())))  # fmt: skip
+            spent = FaultSpec(
+                status=403,
+                ratelimit_remaining_zero=True,
+                reset_after_s=max(0, budget.reset - int(time.time())),
+            )
             return _fault_answer(spent, budget, who)
         injected = faults.claim(request.url.path)
         return budget if injected is None else _fault_answer(injected, budget, who)
@@ -146,9 +159,12 @@ def create_app(
         q = request.query_params
         labels = [n.strip() for n in q.get("labels", "").split(",") if n.strip()]
         chosen = select(
-            repo, labels=labels, state=q.get("state", "open"), sort=q.get("sort", "created"),
+            repo,
+            labels=labels,
+            state=q.get("state", "open"),
+            sort=q.get("sort", "created"),
             direction=q.get("direction", "desc"),
-        )  # fmt: skip
+        )
         per_page = min(MAX_PER_PAGE, max(1, _int(q.get("per_page"), DEFAULT_PER_PAGE)))
         page = max(1, _int(q.get("page"), 1))
         last = max(1, -(-len(chosen) // per_page))

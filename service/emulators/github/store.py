@@ -81,11 +81,18 @@ class Repository:
     ) -> Issue:
         number = len(self.issues) + 1  # issues and pull requests share one sequence
         issue = Issue(
-            id=_ISSUE_ID_BASE + self.id % 1_000 * 1_000_000 + number, number=number, title=title,
-            user=user, labels=labels, state=state, created_at=created_at, updated_at=created_at,
-            closed_at=created_at if state == "closed" else None, body=body,
+            id=_ISSUE_ID_BASE + self.id % 1_000 * 1_000_000 + number,
+            number=number,
+            title=title,
+            user=user,
+            labels=labels,
+            state=state,
+            created_at=created_at,
+            updated_at=created_at,
+            closed_at=created_at if state == "closed" else None,
+            body=body,
             pull_request=pull_request,
-        )  # fmt: skip
+        )
         self.issues.append(issue)
         return issue
 
@@ -125,12 +132,14 @@ class IssueStore:
                 )
             for item in spec.get("issues", []):
                 repo.add(
-                    title=str(item["title"]), user=str(item["user"]),
+                    title=str(item["title"]),
+                    user=str(item["user"]),
                     labels=tuple(self.render(n) for n in item.get("labels", [])),
                     state=item.get("state", "open"),
                     created_at=now - dt.timedelta(hours=float(item.get("age_hours", 1))),
-                    body=item.get("body"), pull_request=bool(item.get("pull_request", False)),
-                )  # fmt: skip
+                    body=item.get("body"),
+                    pull_request=bool(item.get("pull_request", False)),
+                )
             repos[repo.full_name.casefold()] = repo
         with self._lock:
             self._repos = repos

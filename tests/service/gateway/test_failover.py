@@ -37,8 +37,12 @@ def test_outage_fails_over_then_fails_back(gateway: Gw, outage: str, stream: boo
         assert state["providers"]["vllm"]["status"] in ("cooldown", "down")
         assert _served_by(http, stream) == "ollama"  # skipped while cooling down
         gateway.vllm.configure(outage="none")
-        poll_until(lambda: _served_by(http, stream) == "vllm", timeout=10, interval=0.1,
-                   message="traffic back on vllm")  # fmt: skip
+        poll_until(
+            lambda: _served_by(http, stream) == "vllm",
+            timeout=10,
+            interval=0.1,
+            message="traffic back on vllm",
+        )
         assert _providers(http)["providers"]["vllm"]["status"] == "up"
         metrics = http.get("/metrics").text
     assert 'platform_llm_provider_up{provider="vllm"} 1.0' in metrics
@@ -96,8 +100,10 @@ def test_client_disconnect_cancels_upstream(start_gateway: StartGateway, provide
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
     record = poll_until(
-        lambda: next(iter(gw.chat_requests(provider)), None), timeout=10, interval=0.05,
+        lambda: next(iter(gw.chat_requests(provider)), None),
+        timeout=10,
+        interval=0.05,
         message="the provider's record of the abandoned stream",
-    )  # fmt: skip
+    )
     assert record["disconnected"] is True
     assert record["tokens"] < 5000

@@ -40,9 +40,11 @@ def test_sync_non_stream_through_vllm(gateway: Gw) -> None:
 def test_sync_stream_with_usage_through_vllm(gateway: Gw) -> None:
     """Streaming relays the content deltas and, when asked, the usage chunk at the end."""
     with _client(gateway) as client:
-        chunks = list(client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-        ))  # fmt: skip
+        chunks = list(
+            client.chat.completions.create(
+                model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+            )
+        )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 12
@@ -85,10 +87,15 @@ def test_ollama_translation_matches_the_ollama_client(start_gateway: StartGatewa
         raw = client.chat.completions.with_raw_response.create(
             model=MODEL, messages=MESSAGES, max_tokens=8
         )
-        chunks = list(client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, max_tokens=8, stream=True,
-            stream_options={"include_usage": True},
-        ))  # fmt: skip
+        chunks = list(
+            client.chat.completions.create(
+                model=MODEL,
+                messages=MESSAGES,
+                max_tokens=8,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
     completion = raw.parse()
     assert raw.headers["x-provider"] == "ollama"
     assert completion.choices[0].message.content == direct.message.content

@@ -70,8 +70,9 @@ def test_broken_vllm_stream_is_continued_on_ollama(gateway: Gw, fault: str) -> N
     if fault == "error_event":
         gateway.vllm.configure(error_mid_stream=True, error_after_tokens=10)
     elif fault == "closed_early":
-        gateway.vllm.configure(error_mid_stream=True, error_after_tokens=10,
-                               mid_stream_fault="close")  # fmt: skip
+        gateway.vllm.configure(
+            error_mid_stream=True, error_after_tokens=10, mid_stream_fault="close"
+        )
 
     def crash() -> None:
         if fault == "crash":
@@ -139,8 +140,9 @@ def test_resumed_stream_names_both_providers_in_the_access_log(gateway: Gw) -> N
     """X-Provider cannot change after the headers: the access record lists who served."""
     gateway.vllm.configure(**PACE)
     gateway.ollama.configure(**PACE)
-    with httpx.Client(base_url=gateway.api.url, timeout=10,
-                      headers={"Authorization": f"Bearer {API_KEY}"}) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=gateway.api.url, timeout=10, headers={"Authorization": f"Bearer {API_KEY}"}
+    ) as http:
         body = {"model": MODEL, "messages": MESSAGES, "stream": True}
         headers = {"X-Request-ID": "resumed-stream-1"}
         with http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
@@ -154,8 +156,12 @@ def test_resumed_stream_names_both_providers_in_the_access_log(gateway: Gw) -> N
         "access", lambda r: r.get("request_id") == "resumed-stream-1"
     )
     assert record["providers"] == ["vllm", "ollama"]
-    poll_until(lambda: _continuations(gateway, "ollama"), timeout=5, interval=0.05,
-               message="the continuation in Ollama's request log")  # fmt: skip
+    poll_until(
+        lambda: _continuations(gateway, "ollama"),
+        timeout=5,
+        interval=0.05,
+        message="the continuation in Ollama's request log",
+    )
 
 
 @pytest.mark.parametrize("fault", ["no_first_event", "error_first"])

@@ -90,8 +90,9 @@ def start_held(
 
 
 def _metric(text: str, line_start: str) -> float:
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith(line_start)]  # fmt: skip
+    values = [
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start)
+    ]
     assert values, f"no {line_start!r} in /metrics"
     return values[0]
 
@@ -123,7 +124,10 @@ def test_stream_holds_the_slot_until_its_end(start_held: Callable[..., Held]) ->
     assert refused.headers["x-request-id"] == "shed-1"
     error = refused.json()["error"]
     assert (error["type"], error["code"], error["request_id"]) == (
-        "overloaded_error", "overloaded", "shed-1")  # fmt: skip
+        "overloaded_error",
+        "overloaded",
+        "shed-1",
+    )
     assert _metric(metrics, "platform_http_requests_in_flight ") == 1.0
     assert _metric(metrics, "platform_http_in_flight_limit ") == 1.0
     assert _metric(metrics, 'platform_http_requests_shed_total{route="/version"}') >= 1.0

@@ -28,8 +28,9 @@ async def app(scope: dict[str, object], receive: object, send: object) -> None:
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=QuickDeadline, lifespan="off",
-                            log_config=None)  # fmt: skip
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, http=QuickDeadline, lifespan="off", log_config=None
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -20,8 +20,13 @@ def test_state_counts_depth_size_limit_and_pause(redis_server: str) -> None:
                 await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
             await r.xreadgroup("workers", "c1", {"pf:stream:hot": ">"}, count=1)  # one taken
             state = await control.queue_state(r, s)
-            assert state["hot"] == {"depth": 2, "size": 3, "limit": 5, "paused": False,
-                                    "pause_expires_in_s": None}
+            assert state["hot"] == {
+                "depth": 2,
+                "size": 3,
+                "limit": 5,
+                "paused": False,
+                "pause_expires_in_s": None,
+            }
             assert state["backfill"]["limit"] == 0
             await control.set_paused(r, s, ["hot", "backfill"], paused=True)
             state = await control.queue_state(r, s)

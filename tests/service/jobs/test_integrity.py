@@ -33,16 +33,18 @@ async def _enqueue(redis: Redis, settings: Settings, queue_name: QueueName = "ho
 async def _deliver(redis: Redis, consumer: str, queue_name: str = "hot") -> str:
     """Read one entry as ``consumer`` and mark its job running, as START would."""
     await queue.ensure_groups(redis)
-    reply: Any = await redis.xreadgroup(c.CONSUMER_GROUP, consumer,
-                                        {c.stream_key(queue_name): ">"}, count=1)  # fmt: skip
+    reply: Any = await redis.xreadgroup(
+        c.CONSUMER_GROUP, consumer, {c.stream_key(queue_name): ">"}, count=1
+    )
     entry_id, fields = reply[0][1][0]
     await redis.hset(c.job_key(fields["job_id"]), mapping={"status": "running"})
     return str(entry_id)
 
 
 async def _beat(redis: Redis, settings: Settings, consumer: str) -> None:
-    info = heartbeat.WorkerInfo(id=consumer, pid=1, age_s=0.0, version="t", schema_version=1,
-                                jobs_done=0, consumer=consumer)  # fmt: skip
+    info = heartbeat.WorkerInfo(
+        id=consumer, pid=1, age_s=0.0, version="t", schema_version=1, jobs_done=0, consumer=consumer
+    )
     await heartbeat.write_heartbeat(redis, settings, info)
 
 
@@ -139,7 +141,9 @@ def test_dead_workers_entry_reported_after_the_recovery_deadline(redis_server: s
             report = await job_integrity(redis, settings)
             return None if report.ok else report
 
-        return await apoll_until(reported, timeout=5.0, interval=0.02, message="the ownerless entry to be reported")
+        return await apoll_until(
+            reported, timeout=5.0, interval=0.02, message="the ownerless entry to be reported"
+        )
 
     report = _run(redis_server, scenario)
     (item,) = report.ownerless_in_flight

@@ -26,14 +26,22 @@ def _picks(weights: dict[str, int], backlog: dict[str, int], n: int) -> str:
     return "".join(out)
 
 
-@pytest.mark.parametrize(("weights", "backlog", "expected"), [
-    ({"hot": 4, "backfill": 1}, {"hot": 10, "backfill": 6}, "hhhhbhhhhbhhbbbb"),
-    ({"hot": 2, "backfill": 3}, {"hot": 5, "backfill": 9}, "hhbbbhhbbbhbbb"),
-    ({"hot": 1, "backfill": 50}, {"hot": 3, "backfill": 60}, "h" + "b" * 50 + "h" + "b" * 10 + "h"),
-    ({"hot": 4, "backfill": 1}, {"hot": 0, "backfill": 3}, "bbb"),
-])
-def test_weighted_round_robin(weights: dict[str, int], backlog: dict[str, int],
-                              expected: str) -> None:
+@pytest.mark.parametrize(
+    ("weights", "backlog", "expected"),
+    [
+        ({"hot": 4, "backfill": 1}, {"hot": 10, "backfill": 6}, "hhhhbhhhhbhhbbbb"),
+        ({"hot": 2, "backfill": 3}, {"hot": 5, "backfill": 9}, "hhbbbhhbbbhbbb"),
+        (
+            {"hot": 1, "backfill": 50},
+            {"hot": 3, "backfill": 60},
+            "h" + "b" * 50 + "h" + "b" * 10 + "h",
+        ),
+        ({"hot": 4, "backfill": 1}, {"hot": 0, "backfill": 3}, "bbb"),
+    ],
+)
+def test_weighted_round_robin(
+    weights: dict[str, int], backlog: dict[str, int], expected: str
+) -> None:
     """Up to `weight` picks per turn; an empty queue passes its turn without losing priority."""
     assert _picks(weights, backlog, 100) == expected
 

@@ -26,17 +26,42 @@ def _dead_letter(s: Settings) -> str:
 
 async def _start(r: Redis, s: Settings, entry: str, job_id: str, token: str) -> list[str]:
     keys = [c.job_key(job_id), c.stream_key("hot"), c.DEAD_KEY, c.active_key("hot"), c.STATS_KEY]
-    args = [entry, "w1", token, c.CONSUMER_GROUP, s.job_retention_s, c.ATTEMPT_HISTORY_MAX,
-            queue.BUCKETS_ARG, _dead_letter(s)]
+    args = [
+        entry,
+        "w1",
+        token,
+        c.CONSUMER_GROUP,
+        s.job_retention_s,
+        c.ATTEMPT_HISTORY_MAX,
+        queue.BUCKETS_ARG,
+        _dead_letter(s),
+    ]
     return list(await queue.START(r, keys, args))
 
 
 async def _finish(r: Redis, s: Settings, job_id: str, token: str, ok: bool) -> list[str]:
-    keys = [c.job_key(job_id), c.stream_key("hot"), c.RETRY_KEY, c.DEAD_KEY, c.active_key("hot"),
-            c.STATS_KEY]
-    args = [token, c.CONSUMER_GROUP, "ok" if ok else "fail", '{"ok":true}' if ok else "boom",
-            s.job_retention_s, c.ATTEMPT_HISTORY_MAX, s.retry_base_s, s.retry_max_s, 1.0,
-            queue.BUCKETS_ARG, "0", _dead_letter(s)]
+    keys = [
+        c.job_key(job_id),
+        c.stream_key("hot"),
+        c.RETRY_KEY,
+        c.DEAD_KEY,
+        c.active_key("hot"),
+        c.STATS_KEY,
+    ]
+    args = [
+        token,
+        c.CONSUMER_GROUP,
+        "ok" if ok else "fail",
+        '{"ok":true}' if ok else "boom",
+        s.job_retention_s,
+        c.ATTEMPT_HISTORY_MAX,
+        s.retry_base_s,
+        s.retry_max_s,
+        1.0,
+        queue.BUCKETS_ARG,
+        "0",
+        _dead_letter(s),
+    ]
     return list(await queue.FINISH(r, keys, args))
 
 
@@ -46,6 +71,7 @@ def test_limit_is_exact_under_concurrency(redis_server: str) -> None:
 
     async def body() -> None:
         async with connect(s) as r:
+
             async def one() -> bool:
                 try:
                     await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
@@ -68,12 +94,15 @@ def test_idempotency_key_returns_the_same_job(redis_server: str) -> None:
 
     async def body() -> None:
         async with connect(s) as r:
-            first = await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci",
-                                        idempotency="abc")
-            again = await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci",
-                                        idempotency="abc")
-            other = await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="x",
-                                        idempotency="abc")
+            first = await queue.enqueue(
+                r, s, kind="noop", queue="hot", payload={}, owner="ci", idempotency="abc"
+            )
+            again = await queue.enqueue(
+                r, s, kind="noop", queue="hot", payload={}, owner="ci", idempotency="abc"
+            )
+            other = await queue.enqueue(
+                r, s, kind="noop", queue="hot", payload={}, owner="x", idempotency="abc"
+            )
             assert first.created and not again.created
             assert again.job_id == first.job_id
             assert other.job_id != first.job_id
@@ -138,14 +167,14 @@ def test_failure_schedules_retry_then_dead_letter_and_requeue(redis_server: str)
             with pytest.raises(queue.NotDeadError):
                 await queue.requeue_dead(r, s, job_id)
             from service.jobs.recovery import move_due_retries
+
             assert await move_due_retries(r) == 1
             entry, _ = await _deliver(r)
             await _start(r, s, entry, job_id, "t2")
             assert (await _finish(r, s, job_id, "t2", ok=False)) == ["dead"]
             items, total = await queue.list_dead(r)
             assert total == 1 and items[0]["error"] == "boom" and items[0]["attempts"] == 2
-            assert (await queue.queue_depths(r)) == {"hot": 0, "backfill": 0, "retry": 0,
-                                                     "dead": 1}
+            assert (await queue.queue_depths(r)) == {"hot": 0, "backfill": 0, "retry": 0, "dead": 1}
             record = await queue.requeue_dead(r, s, job_id)
             assert record is not None
             assert (record["status"], record["attempts"]) == ("queued", 0)

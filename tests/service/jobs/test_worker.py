@@ -58,17 +58,29 @@ def test_running_worker_skips_paused_queue_until_resumed(redis_server: str) -> N
     async def body() -> None:
         async with connect(s) as r, running_worker(r, s):
             await control.set_paused(r, s, ["hot"], paused=True)
-            hot = [await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
-                   for _ in range(3)]
+            hot = [
+                await queue.enqueue(r, s, kind="noop", queue="hot", payload={}, owner="ci")
+                for _ in range(3)
+            ]
             late = await queue.enqueue(r, s, kind="noop", queue="backfill", payload={}, owner="ci")
-            await apoll_until(lambda: _status(r, late.job_id, "succeeded"), timeout=10, interval=0.02, message="backfill job")
+            await apoll_until(
+                lambda: _status(r, late.job_id, "succeeded"),
+                timeout=10,
+                interval=0.02,
+                message="backfill job",
+            )
             state = (await control.queue_state(r, s))["hot"]
             assert (state["depth"], state["size"], state["paused"]) == (3, 3, True)
             for job in hot:
                 assert await _status(r, job.job_id, "queued")
             await control.set_paused(r, s, ["hot"], paused=False)
             for job in hot:
-                await apoll_until(partial(_status, r, job.job_id, "succeeded"), timeout=10, interval=0.02, message="hot job")
+                await apoll_until(
+                    partial(_status, r, job.job_id, "succeeded"),
+                    timeout=10,
+                    interval=0.02,
+                    message="hot job",
+                )
 
     asyncio.run(body())
 
@@ -79,13 +91,22 @@ def test_transient_failures_retry_with_backoff_then_succeed(redis_server: str) -
 
     async def body() -> None:
         async with connect(s) as r, running_worker(r, s):
-            job = await queue.enqueue(r, s, kind="probe", queue="hot",
-                                      payload={"fail_times": 2}, owner="ops")
-            record = await apoll_until(lambda: _status(r, job.job_id, "succeeded"), timeout=15, interval=0.02, message="success")
+            job = await queue.enqueue(
+                r, s, kind="probe", queue="hot", payload={"fail_times": 2}, owner="ops"
+            )
+            record = await apoll_until(
+                lambda: _status(r, job.job_id, "succeeded"),
+                timeout=15,
+                interval=0.02,
+                message="success",
+            )
             assert record["attempts"] == 3
             history = record["attempt_history"]
-            assert [h["error"] for h in history] == ["probe: planned failure 1",
-                                                     "probe: planned failure 2", None]
+            assert [h["error"] for h in history] == [
+                "probe: planned failure 1",
+                "probe: planned failure 2",
+                None,
+            ]
             for n in (1, 2):
                 gap = _t(history[n]["started_at"]) - _t(history[n - 1]["finished_at"])
                 expected = s.retry_base_s * 2 ** (n - 1)
@@ -101,22 +122,33 @@ def test_always_failing_job_goes_dead_and_requeue_runs_it_again(redis_server: st
 
     async def body() -> None:
         async with connect(s) as r, running_worker(r, s):
-            job = await queue.enqueue(r, s, kind="probe", queue="backfill",
-                                      payload={"always_fail": True}, owner="ops")
-            record = await apoll_until(lambda: _status(r, job.job_id, "dead"), timeout=10, interval=0.02, message="dead")
+            job = await queue.enqueue(
+                r, s, kind="probe", queue="backfill", payload={"always_fail": True}, owner="ops"
+            )
+            record = await apoll_until(
+                lambda: _status(r, job.job_id, "dead"), timeout=10, interval=0.02, message="dead"
+            )
             assert record["attempts"] == 2 and record["error"] == "probe: planned failure 2"
             assert (await queue.queue_depths(r))["dead"] == 1
             await queue.requeue_dead(r, s, job.job_id)
-            record = await apoll_until(lambda: _status(r, job.job_id, "dead"), timeout=10, interval=0.02, message="dead again")
+            record = await apoll_until(
+                lambda: _status(r, job.job_id, "dead"),
+                timeout=10,
+                interval=0.02,
+                message="dead again",
+            )
             assert len(record["attempt_history"]) == 4
 
     asyncio.run(body())
 
 
 def _spawn(s: Settings, worker_id: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "service.jobs.worker", "--worker-id", worker_id],
-                            env=settings_env(s), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.jobs.worker", "--worker-id", worker_id],
+        env=settings_env(s),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_job_of_sigkilled_worker_is_recovered_and_succeeds_once(redis_server: str) -> None:
@@ -128,13 +160,24 @@ def test_job_of_sigkilled_worker_is_recovered_and_succeeds_once(redis_server: st
     async def body() -> None:
         nonlocal rescuer
         async with connect(s) as r:
-            job = await queue.enqueue(r, s, kind="probe", queue="hot",
-                                      payload={"duration_s": 1.5}, owner="ops")
-            await apoll_until(lambda: _status(r, job.job_id, "running"), timeout=15, interval=0.02, message="victim starts the job")
+            job = await queue.enqueue(
+                r, s, kind="probe", queue="hot", payload={"duration_s": 1.5}, owner="ops"
+            )
+            await apoll_until(
+                lambda: _status(r, job.job_id, "running"),
+                timeout=15,
+                interval=0.02,
+                message="victim starts the job",
+            )
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(5)
             rescuer = _spawn(s, "rescuer")
-            record = await apoll_until(lambda: _status(r, job.job_id, "succeeded"), timeout=20, interval=0.02, message="recovery")
+            record = await apoll_until(
+                lambda: _status(r, job.job_id, "succeeded"),
+                timeout=20,
+                interval=0.02,
+                message="recovery",
+            )
             assert record["worker_id"] == "rescuer"
             assert [h["error"] is None for h in record["attempt_history"]] == [False, True]
             assert record["attempt_history"][0]["error"].startswith("lost: worker victim")
@@ -155,9 +198,15 @@ def test_sigterm_releases_running_job_and_exits_zero(redis_server: str) -> None:
 
     async def body() -> None:
         async with connect(s) as r:
-            job = await queue.enqueue(r, s, kind="probe", queue="hot",
-                                      payload={"duration_s": 30}, owner="ops")
-            await apoll_until(lambda: _status(r, job.job_id, "running"), timeout=15, interval=0.02, message="job starts")
+            job = await queue.enqueue(
+                r, s, kind="probe", queue="hot", payload={"duration_s": 30}, owner="ops"
+            )
+            await apoll_until(
+                lambda: _status(r, job.job_id, "running"),
+                timeout=15,
+                interval=0.02,
+                message="job starts",
+            )
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(proc.wait, 10) == 0
             record = await queue.get_job(r, job.job_id)

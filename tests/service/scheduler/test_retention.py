@@ -34,8 +34,9 @@ def _stale_upload(store: DocumentStore, days: int) -> None:
 def test_purge_documents_and_records(redis_server: str, tmp_path: Path) -> None:
     """Dry run counts; the purge deletes the stale upload, drops the dead-letter entry whose
     record expired, and gives a record without TTL the policy's TTL (terminal: job_retention_s)."""
-    settings: Settings = fresh_settings(redis_server, data_dir=tmp_path / "data",
-                                        job_retention_s=3600)
+    settings: Settings = fresh_settings(
+        redis_server, data_dir=tmp_path / "data", job_retention_s=3600
+    )
     store = DocumentStore.from_settings(settings)
     _stale_upload(store, settings.documents_retention_days["upload"] + 1)
 

@@ -38,8 +38,12 @@ CLAIM_PERIOD_S = 0.05  # the mechanism is the same at any period; short gives ma
 
 def _settings(redis_server: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "data_dir": tmp_path / "data", "backup_period_s": 1.0, "retention_purge_period_s": 1.0,
-        "scheduler_tick_s": 0.05, "scheduler_retry_s": 1.0, "scheduler_enabled": True,
+        "data_dir": tmp_path / "data",
+        "backup_period_s": 1.0,
+        "retention_purge_period_s": 1.0,
+        "scheduler_tick_s": 0.05,
+        "scheduler_retry_s": 1.0,
+        "scheduler_enabled": True,
     }
     values.update(overrides)
     return fresh_settings(redis_server, **values)
@@ -49,10 +53,19 @@ def test_two_processes_never_run_the_same_slot(redis_server: str, tmp_path: Path
     """Two processes claiming one schedule for 2 s: every slot ran once, none twice, and never
     two slots within one period."""
     settings = _settings(redis_server, tmp_path)
-    argv = [sys.executable, "-m", "tests.service.scheduler.schedule_claimer", settings.redis_url,
-            "race", str(CLAIM_PERIOD_S), "2.0"]
-    procs = [subprocess.Popen([*argv, f"p{n}"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                              text=True) for n in (1, 2)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.service.scheduler.schedule_claimer",
+        settings.redis_url,
+        "race",
+        str(CLAIM_PERIOD_S),
+        "2.0",
+    ]
+    procs = [
+        subprocess.Popen([*argv, f"p{n}"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        for n in (1, 2)
+    ]
     lines = []
     for proc in procs:
         out, _ = proc.communicate(timeout=30)
@@ -79,8 +92,9 @@ def test_claim_records_run_and_moves_due(redis_server: str, tmp_path: Path) -> N
             assert await state.claim(r, "backup", 60.0, "w2", lease_s=5.0) is None  # leased
             assert await state.finish(r, run, "succeeded", result={"documents": 3})
             assert await state.claim(r, "backup", 60.0, "w2", lease_s=5.0) is None  # not due
-            assert not await state.finish(r, state.Run("backup", "x", "stale", 0.0, None),
-                                          "failed", error="late")
+            assert not await state.finish(
+                r, state.Run("backup", "x", "stale", 0.0, None), "failed", error="late"
+            )
             now, records = await state.read_all(r, ["backup"])
             record = records["backup"]
             assert record["outcome"] == "succeeded" and record["state"] == "idle"
@@ -99,7 +113,12 @@ def test_lost_run_recorded_by_next_claim(redis_server: str, tmp_path: Path) -> N
         async with connect(settings) as r:
             first = await state.claim(r, "purge", 0.1, "w1", lease_s=0.2)
             assert first is not None
-            second = await apoll_until(lambda: state.claim(r, "purge", 0.1, "w2", lease_s=5.0), timeout=10, interval=0.02, message="the lease to expire")
+            second = await apoll_until(
+                lambda: state.claim(r, "purge", 0.1, "w2", lease_s=5.0),
+                timeout=10,
+                interval=0.02,
+                message="the lease to expire",
+            )
             record = (await state.read_all(r, ["purge"]))[1]["purge"]
             assert record["outcome"] == "lost" and record["failures"] == "1"
             assert record["holder"] == "w2" and second.run_id != first.run_id
@@ -131,8 +150,10 @@ async def _workers(settings: Settings) -> AsyncIterator[Redis]:
     a third connection to observe them with."""
     stopping = asyncio.Event()
     clients = [Redis.from_url(settings.redis_url, decode_responses=True) for _ in range(3)]
-    loops = [asyncio.create_task(Scheduler(client, settings, f"w{n}").run(stopping))
-             for n, client in enumerate(clients[:2])]
+    loops = [
+        asyncio.create_task(Scheduler(client, settings, f"w{n}").run(stopping))
+        for n, client in enumerate(clients[:2])
+    ]
     try:
         yield clients[2]
     finally:
@@ -157,7 +178,12 @@ def test_workers_run_backup_and_purge_once_per_period(redis_server: str, tmp_pat
         started = time.monotonic()
         async with _workers(settings) as r:
             for name in ("backup", "retention_purge"):
-                await apoll_until(lambda n=name: _runs_at_least(r, settings, n, 3), timeout=20, interval=0.02, message=f"three runs of {name}")
+                await apoll_until(
+                    lambda n=name: _runs_at_least(r, settings, n, 3),
+                    timeout=20,
+                    interval=0.02,
+                    message=f"three runs of {name}",
+                )
             elapsed = time.monotonic() - started
             component = await scheduler_component(settings, r)
         for name in ("backup", "retention_purge"):
@@ -181,12 +207,18 @@ def test_failing_backup_recorded_retried_and_degraded(redis_server: str, tmp_pat
     after the retry delay (not the 60 s period), and the scheduler component is degraded."""
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    settings = _settings(redis_server, tmp_path, backup_dir=blocker / "backups",
-                         backup_period_s=60.0)
+    settings = _settings(
+        redis_server, tmp_path, backup_dir=blocker / "backups", backup_period_s=60.0
+    )
 
     async def body() -> None:
         async with _workers(settings) as r:
-            await apoll_until(lambda: _failures_at_least(r, settings, 2), timeout=20, interval=0.02, message="the backup to fail twice")
+            await apoll_until(
+                lambda: _failures_at_least(r, settings, 2),
+                timeout=20,
+                interval=0.02,
+                message="the backup to fail twice",
+            )
             component = await scheduler_component(settings, r)
         report = component["schedules"]["backup"]
         assert report["outcome"] == "failed" and "NotADirectoryError" in report["error"]
@@ -223,8 +255,13 @@ def test_poll_round_recorded_as_failed_when_arxiv_unreachable(
     """A round whose arXiv cannot be reached is a failed run of arxiv_poll (not a back-off),
     with the error and the next due time one interval after it ended."""
     port = free_port()  # nothing listens there: connection refused
-    settings = _settings(redis_server, tmp_path, arxiv_url=f"http://127.0.0.1:{port}",
-                         egress_allowlist=[f"127.0.0.1:{port}"], arxiv_poll_interval_s=30.0)
+    settings = _settings(
+        redis_server,
+        tmp_path,
+        arxiv_url=f"http://127.0.0.1:{port}",
+        egress_allowlist=[f"127.0.0.1:{port}"],
+        arxiv_poll_interval_s=30.0,
+    )
 
     async def body() -> None:
         async with connect(settings) as r:

@@ -32,9 +32,10 @@ BINARIES = shutil.which("prometheus") and (
     shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
 )
 needs_binaries = pytest.mark.skipif(
-    not BINARIES, reason="prometheus/alertmanager not installed (apt-get install prometheus "
+    not BINARIES,
+    reason="prometheus/alertmanager not installed (apt-get install prometheus "
     "prometheus-alertmanager)",
-)  # fmt: skip
+)
 RULES = Path(__file__).resolve().parents[2] / "ops/prometheus/alerts.yml"
 
 
@@ -83,8 +84,12 @@ def test_prometheus_scrapes_the_api_and_the_watchdog_reaches_the_receiver(tmp_pa
         groups = {g["name"] for g in rules["data"]["groups"]}
         assert groups == {g["name"] for g in yaml.safe_load(RULES.read_text())["groups"]}
         receiver_log = monitoring.receiver_log
-        wait_until(lambda: "Watchdog" in _notified(receiver_log), timeout=30,
-                   what="the Watchdog notification", interval=0.25)  # fmt: skip
+        wait_until(
+            lambda: "Watchdog" in _notified(receiver_log),
+            timeout=30,
+            what="the Watchdog notification",
+            interval=0.25,
+        )
         pids = dict(monitoring.pids)
         assert set(pids) == {"prometheus", "alertmanager"}
         config = yaml.safe_load((tmp_path / "stack/alertmanager/alertmanager.yml").read_text())
@@ -124,8 +129,9 @@ def test_absent_executables_are_skipped_with_a_log_line(
     assert "no-prometheus" in monitoring.info.skipped["prometheus"]
     assert len([r for r in caplog.records if "not started" in r.getMessage()]) == 2
     # Any existing executable will do: the rule file is looked for before anything starts.
-    missing_rules = StackSettings(prometheus_binary=sys.executable,
-                                  alert_rules=[tmp_path / "none.yml"])  # fmt: skip
+    missing_rules = StackSettings(
+        prometheus_binary=sys.executable, alert_rules=[tmp_path / "none.yml"]
+    )
     skipped = Monitoring(layout, missing_rules, {}, enabled=True).info.skipped
     assert "none.yml" in skipped["prometheus"]
 
@@ -135,15 +141,24 @@ def test_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     """The generated configuration is one Prometheus accepts, rule file included."""
     tls = write_tls(tmp_path / "tls", 1)
     config = prometheus_config(
-        api_address="127.0.0.1:8443", ca_file=tls.ca_file, rule_files=[RULES],
-        scrape_interval_s=1.5, evaluation_interval_s=1.0,
-        alertmanager_address="127.0.0.1:9093", vllm_address="127.0.0.1:8000",
-    )  # fmt: skip
+        api_address="127.0.0.1:8443",
+        ca_file=tls.ca_file,
+        rule_files=[RULES],
+        scrape_interval_s=1.5,
+        evaluation_interval_s=1.0,
+        alertmanager_address="127.0.0.1:9093",
+        vllm_address="127.0.0.1:8000",
+    )
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     promtool = str(shutil.which("promtool"))
-    done = subprocess.run([promtool, "check", "config", str(path)], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [promtool, "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert config["global"]["scrape_interval"] == "1500ms" == duration(1.5)
     assert config["scrape_configs"][0]["job_name"] == "platform"  # ServiceDown: up{job="platform"}

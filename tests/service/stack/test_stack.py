@@ -100,8 +100,12 @@ def test_boot_serves_health_over_https_verified_by_its_ca(stack_dir: Path) -> No
         raw = json.loads(path.read_text())
         assert raw["schema"] == 1
         assert raw["key_ids"] == {
-            "api": "ci", "api_2": "ci-2", "admin": "ops", "revoked": "old", "rate_limit": "ci-limit"
-        }  # fmt: skip
+            "api": "ci",
+            "api_2": "ci-2",
+            "admin": "ops",
+            "revoked": "old",
+            "rate_limit": "ci-limit",
+        }
         assert set(raw["pids"]) >= {"stack", "api", "valkey", "worker-1", "worker-2"}
         assert StackInfo.load(path) == info
         assert info.keys.admin not in json.dumps(raw["settings"])
@@ -252,8 +256,19 @@ def test_startup_failure_names_the_child_and_cleans_up(stack_dir: Path) -> None:
 def test_cli_runs_until_signalled_and_exits_cleanly(stack_dir: Path, tmp_path: Path) -> None:
     """`python -m service.stack` writes stack.json (and --json-out), stops on SIGTERM, exits 0."""
     json_out = tmp_path / "out.json"
-    argv = [sys.executable, "-m", "service.stack", "--dir", str(stack_dir), "--workers", "1",
-            "--set", "rate_limit=9/minute", "--json-out", str(json_out)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "service.stack",
+        "--dir",
+        str(stack_dir),
+        "--workers",
+        "1",
+        "--set",
+        "rate_limit=9/minute",
+        "--json-out",
+        str(json_out),
+    ]
     with (tmp_path / "cli.log").open("wb") as log:
         cli = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -357,8 +372,11 @@ def test_github_emulator_in_stack_json(stack_dir: Path) -> None:
         issues = httpx.get(f"{github['url']}/repos/{github['repo']}/issues", timeout=5)
         assert issues.status_code == 200 and issues.json()
         assert github["admin_url"] == f"{github['url']}/_emulator"
-        wait_until(lambda: Path(github["requests_log"]).stat().st_size > 0, timeout=10,
-                   what="the GitHub emulator's request log")  # fmt: skip
+        wait_until(
+            lambda: Path(github["requests_log"]).stat().st_size > 0,
+            timeout=10,
+            what="the GitHub emulator's request log",
+        )
 
 
 def test_override_names_and_assignments() -> None:
