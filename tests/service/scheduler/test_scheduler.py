@@ -31,7 +31,7 @@ from service.stack.ports import free_port
 from service.waiting import apoll_until
 from tests.support.jobs import connect, fresh_settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 CLAIM_PERIOD_S = 0.05  # the mechanism is the same at any period; short gives many slots
 

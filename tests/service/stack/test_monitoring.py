@@ -36,7 +36,7 @@ needs_binaries = pytest.mark.skipif(
     reason="prometheus/alertmanager not installed (apt-get install prometheus "
     "prometheus-alertmanager)",
 )
-RULES = Path(__file__).resolve().parents[2] / "ops/prometheus/alerts.yml"
+RULES = Path(__file__).resolve().parents[3] / "ops/prometheus/alerts.yml"
 
 
 def _alive(pid: int) -> bool:
