@@ -53,7 +53,12 @@ def _at_least(name: str, value: float | None, limit: float) -> SloResult:
 
 def chat_summary(records: list[dict[str, Any]], slo: SloSettings) -> StreamSummary:
     streams = [StreamResult.from_record(r) for r in records if r.get("kind") == "chat"]
-    return summarize(streams, ttft_max_ms=slo.ttft_p95_ms, tokens_per_s_min=slo.tokens_per_s_min)
+    return summarize(
+        streams,
+        ttft_max_ms=slo.ttft_p95_ms,
+        tokens_per_s_min=slo.tokens_per_s_min,
+        e2el_max_ms=slo.e2el_max_ms,
+    )
 
 
 def evaluate(records: list[dict[str, Any]], slo: SloSettings) -> list[SloResult]:

@@ -1,0 +1,220 @@
+"""The asyncio + httpx load driver of the checks and of ``python -m load.capacity``.
+
+Open loop (``constant``, ``poisson``, ``gamma``, ``trace``): each session is started at its
+planned arrival whether or not earlier ones were answered, so a slow target meets more traffic,
+as it would in production; a closed loop (``closed``) has ``users`` sessions in flight, each
+starting its next when the last ends, as Locust's ChatUser does. Each request records when it
+was scheduled and when it was actually sent: a generator that fell behind shows as lateness,
+and ``load/runreport.py`` refuses its latencies (coordinated omission).
+
+Every stream is measured by ``load.streaming`` (the checks' and Locust's one measurement). The
+in-flight cap is taken *before* the send is stamped, so a request waiting for it is late, not
+slow. The run is bounded: arrivals end with the plan, and streams still open
+``request_timeout_s`` per remaining turn after that are cancelled and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import ssl
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from load.plan import RunPlan, SessionPlan, plan_run, session
+from load.prompts import prefix_message, prompt_tokens, user_message
+from load.streaming import chat_body, measure_stream_async
+from load.workload import WorkloadSettings
+
+REQUEST_ID_PREFIX = "load-"
+# Connections opened before the first arrival, so early TTFTs carry no TCP/TLS set-up; later
+# ones open as needed (during warm-up at a steady rate).
+PREWARM_MAX = 32
+# The first arrival is this far after the schedule's zero, so setting up does not make it late.
+LEAD_S = 0.05
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    """Where the streams go: a base URL serving ``/v1/chat/completions``."""
+
+    url: str
+    model: str
+    headers: dict[str, str] = field(default_factory=dict)
+    verify: ssl.SSLContext | bool = True
+
+
+@dataclass
+class LoadRun:
+    """The raw records of one run (one per request, warm-up ones flagged) and its shape."""
+
+    records: list[dict[str, Any]]
+    arrival: str
+    rate: float | None  # asked rate of new sessions; None: closed loop or a trace's timing
+    span_s: float  # arrivals were planned over this long (closed loop: how long users started)
+    wall_s: float
+    warmup_s: float
+    cancelled: int = 0  # sessions cut at the run's deadline
+
+
+@dataclass
+class _Run:
+    """State shared by the sessions of one run."""
+
+    client: httpx.AsyncClient
+    target: HttpTarget
+    workload: WorkloadSettings
+    t0: float
+    gate: asyncio.Semaphore
+    clock: Callable[[], float]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def _sleep_until(run: _Run, at: float) -> None:
+    delay = at - run.clock()
+    if delay > 0:
+        await asyncio.sleep(delay)  # the load shape itself: arrivals are points in time
+
+
+async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
+    """Send the turns of one session; a failed turn ends the session (no answer to carry)."""
+    workload = run.workload
+    history = workload.sessions.history
+    carried: list[dict[str, str]] = []
+    if plan.prefix_group is not None:
+        carried.append(prefix_message(workload.seed, plan.prefix_group, workload.prefix.tokens))
+    for number, turn in enumerate(plan.turns):
+        if number:
+            after = run.clock() + workload.sessions.think_time_s
+            own = run.t0 + turn.offset_s if turn.offset_s is not None else after
+            scheduled = max(own, after)
+            await _sleep_until(run, scheduled)
+        question = user_message(workload.seed, plan.index, number, turn.input_tokens)
+        messages = [*carried, question]
+        body = chat_body(run.target.model, turn.output_tokens)
+        body["messages"] = messages
+        if workload.ignore_eos:
+            body["ignore_eos"] = True
+        request_id = REQUEST_ID_PREFIX + uuid.uuid4().hex
+        keep = history and number + 1 < len(plan.turns)
+        async with run.gate:
+            sent = run.clock()
+            result = await measure_stream_async(
+                run.client, body, headers={"X-Request-ID": request_id}, keep_content=keep
+            )
+        record = result.to_record()
+        content = record.pop("content", None)
+        record.update(
+            name="chat",
+            request_id=result.request_id or request_id,
+            session=plan.index,
+            turn=number,
+            prefix_group=plan.prefix_group,
+            asked_input_tokens=turn.input_tokens,
+            asked_prompt_tokens=prompt_tokens(messages),
+            asked_output_tokens=turn.output_tokens,
+            scheduled_s=scheduled - run.t0,
+            sent_s=sent - run.t0,
+            lateness_ms=max(0.0, (sent - scheduled) * 1000),
+            warmup=scheduled - run.t0 < workload.warmup_s,
+        )
+        run.records.append(record)
+        if not result.ok:
+            return
+        if history:
+            carried += [question, {"role": "assistant", "content": content or ""}]
+
+
+async def _prewarm(client: httpx.AsyncClient, count: int) -> None:
+    async def one() -> None:
+        try:
+            await client.get("/v1/models")
+        except httpx.HTTPError:
+            return  # not a measurement: the streams will show what is wrong
+
+    await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def _finish(
+    tasks: list[asyncio.Task[None]], deadline: float, clock: Callable[[], float]
+) -> int:
+    """Wait for the sessions until the deadline; cancel the rest and say how many."""
+    if not tasks:
+        return 0
+    _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - clock()))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return len(pending)
+
+
+async def _open(run: _Run, plan: RunPlan) -> int:
+    tasks: list[asyncio.Task[None]] = []
+    for planned in plan.sessions:
+        at = run.t0 + planned.offset_s
+        await _sleep_until(run, at)
+        tasks.append(asyncio.create_task(_session(run, planned, at)))
+    turns = max(len(s.turns) for s in plan.sessions)
+    deadline = run.t0 + plan.span_s + _tail_s(run.workload, turns)
+    return await _finish(tasks, deadline, run.clock)
+
+
+async def _closed(run: _Run, span_s: float) -> int:
+    counter = itertools.count()
+    stop = run.t0 + span_s
+
+    async def user() -> None:
+        while run.clock() < stop:
+            now = run.clock()
+            await _session(run, session(run.workload, next(counter), now - run.t0), now)
+
+    tasks = [asyncio.create_task(user()) for _ in range(run.workload.users)]
+    deadline = stop + _tail_s(run.workload, run.workload.sessions.turns)
+    return await _finish(tasks, deadline, run.clock)
+
+
+def _tail_s(workload: WorkloadSettings, turns: int) -> float:
+    """How long the last sessions may run on after the last arrival."""
+    return turns * (workload.request_timeout_s + workload.sessions.think_time_s)
+
+
+async def run_load(
+    target: HttpTarget,
+    workload: WorkloadSettings,
+    *,
+    rate: float | None = None,
+    duration_s: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> LoadRun:
+    """One bounded run of ``workload`` (``rate`` and ``duration_s`` override its own). The plan
+    is made, and refused with PlanError, before the first request."""
+    closed = workload.arrival == "closed"
+    plan = None if closed else plan_run(workload, rate=rate, duration_s=duration_s)
+    span = workload.warmup_s + (workload.duration_s if duration_s is None else duration_s)
+    in_flight = workload.users if closed else workload.max_in_flight
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    timeout = httpx.Timeout(workload.request_timeout_s)
+    async with httpx.AsyncClient(
+        base_url=target.url, headers=target.headers, verify=target.verify, timeout=timeout,
+        limits=limits,
+    ) as client:  # fmt: skip
+        asked = workload.users if closed else (rate or workload.rate)
+        await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))))
+        started = clock()
+        run = _Run(client, target, workload, started + LEAD_S, asyncio.Semaphore(in_flight), clock)
+        if plan is None:
+            cancelled = await _closed(run, span)
+        else:
+            cancelled = await _open(run, plan)
+            span = plan.span_s
+        wall = clock() - started
+    shown_rate = None if closed or plan is None else plan.rate
+    return LoadRun(
+        run.records, workload.arrival, shown_rate, span, wall, workload.warmup_s, cancelled
+    )
