@@ -73,6 +73,7 @@ class _Run:
     t0: float
     gate: asyncio.Semaphore
     clock: Callable[[], float]
+    open_loop: bool = True  # a closed loop has no schedule to be late for
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -121,7 +122,7 @@ async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
             asked_output_tokens=turn.output_tokens,
             scheduled_s=scheduled - run.t0,
             sent_s=sent - run.t0,
-            lateness_ms=max(0.0, (sent - scheduled) * 1000),
+            lateness_ms=max(0.0, (sent - scheduled) * 1000) if run.open_loop else None,
             warmup=scheduled - run.t0 < workload.warmup_s,
         )
         run.records.append(record)
@@ -207,7 +208,8 @@ async def run_load(
         asked = workload.users if closed else (rate or workload.rate)
         await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))))
         started = clock()
-        run = _Run(client, target, workload, started + LEAD_S, asyncio.Semaphore(in_flight), clock)
+        gate = asyncio.Semaphore(in_flight)
+        run = _Run(client, target, workload, started + LEAD_S, gate, clock, open_loop=not closed)
         if plan is None:
             cancelled = await _closed(run, span)
         else:

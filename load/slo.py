@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acceptance.config import SloSettings, find_config_file, load_suite_config
+from acceptance.config import SloSettings, SuiteConfig, find_config_file, load_suite_config
 from load.stats import percentile
 from load.streaming import StreamResult
 from load.summary import StreamSummary, summarize
@@ -20,10 +20,16 @@ from load.summary import StreamSummary, summarize
 DEFAULT_CONFIG = "preflight.toml"
 
 
+def load_config(path: str | None = None) -> SuiteConfig:
+    """The given file, ./preflight.toml when present, else the defaults (``PREFLIGHT_*``
+    environment variables override either, as in the suite)."""
+    found = find_config_file(path or DEFAULT_CONFIG, DEFAULT_CONFIG, (Path.cwd(),))
+    return load_suite_config(found)
+
+
 def load_slo(path: str | None = None) -> SloSettings:
     """``[slo]`` of the given file, of ./preflight.toml when present, else the defaults."""
-    found = find_config_file(path or DEFAULT_CONFIG, DEFAULT_CONFIG, (Path.cwd(),))
-    return load_suite_config(found).slo
+    return load_config(path).slo
 
 
 @dataclass(frozen=True)
