@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 
+from load.conversation import Conversation
 from load.plan import RunPlan, SessionPlan, plan_run, session
-from load.prompts import prefix_message, prompt_tokens, user_message
-from load.streaming import chat_body, measure_stream_async
+from load.streaming import measure_stream_async
 from load.workload import WorkloadSettings
 
 REQUEST_ID_PREFIX = "load-"
@@ -84,52 +84,34 @@ async def _sleep_until(run: _Run, at: float) -> None:
 
 
 async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
-    """Send the turns of one session; a failed turn ends the session (no answer to carry)."""
-    workload = run.workload
-    history = workload.sessions.history
-    carried: list[dict[str, str]] = []
-    if plan.prefix_group is not None:
-        carried.append(prefix_message(workload.seed, plan.prefix_group, workload.prefix.tokens))
-    for number, turn in enumerate(plan.turns):
+    """Send the turns of one session; a failed turn ends it (there is no answer to carry)."""
+    talk = Conversation(run.workload, plan, run.target.model)
+    for number in range(len(plan.turns)):
         if number:
-            after = run.clock() + workload.sessions.think_time_s
-            own = run.t0 + turn.offset_s if turn.offset_s is not None else after
-            scheduled = max(own, after)
+            scheduled = talk.due(number, run.clock(), run.t0)
             await _sleep_until(run, scheduled)
-        question = user_message(workload.seed, plan.index, number, turn.input_tokens)
-        messages = [*carried, question]
-        body = chat_body(run.target.model, turn.output_tokens)
-        body["messages"] = messages
-        if workload.ignore_eos:
-            body["ignore_eos"] = True
+        body = talk.body(number)
         request_id = REQUEST_ID_PREFIX + uuid.uuid4().hex
-        keep = history and number + 1 < len(plan.turns)
         async with run.gate:
             sent = run.clock()
             result = await measure_stream_async(
-                run.client, body, headers={"X-Request-ID": request_id}, keep_content=keep
+                run.client,
+                body,
+                headers={"X-Request-ID": request_id},
+                keep_content=talk.keep_answer(number),
             )
-        record = result.to_record()
-        content = record.pop("content", None)
-        record.update(
-            name="chat",
-            request_id=result.request_id or request_id,
-            session=plan.index,
-            turn=number,
-            prefix_group=plan.prefix_group,
-            asked_input_tokens=turn.input_tokens,
-            asked_prompt_tokens=prompt_tokens(messages),
-            asked_output_tokens=turn.output_tokens,
-            scheduled_s=scheduled - run.t0,
-            sent_s=sent - run.t0,
-            lateness_ms=max(0.0, (sent - scheduled) * 1000) if run.open_loop else None,
-            warmup=scheduled - run.t0 < workload.warmup_s,
+        result.request_id = result.request_id or request_id
+        run.records.append(
+            talk.record(
+                result,
+                number,
+                scheduled_s=scheduled - run.t0,
+                sent_s=sent - run.t0,
+                open_loop=run.open_loop,
+            )
         )
-        run.records.append(record)
         if not result.ok:
             return
-        if history:
-            carried += [question, {"role": "assistant", "content": content or ""}]
 
 
 async def _prewarm(client: httpx.AsyncClient, count: int) -> None:
