@@ -30,7 +30,10 @@ def _table(summary: StreamSummary, percentiles: list[float]) -> list[str]:
 
 def render(report: RunReport, percentiles: list[float]) -> list[str]:
     """Shape, lateness and validity first; latencies only for a valid run."""
-    asked = "closed loop" if report.rate is None else f"{report.rate:g} req/s asked"
+    if report.rate is not None:
+        asked = f"{report.rate:g} req/s asked"
+    else:
+        asked = "closed loop" if report.arrival == "closed" else "the trace's timing"
     lines = [
         f"{report.arrival} ({asked}): {report.requests} requests counted, "
         f"{report.warmup_requests} in the warm-up, {report.cancelled} cut at the deadline; "
