@@ -61,6 +61,7 @@ class LoadRun:
     wall_s: float
     warmup_s: float
     cancelled: int = 0  # sessions cut at the run's deadline
+    stopped_early: bool = False  # arrivals stopped: so many late sends the run is invalid
 
 
 @dataclass
@@ -75,6 +76,7 @@ class _Run:
     clock: Callable[[], float]
     open_loop: bool = True  # a closed loop has no schedule to be late for
     records: list[dict[str, Any]] = field(default_factory=list)
+    late: int = 0  # counted sends later than late_ms so far
 
 
 async def _sleep_until(run: _Run, at: float) -> None:
@@ -101,15 +103,13 @@ async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
                 keep_content=talk.keep_answer(number),
             )
         result.request_id = result.request_id or request_id
-        run.records.append(
-            talk.record(
-                result,
-                number,
-                scheduled_s=scheduled - run.t0,
-                sent_s=sent - run.t0,
-                open_loop=run.open_loop,
-            )
-        )
+        record = talk.record(
+            result, number, scheduled_s=scheduled - run.t0, sent_s=sent - run.t0,
+            open_loop=run.open_loop,
+        )  # fmt: skip
+        run.records.append(record)
+        if not record["warmup"] and (record["lateness_ms"] or 0.0) > run.workload.late_ms:
+            run.late += 1
         if not result.ok:
             return
 
@@ -137,15 +137,22 @@ async def _finish(
     return len(pending)
 
 
-async def _open(run: _Run, plan: RunPlan) -> int:
+async def _open(run: _Run, plan: RunPlan) -> tuple[int, bool]:
+    """Start the sessions at their arrivals; stop early once so many sends were late that the
+    run is invalid whatever follows (a generator that cannot keep up need not go on trying)."""
     tasks: list[asyncio.Task[None]] = []
+    hopeless = run.workload.late_share_max * len(plan.sessions)
+    stopped = False
     for planned in plan.sessions:
+        if run.late > hopeless:
+            stopped = True
+            break
         at = run.t0 + planned.offset_s
         await _sleep_until(run, at)
         tasks.append(asyncio.create_task(_session(run, planned, at)))
     turns = max(len(s.turns) for s in plan.sessions)
     deadline = run.t0 + plan.span_s + _tail_s(run.workload, turns)
-    return await _finish(tasks, deadline, run.clock)
+    return await _finish(tasks, deadline, run.clock), stopped
 
 
 async def _closed(run: _Run, span_s: float) -> int:
@@ -192,13 +199,21 @@ async def run_load(
         started = clock()
         gate = asyncio.Semaphore(in_flight)
         run = _Run(client, target, workload, started + LEAD_S, gate, clock, open_loop=not closed)
+        stopped = False
         if plan is None:
             cancelled = await _closed(run, span)
         else:
-            cancelled = await _open(run, plan)
+            cancelled, stopped = await _open(run, plan)
             span = plan.span_s
         wall = clock() - started
     shown_rate = None if closed or plan is None else plan.rate
     return LoadRun(
-        run.records, workload.arrival, shown_rate, span, wall, workload.warmup_s, cancelled
+        run.records,
+        workload.arrival,
+        shown_rate,
+        span,
+        wall,
+        workload.warmup_s,
+        cancelled,
+        stopped_early=stopped,
     )

@@ -70,7 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, PlanError) as exc:  # pydantic's ValidationError is a ValueError
         sys.stderr.write(f"refused before sending: {exc}\n")
         return EXIT_INVALID
-    report = build_report(run.records, workload, config.slo, rate=run.rate, cancelled=run.cancelled)
+    report = build_report(
+        run.records,
+        workload,
+        config.slo,
+        rate=run.rate,
+        cancelled=run.cancelled,
+        stopped_early=run.stopped_early,
+    )
     sys.stdout.write("\n".join(render(report, workload.percentiles)) + "\n")
     if args.json:
         args.json.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")

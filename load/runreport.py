@@ -168,6 +168,7 @@ def build_report(
     arrival: str | None = None,
     rate: float | None = None,
     cancelled: int = 0,
+    stopped_early: bool = False,
 ) -> RunReport:
     """Judge a run's raw records (each with ``sent_s``; open loop also ``lateness_ms``)."""
     counted = [r for r in records if not r.get("warmup")]
@@ -179,6 +180,8 @@ def build_report(
             f"{lateness.late_ms:g} ms (at most {lateness.late_share_max:.1%} allowed); the "
             "latencies of the held-back requests were never measured (coordinated omission)"
         )
+        if stopped_early:
+            reason += "; arrivals stopped once that was certain"
     elif not counted:
         reason = "no request was counted (all in the warm-up, or none sent)"
     streams = [StreamResult.from_record(r) for r in counted]

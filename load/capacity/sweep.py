@@ -119,6 +119,15 @@ async def _step(
     if closed:
         sized = workload.model_copy(update={"users": int(load)})
         run = await run_load(target, sized, duration_s=duration)
-        return build_report(run.records, sized, slo, cancelled=run.cancelled)
+        return build_report(
+            run.records, sized, slo, cancelled=run.cancelled, stopped_early=run.stopped_early
+        )
     run = await run_load(target, workload, rate=load, duration_s=duration)
-    return build_report(run.records, workload, slo, rate=load, cancelled=run.cancelled)
+    return build_report(
+        run.records,
+        workload,
+        slo,
+        rate=load,
+        cancelled=run.cancelled,
+        stopped_early=run.stopped_early,
+    )

@@ -1,0 +1,101 @@
+"""The asyncio driver (load/openloop.py) against the vLLM emulator: open loop on schedule,
+lengths as asked, the emulator's own record as ground truth, and a run that falls behind
+flagged invalid.
+
+Rates and durations are small and the bounds generous (a loaded 2-core machine): these pin
+down behaviour; the tight figures are ``python -m bench.generator_validity``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+
+from acceptance.config import SloSettings
+from load.openloop import HttpTarget, LoadRun, run_load
+from load.runreport import build_report
+from load.workload import WorkloadSettings
+from tests.emulators.conftest import Emulator
+from tests.load.conftest import MODEL
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.slow]
+
+
+def drive(emulator: Emulator, **spec: Any) -> tuple[LoadRun, WorkloadSettings]:
+    workload = WorkloadSettings.model_validate({"warmup_s": 0.5, "duration_s": 2.0, **spec})
+    target = HttpTarget(emulator.url, MODEL)
+    return asyncio.run(run_load(target, workload)), workload
+
+
+def test_open_loop_on_schedule_with_asked_lengths(vllm_emulator: Emulator) -> None:
+    """Poisson at 20/s: every session sent on time, each request as long as asked, and the
+    emulator saw exactly these requests (matched by X-Request-ID)."""
+    run, workload = drive(
+        vllm_emulator,
+        arrival="poisson",
+        rate=20,
+        input={"distribution": "uniform", "min": 20, "max": 300},
+        output={"distribution": "uniform", "min": 2, "max": 12},
+    )
+    report = build_report(run.records, workload, SloSettings(), rate=20)
+    assert report.valid, report.invalid_reason
+    assert len(run.records) == 50 and all(r["ok"] for r in run.records)
+    assert report.achieved_rate == pytest.approx(20, rel=0.05)
+    assert report.lengths.prompt_differ == report.lengths.output_differ == 0
+    assert report.lengths.requests == report.requests
+    assert report.requests + report.warmup_requests == 50 and report.warmup_requests > 0
+    seen = {r["request_id"]: r for r in vllm_emulator.requests("/v1/chat/completions")}
+    for record in run.records:
+        truth = seen[record["request_id"]]
+        assert truth["prompt_tokens"] == record["asked_prompt_tokens"]
+        assert truth["tokens"] == record["asked_output_tokens"]
+
+
+def test_sessions_carry_history_and_share_prefixes(vllm_emulator: Emulator) -> None:
+    """Three turns: each later turn's prompt is prefix + earlier questions and answers + its
+    own question, exactly as the server counts it; a turn waits for the previous answer."""
+    run, workload = drive(
+        vllm_emulator,
+        arrival="constant",
+        rate=4,
+        duration_s=1.0,
+        output={"mean": 6},
+        prefix={"groups": 2, "tokens": 64},
+        sessions={"turns": 3, "think_time_s": 0.05},
+    )
+    report = build_report(run.records, workload, SloSettings(), rate=4)
+    assert report.valid and report.lengths.prompt_differ == 0
+    by_session: dict[int, list[dict[str, Any]]] = {}
+    for record in run.records:
+        by_session.setdefault(record["session"], []).append(record)
+    assert len(by_session) == 6 and all(len(turns) == 3 for turns in by_session.values())
+    for turns in by_session.values():
+        turns.sort(key=lambda r: r["turn"])
+        grows = [r["prompt_tokens"] for r in turns]
+        assert grows == sorted(grows) and grows[0] >= 64 + 128
+        for before, after in itertools.pairwise(turns):
+            assert after["sent_s"] >= before["sent_s"] + before["e2e_ms"] / 1000 + 0.05
+
+
+def test_fallen_behind_run_is_invalid(vllm_emulator: Emulator) -> None:
+    """One stream at a time (max_in_flight = 1) at 20/s against a 100 ms TTFT: sends wait for
+    the cap, are late, and the run is flagged invalid instead of reporting latencies."""
+    run, workload = drive(
+        vllm_emulator, arrival="constant", rate=20, max_in_flight=1, output={"mean": 2}
+    )
+    report = build_report(run.records, workload, SloSettings(), rate=20)
+    assert not report.valid and report.summary is None
+    assert report.lateness is not None and report.lateness.late_share > 0.5
+    assert "fell behind" in (report.invalid_reason or "")
+    assert run.stopped_early and len(run.records) < 50  # no use sending the rest
+
+
+def test_closed_loop(vllm_emulator: Emulator) -> None:
+    """Closed loop: `users` sessions in flight, no schedule and so no lateness."""
+    run, workload = drive(vllm_emulator, arrival="closed", users=2, duration_s=1.0)
+    report = build_report(run.records, workload, SloSettings())
+    assert report.valid and report.lateness is None and run.records
+    assert report.summary is not None and report.summary.errors == 0
