@@ -29,13 +29,15 @@ import httpx
 
 from load.conversation import Conversation
 from load.plan import RunPlan, SessionPlan, plan_run, session
-from load.streaming import measure_stream_async
+from load.streaming import chat_body, measure_stream_async
 from load.workload import WorkloadSettings
 
 REQUEST_ID_PREFIX = "load-"
 # Connections opened before the first arrival, so early TTFTs carry no TCP/TLS set-up; later
-# ones open as needed (during warm-up at a steady rate).
-PREWARM_MAX = 32
+# ones open as needed (during the warm-up at a steady rate). Few: httpcore scans its whole pool
+# on every request and every response close, so idle connections cost the sender CPU (with 32,
+# sends at 50/s were late by tens of ms on the 2-core machine).
+PREWARM_MAX = 8
 # The first arrival is this far after the schedule's zero, so setting up does not make it late.
 LEAD_S = 0.05
 
@@ -80,9 +82,10 @@ class _Run:
 
 
 async def _sleep_until(run: _Run, at: float) -> None:
-    delay = at - run.clock()
-    if delay > 0:
-        await asyncio.sleep(delay)  # the load shape itself: arrivals are points in time
+    """Wait for ``at``; when already past it, still yield once, so that a scheduler behind
+    its schedule lets the sessions it started run (and be seen to be late)."""
+    # The load shape itself: arrivals are points in time.
+    await asyncio.sleep(max(0.0, at - run.clock()))
 
 
 async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
@@ -114,14 +117,19 @@ async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
             return
 
 
-async def _prewarm(client: httpx.AsyncClient, count: int) -> None:
+async def _prewarm(client: httpx.AsyncClient, count: int, model: str) -> None:
+    """Open connections, then send one short stream: the first request through httpx and
+    the measurement pays one-off costs (lazy imports, buffers) that would make early sends
+    late. Neither is measured; failures show in the run's own streams."""
+
     async def one() -> None:
         try:
             await client.get("/v1/models")
         except httpx.HTTPError:
-            return  # not a measurement: the streams will show what is wrong
+            return
 
     await asyncio.gather(*(one() for _ in range(count)))
+    await measure_stream_async(client, chat_body(model, 1))
 
 
 async def _finish(
@@ -141,14 +149,18 @@ async def _open(run: _Run, plan: RunPlan) -> tuple[int, bool]:
     """Start the sessions at their arrivals; stop early once so many sends were late that the
     run is invalid whatever follows (a generator that cannot keep up need not go on trying)."""
     tasks: list[asyncio.Task[None]] = []
-    hopeless = run.workload.late_share_max * len(plan.sessions)
+    workload = run.workload
+    hopeless = workload.late_share_max * len(plan.sessions)
+    behind = 0  # arrivals the scheduler itself reached late: their sends can only be later
     stopped = False
     for planned in plan.sessions:
-        if run.late > hopeless:
+        if max(run.late, behind) > hopeless:
             stopped = True
             break
         at = run.t0 + planned.offset_s
         await _sleep_until(run, at)
+        if planned.offset_s >= workload.warmup_s and run.clock() - at > workload.late_ms / 1000:
+            behind += 1
         tasks.append(asyncio.create_task(_session(run, planned, at)))
     turns = max(len(s.turns) for s in plan.sessions)
     deadline = run.t0 + plan.span_s + _tail_s(run.workload, turns)
@@ -195,7 +207,7 @@ async def run_load(
         limits=limits,
     ) as client:  # fmt: skip
         asked = workload.users if closed else (rate or workload.rate)
-        await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))))
+        await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))), target.model)
         started = clock()
         gate = asyncio.Semaphore(in_flight)
         run = _Run(client, target, workload, started + LEAD_S, gate, clock, open_loop=not closed)
