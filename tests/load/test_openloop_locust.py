@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 
 WORKLOAD = """[workload]
+late_ms = 250.0
+late_share_max = 0.2
 arrival = "constant"
 rate = 10
 duration_s = 2.0
@@ -59,14 +61,14 @@ def test_schedule_sent_and_judged(vllm_emulator: Emulator, tmp_path: Path) -> No
     assert len(records) == 50 and all(r["ok"] for r in records)
     assert {r["turn"] for r in records} == {0, 1}
     assert all(r["prompt_tokens"] == r["asked_prompt_tokens"] for r in records)
-    assert "later than 10 ms" in run.stderr and "INVALID" not in run.stderr
+    assert "later than 250 ms" in run.stderr and "INVALID" not in run.stderr
     assert "ok     goodput" in run.stderr
 
 
 def test_fallen_behind_exits_one(vllm_emulator: Emulator, tmp_path: Path) -> None:
     """One stream at a time at 10/s against a 200 ms TTFT: late sends, an invalid run."""
     vllm_emulator.configure(ttft_ms=200)
-    config = WORKLOAD.replace("[workload]\n", "[workload]\nmax_in_flight = 1\n")
+    config = WORKLOAD.replace("late_ms = 250.0\nlate_share_max = 0.2\n", "max_in_flight = 1\n")
     config = config.replace("turns = 2", "turns = 1")
     run = locust(vllm_emulator, tmp_path, config, "--rate", "10")
     assert run.returncode == 1, run.stderr[-3000:]
