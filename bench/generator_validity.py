@@ -105,9 +105,17 @@ def figures(kind: str, rate: float, run: LoadRun, spec: WorkloadSettings, cpu: f
         dev = max(abs(g - 1 / rate) for g in gaps) * 1000
     achieved = report.achieved_rate or 0.0
     return Figures(
-        kind, rate, len(sent), achieved, 100 * (achieved - rate) / rate, ks_p, dev, report, cpu,
+        kind,
+        rate,
+        len(sent),
+        achieved,
+        100 * (achieved - rate) / rate,
+        ks_p,
+        dev,
+        report,
+        cpu,
         sum(not r["ok"] for r in run.records),
-    )  # fmt: skip
+    )
 
 
 def row(f: Figures) -> str:
@@ -133,14 +141,20 @@ def fall_behind(url: str, args: argparse.Namespace) -> list[tuple[str, RunReport
     for name, spec in (
         (
             f"constant {args.overload_rate:g}/s, 1 s (one event loop's limit)",
-            workload("constant", args.overload_rate, args, duration_s=1.0, warmup_s=0.0,
-                     output={"mean": 1}),
+            workload(
+                "constant",
+                args.overload_rate,
+                args,
+                duration_s=1.0,
+                warmup_s=0.0,
+                output={"mean": 1},
+            ),
         ),
         (
             "constant 20/s, max_in_flight 1",
             workload("constant", 20, args, duration_s=3.0, warmup_s=0.0, max_in_flight=1),
         ),
-    ):  # fmt: skip
+    ):
         started = time.monotonic()
         run = asyncio.run(run_load(HttpTarget(url, MODEL), spec))
         report = build_report(
@@ -168,8 +182,10 @@ def main() -> int:
             out.write(
                 "| arrivals | rate | sends | achieved | error | shape | late p50 ms | "
                 "late p99 ms | late max ms | late > 10 ms | run | errors | client CPU |\n"
-                + "|" + " --- |" * 13 + "\n"
-            )  # fmt: skip
+                + "|"
+                + " --- |" * 13
+                + "\n"
+            )
             for kind, rate in itertools.product(args.kinds, args.rates):
                 spec = workload(kind, rate, args)
                 run, cpu = measure(url, spec)

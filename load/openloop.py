@@ -21,7 +21,7 @@ import math
 import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,8 @@ REQUEST_ID_PREFIX = "load-"
 # on every request and every response close, so idle connections cost the sender CPU (with 32,
 # sends at 50/s were late by tens of ms on the 2-core machine).
 PREWARM_MAX = 8
+# A closed-loop user pauses this long after a failed session.
+FAILURE_PAUSE_S = 1.0
 # The first arrival is this far after the schedule's zero, so setting up does not make it late.
 LEAD_S = 0.05
 
@@ -88,8 +90,9 @@ async def _sleep_until(run: _Run, at: float) -> None:
     await asyncio.sleep(max(0.0, at - run.clock()))
 
 
-async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
-    """Send the turns of one session; a failed turn ends it (there is no answer to carry)."""
+async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> bool:
+    """Send the turns of one session; a failed turn ends it (there is no answer to carry).
+    Whether every turn succeeded."""
     talk = Conversation(run.workload, plan, run.target.model)
     for number in range(len(plan.turns)):
         if number:
@@ -107,14 +110,18 @@ async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> None:
             )
         result.request_id = result.request_id or request_id
         record = talk.record(
-            result, number, scheduled_s=scheduled - run.t0, sent_s=sent - run.t0,
+            result,
+            number,
+            scheduled_s=scheduled - run.t0,
+            sent_s=sent - run.t0,
             open_loop=run.open_loop,
-        )  # fmt: skip
+        )
         run.records.append(record)
         if not record["warmup"] and (record["lateness_ms"] or 0.0) > run.workload.late_ms:
             run.late += 1
         if not result.ok:
-            return
+            return False
+    return True
 
 
 async def _prewarm(client: httpx.AsyncClient, count: int, model: str) -> None:
@@ -133,7 +140,7 @@ async def _prewarm(client: httpx.AsyncClient, count: int, model: str) -> None:
 
 
 async def _finish(
-    tasks: list[asyncio.Task[None]], deadline: float, clock: Callable[[], float]
+    tasks: Sequence[asyncio.Task[Any]], deadline: float, clock: Callable[[], float]
 ) -> int:
     """Wait for the sessions until the deadline; cancel the rest and say how many."""
     if not tasks:
@@ -148,7 +155,7 @@ async def _finish(
 async def _open(run: _Run, plan: RunPlan) -> tuple[int, bool]:
     """Start the sessions at their arrivals; stop early once so many sends were late that the
     run is invalid whatever follows (a generator that cannot keep up need not go on trying)."""
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task[bool]] = []
     workload = run.workload
     hopeless = workload.late_share_max * len(plan.sessions)
     behind = 0  # arrivals the scheduler itself reached late: their sends can only be later
@@ -174,7 +181,9 @@ async def _closed(run: _Run, span_s: float) -> int:
     async def user() -> None:
         while run.clock() < stop:
             now = run.clock()
-            await _session(run, session(run.workload, next(counter), now - run.t0), now)
+            if not await _session(run, session(run.workload, next(counter), now - run.t0), now):
+                # A refusing target must not be hammered in a tight loop (as Locust's ChatUser).
+                await asyncio.sleep(FAILURE_PAUSE_S)
 
     tasks = [asyncio.create_task(user()) for _ in range(run.workload.users)]
     deadline = stop + _tail_s(run.workload, run.workload.sessions.turns)
@@ -203,9 +212,12 @@ async def run_load(
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     timeout = httpx.Timeout(workload.request_timeout_s)
     async with httpx.AsyncClient(
-        base_url=target.url, headers=target.headers, verify=target.verify, timeout=timeout,
+        base_url=target.url,
+        headers=target.headers,
+        verify=target.verify,
+        timeout=timeout,
         limits=limits,
-    ) as client:  # fmt: skip
+    ) as client:
         asked = workload.users if closed else (rate or workload.rate)
         await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))), target.model)
         started = clock()

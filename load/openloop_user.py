@@ -97,9 +97,12 @@ class OpenLoopChatUser(User):
                 sent = time.perf_counter()
                 result = self.http.stream(body, keep_content=talk.keep_answer(number))
             record = talk.record(
-                result, number, scheduled_s=scheduled - self.t0, sent_s=sent - self.t0,
+                result,
+                number,
+                scheduled_s=scheduled - self.t0,
+                sent_s=sent - self.t0,
                 open_loop=True,
-            )  # fmt: skip
+            )
             state.add(record)
             fire_stream(self.environment, result)
             if not result.ok:

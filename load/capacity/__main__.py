@@ -98,9 +98,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add_workload_overrides(parser)
     group = parser.add_argument_group("search overrides (default: [workload.capacity])")
     for name, kind in (
-        ("start-rate", float), ("max-rate", float), ("growth", float), ("tolerance", float),
-        ("step-duration-s", float), ("max-steps", int), ("budget-s", float),
-    ):  # fmt: skip
+        ("start-rate", float),
+        ("max-rate", float),
+        ("growth", float),
+        ("tolerance", float),
+        ("step-duration-s", float),
+        ("max-steps", int),
+        ("budget-s", float),
+    ):
         group.add_argument(f"--{name}", type=kind, metavar="N")
     parser.add_argument("--expected-rate", type=float, metavar="R", help="[workload] override")
     parser.add_argument("--baseline", type=Path, metavar="FILE", help="an earlier capacity.json")

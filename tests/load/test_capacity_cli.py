@@ -40,9 +40,19 @@ def capacity(
     config = workdir / "preflight.toml"
     config.write_text(config_text)
     argv = [
-        sys.executable, "-m", "load.capacity", "--url", emulator.url, "--model", MODEL,
-        "--preflight-config", str(config), "--out", str(workdir / "out"), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "load.capacity",
+        "--url",
+        emulator.url,
+        "--model",
+        MODEL,
+        "--preflight-config",
+        str(config),
+        "--out",
+        str(workdir / "out"),
+        *extra,
+    ]
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=80, check=False)
 
 

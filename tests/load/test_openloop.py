@@ -91,9 +91,14 @@ def test_fallen_behind_run_is_invalid(vllm_emulator: Emulator) -> None:
     """One stream at a time (max_in_flight = 1) at 20/s against a 100 ms TTFT: sends wait for
     the cap, are late, and the run is flagged invalid instead of reporting latencies."""
     run, workload = drive(
-        vllm_emulator, arrival="constant", rate=20, max_in_flight=1, output={"mean": 2},
-        late_ms=10.0, late_share_max=0.01,
-    )  # fmt: skip
+        vllm_emulator,
+        arrival="constant",
+        rate=20,
+        max_in_flight=1,
+        output={"mean": 2},
+        late_ms=10.0,
+        late_share_max=0.01,
+    )
     report = build_report(run.records, workload, SloSettings(), rate=20)
     assert not report.valid and report.summary is None
     assert report.lateness is not None and report.lateness.late_share > 0.5

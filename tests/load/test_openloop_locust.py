@@ -37,14 +37,25 @@ def locust(
     path = workdir / "preflight.toml"
     path.write_text(config)
     argv = [
-        sys.executable, "-m", "locust",
-        "-f", str(REPO / "load" / "openloop_locustfile.py"),
-        "--headless", "--only-summary", "-t", "60s",
-        "--host", emulator.url, "--chat-model", MODEL,
-        "--preflight-config", str(path),
-        "--samples-prefix", str(workdir / "samples"),
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "load" / "openloop_locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "-t",
+        "60s",
+        "--host",
+        emulator.url,
+        "--chat-model",
+        MODEL,
+        "--preflight-config",
+        str(path),
+        "--samples-prefix",
+        str(workdir / "samples"),
         *extra,
-    ]  # fmt: skip
+    ]
     # The checkout under test, not whatever `load` the environment has installed.
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(

@@ -13,13 +13,29 @@ from load.workload import WorkloadSettings
 
 def record(i: int, *, late_ms: float = 0.5, warmup: bool = False, **extra: Any) -> dict[str, Any]:
     return {
-        "kind": "chat", "ok": True, "status": 200, "wall_start": 0.0, "e2e_ms": 300.0,
-        "ttft_ms": 100.0, "itl_ms": [10.0] * 19, "output_tokens": 20, "tokens_source": "usage",
-        "prompt_tokens": 128, "decode_tokens_per_s": 100.0, "tpot_ms": 10.0,
-        "request_id": f"r{i}", "session": i, "turn": 0, "asked_prompt_tokens": 128,
-        "asked_output_tokens": 20, "scheduled_s": (i + 1) * 0.1, "sent_s": (i + 1) * 0.1,
-        "lateness_ms": late_ms, "warmup": warmup, **extra,
-    }  # fmt: skip
+        "kind": "chat",
+        "ok": True,
+        "status": 200,
+        "wall_start": 0.0,
+        "e2e_ms": 300.0,
+        "ttft_ms": 100.0,
+        "itl_ms": [10.0] * 19,
+        "output_tokens": 20,
+        "tokens_source": "usage",
+        "prompt_tokens": 128,
+        "decode_tokens_per_s": 100.0,
+        "tpot_ms": 10.0,
+        "request_id": f"r{i}",
+        "session": i,
+        "turn": 0,
+        "asked_prompt_tokens": 128,
+        "asked_output_tokens": 20,
+        "scheduled_s": (i + 1) * 0.1,
+        "sent_s": (i + 1) * 0.1,
+        "lateness_ms": late_ms,
+        "warmup": warmup,
+        **extra,
+    }
 
 
 def test_on_time_run_is_valid() -> None:
