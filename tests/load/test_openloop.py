@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,29 @@ def test_closed_loop(vllm_emulator: Emulator) -> None:
     report = build_report(run.records, workload, SloSettings())
     assert report.valid and report.lateness is None and run.records
     assert report.summary is not None and report.summary.errors == 0
+
+
+def test_trace_replayed_on_its_offsets(vllm_emulator: Emulator, tmp_path: Path) -> None:
+    """arrival = trace: each line sent at its offset (a session's later turn not before the
+    previous answer), with the trace's lengths and its prefix group."""
+    lines = [
+        '{"offset_ms": 0, "input_tokens": 30, "output_tokens": 3, "session": "a"}',
+        '{"offset_ms": 300, "input_tokens": 40, "output_tokens": 4, "prefix": 0}',
+        '{"offset_ms": 600, "input_tokens": 50, "output_tokens": 5, "session": "a"}',
+    ]
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("\n".join(lines) + "\n")
+    run, workload = drive(
+        vllm_emulator,
+        arrival="trace",
+        trace=trace,
+        warmup_s=0.0,
+        prefix={"groups": 1, "tokens": 20},
+    )
+    report = build_report(run.records, workload, SloSettings())
+    assert report.valid and report.lengths.prompt_differ == report.lengths.output_differ == 0
+    by_offset = sorted(run.records, key=lambda r: r["scheduled_s"])
+    assert [r["asked_output_tokens"] for r in by_offset] == [3, 4, 5]
+    assert [r["scheduled_s"] for r in by_offset] == pytest.approx([0.0, 0.3, 0.6], abs=0.25)
+    assert by_offset[1]["prompt_tokens"] == 20 + 40
+    assert by_offset[2]["prompt_tokens"] == 30 + (3 + 4) + 50  # the session's history
