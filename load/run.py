@@ -14,9 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-from load.openloop import run_load
+from acceptance.config import SloSettings
+from load.openloop import HttpTarget, LoadRun, run_load
 from load.plan import PlanError
-from load.runreport import build_report
+from load.runreport import RunReport, build_report
 from load.runtext import render
 from load.slo import load_config
 from load.target import add_target_arguments, resolve_target
@@ -55,6 +56,28 @@ def overridden(workload: WorkloadSettings, args: argparse.Namespace) -> Workload
     return WorkloadSettings.model_validate(workload.model_dump() | given)
 
 
+def measure(
+    target: HttpTarget,
+    workload: WorkloadSettings,
+    slo: SloSettings,
+    *,
+    rate: float | None = None,
+    duration_s: float | None = None,
+) -> tuple[LoadRun, RunReport]:
+    """One bounded run of ``workload`` and its verdict: what a check calls (synchronously,
+    from pytest). Raises PlanError, before any request, for a workload that cannot run."""
+    run = asyncio.run(run_load(target, workload, rate=rate, duration_s=duration_s))
+    report = build_report(
+        run.records,
+        workload,
+        slo,
+        rate=run.rate,
+        cancelled=run.cancelled,
+        stopped_early=run.stopped_early,
+    )
+    return run, report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m load.run", description=__doc__)
     add_target_arguments(parser)
@@ -66,18 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.preflight_config)
         workload = overridden(config.workload, args)
         target = resolve_target(args, config)
-        run = asyncio.run(run_load(target, workload))
+        run, report = measure(target, workload, config.slo)
     except (ValueError, PlanError) as exc:  # pydantic's ValidationError is a ValueError
         sys.stderr.write(f"refused before sending: {exc}\n")
         return EXIT_INVALID
-    report = build_report(
-        run.records,
-        workload,
-        config.slo,
-        rate=run.rate,
-        cancelled=run.cancelled,
-        stopped_early=run.stopped_early,
-    )
     sys.stdout.write("\n".join(render(report, workload.percentiles)) + "\n")
     if args.json:
         args.json.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from acceptance.config import SloSettings
 from load.openloop import HttpTarget, LoadRun, run_load
+from load.run import main as run_main
 from load.runreport import build_report
 from load.workload import WorkloadSettings
 from tests.emulators.conftest import Emulator
@@ -139,3 +141,21 @@ def test_trace_replayed_on_its_offsets(vllm_emulator: Emulator, tmp_path: Path) 
     assert [r["scheduled_s"] for r in by_offset] == pytest.approx([0.0, 0.3, 0.6], abs=0.25)
     assert by_offset[1]["prompt_tokens"] == 20 + 40
     assert by_offset[2]["prompt_tokens"] == 30 + (3 + 4) + 50  # the session's history
+
+
+def test_run_command(
+    vllm_emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python -m load.run: exit 0 with the table and a JSON report; 2 for a refused workload."""
+    config = tmp_path / "preflight.toml"
+    config.write_text(
+        "[workload]\nlate_ms = 250.0\nlate_share_max = 0.2\n[workload.output]\nmean = 3\n"
+    )
+    common = ["--url", vllm_emulator.url, "--model", MODEL, "--preflight-config", str(config)]
+    out = tmp_path / "run.json"
+    shape = ["--arrival", "constant", "--rate", "5", "--duration", "1", "--warmup", "0"]
+    assert run_main([*common, *shape, "--json", str(out)]) == 0
+    assert "TTFT ms" in capsys.readouterr().out
+    assert json.loads(out.read_text())["valid"] is True
+    assert run_main([*common, "--rate", "0"]) == 2
+    assert "refused before sending" in capsys.readouterr().err
