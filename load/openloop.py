@@ -16,6 +16,7 @@ slow. The run is bounded: arrivals end with the plan, and streams still open
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import math
 import ssl
@@ -38,6 +39,9 @@ REQUEST_ID_PREFIX = "load-"
 # on every request and every response close, so idle connections cost the sender CPU (with 32,
 # sends at 50/s were late by tens of ms on the 2-core machine).
 PREWARM_MAX = 8
+# asyncio's timers fire up to 1 ms late (the selector's timeout is rounded up to whole
+# milliseconds): a wait ends on a timer this much early, then by yielding.
+TIMER_SLACK_S = 0.0011
 # A closed-loop user pauses this long after a failed session.
 FAILURE_PAUSE_S = 1.0
 # The first arrival is this far after the schedule's zero, so setting up does not make it late.
@@ -84,10 +88,16 @@ class _Run:
 
 
 async def _sleep_until(run: _Run, at: float) -> None:
-    """Wait for ``at``; when already past it, still yield once, so that a scheduler behind
-    its schedule lets the sessions it started run (and be seen to be late)."""
-    # The load shape itself: arrivals are points in time.
-    await asyncio.sleep(max(0.0, at - run.clock()))
+    """Wait for ``at`` (the load shape itself: arrivals are points in time). The timer is set
+    TIMER_SLACK_S early and the rest is waited by yielding to the other streams, so gaps do not
+    carry the timer's millisecond of jitter; when already past ``at`` it still yields once, so
+    a scheduler behind its schedule lets the sessions it started run (and be seen late)."""
+    remaining = at - run.clock()
+    if remaining > TIMER_SLACK_S:
+        await asyncio.sleep(remaining - TIMER_SLACK_S)
+    await asyncio.sleep(0)
+    while run.clock() < at:
+        await asyncio.sleep(0)
 
 
 async def _session(run: _Run, plan: SessionPlan, scheduled: float) -> bool:
@@ -220,16 +230,24 @@ async def run_load(
     ) as client:
         asked = workload.users if closed else (rate or workload.rate)
         await _prewarm(client, min(in_flight, PREWARM_MAX, max(1, math.ceil(asked))), target.model)
-        started = clock()
-        gate = asyncio.Semaphore(in_flight)
-        run = _Run(client, target, workload, started + LEAD_S, gate, clock, open_loop=not closed)
-        stopped = False
-        if plan is None:
-            cancelled = await _closed(run, span)
-        else:
-            cancelled, stopped = await _open(run, plan)
-            span = plan.span_s
-        wall = clock() - started
+        # Objects alive now are never garbage: moved out of the collector's way, a full
+        # collection during the run (tens of ms, every sender stopped) scans only the run's own
+        # objects. vLLM's benchmark does the same (freeze_gc_heap).
+        gc.collect()
+        gc.freeze()
+        try:
+            started = clock()
+            gate = asyncio.Semaphore(in_flight)
+            run = _Run(client, target, workload, started + LEAD_S, gate, clock, not closed)
+            stopped = False
+            if plan is None:
+                cancelled = await _closed(run, span)
+            else:
+                cancelled, stopped = await _open(run, plan)
+                span = plan.span_s
+            wall = clock() - started
+        finally:
+            gc.unfreeze()
     shown_rate = None if closed or plan is None else plan.rate
     return LoadRun(
         run.records,
