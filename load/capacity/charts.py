@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 
 def _series(steps: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
@@ -38,7 +39,9 @@ def write_chart(
         latency.plot(xs, ys, style, label=label)
     latency.set_ylabel("ms")
     latency.set_yscale("log")
-    latency.legend()
+    latency.yaxis.set_major_formatter(ScalarFormatter())
+    latency.yaxis.set_minor_formatter(ScalarFormatter())
+    latency.legend(loc="center left")  # the lines run along the top and the bottom
     latency.grid(True, which="both", alpha=0.3)
     xs, ys = _series(steps, "goodput")
     goodput.plot(xs, ys, "o-", label="goodput")
@@ -54,7 +57,7 @@ def write_chart(
     goodput.set_xlabel(unit)
     goodput.set_xscale("log")
     loads = sorted({s["load"] for s in steps})
-    goodput.set_xticks(loads, [f"{x:g}" for x in loads])
+    goodput.set_xticks(loads, [f"{x:.3g}" for x in loads], rotation=60)
     goodput.minorticks_off()
     goodput.legend()
     goodput.grid(True, which="both", alpha=0.3)
