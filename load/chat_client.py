@@ -31,9 +31,12 @@ _select = get_original("select", "select")
 
 
 class ChatConnection:
-    """One keep-alive connection to the target (closed loop: one stream in flight per user)."""
+    """Keep-alive connections to the target: one for a closed-loop user (one stream in flight),
+    ``concurrency`` for the open-loop user's concurrent streams."""
 
-    def __init__(self, url: str, headers: dict[str, str], verify: ssl.SSLContext) -> None:
+    def __init__(
+        self, url: str, headers: dict[str, str], verify: ssl.SSLContext, concurrency: int = 1
+    ) -> None:
         def context(**_given: Any) -> ssl.SSLContext:
             # The process-wide context of LoadTarget.verify (CA or system store), not the
             # certifi bundle geventhttpclient would otherwise load for every connection pool.
@@ -44,7 +47,7 @@ class ChatConnection:
         self.http = HTTPClient.from_url(
             parsed,
             headers=headers,
-            concurrency=1,
+            concurrency=concurrency,
             connection_timeout=CONNECT_TIMEOUT_S,
             network_timeout=READ_TIMEOUT_S,
             ssl_context_factory=context,
@@ -64,8 +67,10 @@ class ChatConnection:
         finally:
             response.release()
 
-    def stream(self, body: bytes) -> StreamResult:
-        return measure_stream_fast(self.http, body, path=self.prefix + CHAT_PATH)
+    def stream(self, body: bytes, *, keep_content: bool = False) -> StreamResult:
+        return measure_stream_fast(
+            self.http, body, path=self.prefix + CHAT_PATH, keep_content=keep_content
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -89,16 +94,18 @@ def measure_stream_fast(
     *,
     path: str = CHAT_PATH,
     clock: Callable[[], float] = time.perf_counter,
+    keep_content: bool = False,
 ) -> StreamResult:
     """One streaming chat completion (``body``: the encoded JSON request), measured.
 
     Like :func:`load.streaming.measure_stream`, it never raises for HTTP or transport
     failures. The body is encoded before the clock starts, so only the send is timed.
+    ``keep_content`` keeps the answer's text (a multi-turn session sends it back).
     """
     request_id = REQUEST_ID_PREFIX + uuid.uuid4().hex
     headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
     wall, start = time.time(), clock()
-    meter = StreamMeter(start, wall)
+    meter = StreamMeter(start, wall, keep_content=keep_content)
     try:
         result = _exchange(client, path, body, headers, meter, clock)
     except (OSError, HTTPParseError) as exc:  # socket, TLS and timeout errors are OSErrors

@@ -20,7 +20,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from load.options import LoadTarget, add_options, resolve
 from load.report import render
 from load.samples import SampleWriter, process_file
-from load.slo import load_slo
+from load.slo import load_config
+from load.workload import WorkloadSettings
 
 logger = logging.getLogger(__name__)
 # Request types that carry a measurement, not a request; and the context mark of chat requests,
@@ -39,6 +40,7 @@ class RunState:
     records: list[dict[str, Any]] = field(default_factory=list)
     unsent: list[dict[str, Any]] = field(default_factory=list)  # worker: not yet at the master
     is_worker: bool = False
+    workload: WorkloadSettings = field(default_factory=WorkloadSettings)
 
     def add(self, record: dict[str, Any]) -> None:
         if self.writer is not None:
@@ -61,6 +63,14 @@ def state_of(environment: Environment) -> RunState:
     return _STATES[id(environment)]
 
 
+def workload_of(options: Any) -> WorkloadSettings:
+    """``[workload]`` of the configuration, with ``--arrival``/``--rate`` when given."""
+    workload = load_config(options.preflight_config).workload
+    patch = {"arrival": options.arrival or None, "rate": options.rate or None}
+    given = {k: v for k, v in patch.items() if v is not None}
+    return WorkloadSettings.model_validate(workload.model_dump() | given) if given else workload
+
+
 def _on_parser(parser: Any, **_kwargs: Any) -> None:
     add_options(parser)
 
@@ -77,6 +87,7 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
     is_master = isinstance(environment.runner, MasterRunner)
     writer = None if is_master else SampleWriter(process_file(options.samples_prefix))
     state = RunState(target, writer, is_worker=isinstance(environment.runner, WorkerRunner))
+    state.workload = workload_of(options)
     _STATES[id(environment)] = state
     hooks = environment.events
     _listen(hooks.request, lambda **kw: _on_request(state, **kw))
@@ -126,8 +137,8 @@ def _on_quitting(state: RunState, environment: Environment, **_kwargs: Any) -> N
     if state.is_worker:
         return
     options = environment.parsed_options
-    slo = load_slo(options.preflight_config if options is not None else None)
-    text, ok = render(state.records, slo)
+    config = load_config(options.preflight_config if options is not None else None)
+    text, ok = render(state.records, config.slo, state.workload)
     for line in text.splitlines():
         (logger.info if ok or "MISSED" not in line else logger.error)(line)
     if not ok:

@@ -71,6 +71,19 @@ def add_options(parser: Any) -> None:
         "Default: %(default)r",
     )
     parser.add_argument(
+        "--arrival",
+        choices=["constant", "poisson", "gamma", "trace"],
+        default="",
+        help="OpenLoopChatUser: arrival process. Default: [workload] arrival",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        default=0.0,
+        help="OpenLoopChatUser: new sessions per second. Default: [workload] rate",
+    )
+    parser.add_argument(
         "--hot-weight",
         type=int,
         metavar="N",

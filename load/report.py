@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from acceptance.settings import SloSettings
-from load.slo import chat_summary, evaluate, load_slo, missed
+from load.runreport import build_report
+from load.runtext import render as render_run
+from load.slo import chat_summary, evaluate, load_config, missed
 from load.stats import percentile
 from load.summary import StreamSummary
+from load.workload import WorkloadSettings
 
 
 def _ms(value: float | None) -> str:
@@ -57,8 +60,18 @@ def _http_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render(records: list[dict[str, Any]], slo: SloSettings) -> tuple[str, bool]:
-    """The human-readable summary and whether every SLO was met."""
+def render(
+    records: list[dict[str, Any]], slo: SloSettings, workload: WorkloadSettings | None = None
+) -> tuple[str, bool]:
+    """The human-readable summary and whether every SLO was met. Records of an open-loop run
+    (with a schedule) are judged as one (``load/runreport.py``): lateness first, and no
+    latencies at all when the generator fell behind."""
+    scheduled = [r for r in records if r.get("lateness_ms") is not None]
+    if workload is not None and scheduled:
+        open_rate = workload.arrival in ("constant", "poisson", "gamma")
+        report = build_report(scheduled, workload, slo, rate=workload.rate if open_rate else None)
+        shown = [f"samples: {len(records)}", *render_run(report, workload.percentiles)]
+        return "\n".join(shown), report.ok
     lines: list[str] = [f"samples: {len(records)}"]
     if any(r.get("kind") == "chat" for r in records):
         lines += _chat_lines(chat_summary(records, slo))
@@ -83,10 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     from load.samples import read_samples
 
     records = read_samples(args.samples)
-    slo = load_slo(args.preflight_config)
+    config = load_config(args.preflight_config)
+    slo = config.slo
     if args.merged:
         args.merged.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    text, ok = render(records, slo)
+    text, ok = render(records, slo, config.workload)
     if args.json:
         text = json.dumps(chat_summary(records, slo).as_dict(), indent=2)
     sys.stdout.write(text + "\n")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acceptance.settings import SloSettings, find_config_file, load_suite_config
+from acceptance.settings import SloSettings, SuiteConfig, find_config_file, load_suite_config
 from load.stats import percentile
 from load.streaming import StreamResult
 from load.summary import StreamSummary, summarize
@@ -20,10 +20,16 @@ from load.summary import StreamSummary, summarize
 DEFAULT_CONFIG = "preflight.toml"
 
 
+def load_config(path: str | None = None) -> SuiteConfig:
+    """The given file, ./preflight.toml when present, else the defaults (``PREFLIGHT_*``
+    environment variables override either, as in the suite)."""
+    found = find_config_file(path or DEFAULT_CONFIG, DEFAULT_CONFIG, (Path.cwd(),))
+    return load_suite_config(found)
+
+
 def load_slo(path: str | None = None) -> SloSettings:
     """``[slo]`` of the given file, of ./preflight.toml when present, else the defaults."""
-    found = find_config_file(path or DEFAULT_CONFIG, DEFAULT_CONFIG, (Path.cwd(),))
-    return load_suite_config(found).slo
+    return load_config(path).slo
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,12 @@ def _at_least(name: str, value: float | None, limit: float) -> SloResult:
 
 def chat_summary(records: list[dict[str, Any]], slo: SloSettings) -> StreamSummary:
     streams = [StreamResult.from_record(r) for r in records if r.get("kind") == "chat"]
-    return summarize(streams, ttft_max_ms=slo.ttft_p95_ms, tokens_per_s_min=slo.tokens_per_s_min)
+    return summarize(
+        streams,
+        ttft_max_ms=slo.ttft_p95_ms,
+        tokens_per_s_min=slo.tokens_per_s_min,
+        e2el_max_ms=slo.e2el_max_ms,
+    )
 
 
 def evaluate(records: list[dict[str, Any]], slo: SloSettings) -> list[SloResult]:

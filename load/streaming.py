@@ -56,6 +56,7 @@ class StreamResult:
     provider: str | None = None  # the gateway's X-Provider header
     request_id: str | None = None  # the target's X-Request-ID, else the one sent
     bytes_received: int = 0
+    content: str | None = None  # the answer's text, only when asked for (a session's history)
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-lines record for the raw-sample files and the report.
@@ -91,8 +92,9 @@ class StreamMeter:
     identical figures.
     """
 
-    def __init__(self, start: float, wall_start: float) -> None:
+    def __init__(self, start: float, wall_start: float, *, keep_content: bool = False) -> None:
         self.start, self.wall_start = start, wall_start
+        self._content: list[str] | None = [] if keep_content else None
         self._buffer = b""
         self._stamps: list[float] = []
         self._usage: dict[str, Any] | None = None
@@ -134,6 +136,8 @@ class StreamMeter:
             delta = choice.get("delta") or {}
             if delta.get("content"):  # "" and None (role-only, finish-only) are not tokens
                 self._stamps.append(now)
+                if self._content is not None:
+                    self._content.append(str(delta["content"]))
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
 
@@ -161,6 +165,7 @@ class StreamMeter:
             finish_reason=self._finish,
             error=error,
             bytes_received=self._bytes,
+            content=None if self._content is None else "".join(self._content),
         )
         if stamps:
             result.ttft_ms = (stamps[0] - self.start) * 1000
@@ -235,10 +240,12 @@ async def measure_stream_async(
     path: str = CHAT_PATH,
     headers: dict[str, str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    keep_content: bool = False,
 ) -> StreamResult:
-    """The asyncio twin of :func:`measure_stream` (the pytest checks run streams this way)."""
+    """The asyncio twin of :func:`measure_stream` (the pytest checks run streams this way);
+    ``keep_content`` keeps the answer's text (a multi-turn session sends it back)."""
     wall, start = time.time(), clock()
-    meter = StreamMeter(start, wall)
+    meter = StreamMeter(start, wall, keep_content=keep_content)
     try:
         async with client.stream("POST", path, json=body, headers=headers) as response:
             if response.status_code != 200:

@@ -14,10 +14,12 @@ import json
 import random
 import statistics
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from geventhttpclient import HTTPParseError
 from locust import HttpUser, User, between, task
+from locust.env import Environment
 
 from load.chat_client import ChatConnection
 from load.listeners import CHAT_CONTEXT, state_of
@@ -45,7 +47,7 @@ class ChatUser(User):
             models: tuple[int, bytes] | None = self.http.get("/v1/models")
         except (OSError, HTTPParseError):  # not a measurement: the first stream shows it
             models = None
-        model = target.model or _first_model(models)
+        model = target.model or first_model(models)
         # Encoded once: only sending it is inside the measured time.
         self.body = json.dumps(chat_body(model, target.max_tokens)).encode()
 
@@ -57,52 +59,55 @@ class ChatUser(User):
         result = self.http.stream(self.body)
         state_of(self.environment).add(result.to_record() | {"name": "chat"})
         self.last_failed = not result.ok
-        self._fire(result)
+        fire_stream(self.environment, result)
 
-    def _fire(self, result: StreamResult) -> None:
-        fire = self.environment.events.request.fire
-        failure = None if result.ok else RuntimeError(result.error or f"HTTP {result.status}")
+
+def fire_stream(environment: Environment, result: StreamResult) -> None:
+    """A stream's entries in Locust's stats: the request, and its TTFT, ITL and TPS."""
+    fire: Callable[..., None] = environment.events.request.fire  # EventHook is untyped
+    failure = None if result.ok else RuntimeError(result.error or f"HTTP {result.status}")
+    fire(
+        request_type="POST",
+        name="chat",
+        response_time=result.e2e_ms,
+        response_length=result.bytes_received,
+        exception=failure,
+        context={CHAT_CONTEXT: True},
+    )
+    if not result.ok:
+        return
+    n = result.output_tokens
+    if result.ttft_ms is not None:
         fire(
-            request_type="POST",
+            request_type="TTFT",
             name="chat",
-            response_time=result.e2e_ms,
-            response_length=result.bytes_received,
-            exception=failure,
-            context={CHAT_CONTEXT: True},
+            response_time=result.ttft_ms,
+            response_length=n,
+            exception=None,
+            context={},
         )
-        if not result.ok:
-            return
-        n = result.output_tokens
-        if result.ttft_ms is not None:
-            fire(
-                request_type="TTFT",
-                name="chat",
-                response_time=result.ttft_ms,
-                response_length=n,
-                exception=None,
-                context={},
-            )
-        if result.itl_ms:  # one entry per stream (its mean gap): all gaps are in the samples
-            fire(
-                request_type="ITL",
-                name="chat",
-                response_time=statistics.fmean(result.itl_ms),
-                response_length=n,
-                exception=None,
-                context={},
-            )
-        if result.decode_tokens_per_s is not None:  # the "ms" columns read as tokens/s here
-            fire(
-                request_type="TPS",
-                name="chat",
-                response_time=result.decode_tokens_per_s,
-                response_length=n,
-                exception=None,
-                context={},
-            )
+    if result.itl_ms:  # one entry per stream (its mean gap): all gaps are in the samples
+        fire(
+            request_type="ITL",
+            name="chat",
+            response_time=statistics.fmean(result.itl_ms),
+            response_length=n,
+            exception=None,
+            context={},
+        )
+    if result.decode_tokens_per_s is not None:  # the "ms" columns read as tokens/s here
+        fire(
+            request_type="TPS",
+            name="chat",
+            response_time=result.decode_tokens_per_s,
+            response_length=n,
+            exception=None,
+            context={},
+        )
 
 
-def _first_model(models: tuple[int, bytes] | None) -> str:
+def first_model(models: tuple[int, bytes] | None) -> str:
+    """The first model of a /v1/models answer, else \"default\"."""
     if models is None or models[0] != 200:
         return "default"  # the request then fails visibly with the target's own error
     try:

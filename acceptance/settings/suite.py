@@ -29,6 +29,7 @@ from acceptance.settings.observability import (
 )
 from acceptance.settings.ops import OpsSettings, secrets_in_file
 from acceptance.settings.performance import PerformanceSettings, PostdeploySettings, ReleaseSettings
+from load.workload import WorkloadSettings
 
 
 class Waiver(BaseModel):
@@ -98,6 +99,12 @@ class SloSettings(BaseModel):
     )
     goodput_min: float = Field(
         default=0.95, ge=0, le=1, description="share of streams meeting the SLOs. Default: 0.95"
+    )
+    e2el_max_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="goodput's per-request end-to-end latency bound; None: not judged. "
+        "Default: None",
     )
     endpoint_p95_ms: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_ENDPOINT_P95_MS),
@@ -234,6 +241,7 @@ class SuiteConfig(BaseSettings):
     # --- performance ---
     slo: SloSettings = Field(default_factory=SloSettings)
     reference_load: ReferenceLoad = Field(default_factory=ReferenceLoad)
+    workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
 
     # --- release and post-deployment phases (acceptance/settings/performance.py) ---
