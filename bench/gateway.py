@@ -2,7 +2,7 @@
 
     python -m bench.gateway overhead [--requests 64] [--concurrency 1 16] [--no-rate-limit]
                                      [--baseline PATH] [--floor] [--tls] [--profile FILE]
-                                     [--arrivals staggered|burst] [--stages FILE]
+                                     [--arrivals staggered|burst ...] [--stages FILE]
                                      [--peer litellm] [--ingress [--api-processes 2]]
                                      [--connections warm|fresh] [--json FILE]
     python -m bench.gateway failover [--streams 50] [--mode refuse|503] [--no-resume]
@@ -72,6 +72,7 @@ async def _level(
     targets: dict[str, Target],
     emulator: str,
     args: argparse.Namespace,
+    arrivals: str,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float]]:
     """`rounds` streams per target and user. Staggered (default): `concurrency` users, each one
     stream at a time cycling through the targets, their starts spread over one stream's
@@ -108,7 +109,7 @@ async def _level(
                 name = names[(number + n) % len(names)]
                 results[name].append(await stream(targets[name]))
 
-        if args.arrivals == "staggered":
+        if arrivals == "staggered":
             await asyncio.gather(*(user(number) for number in range(concurrency)))
         else:
             for _ in range(rounds):
@@ -119,7 +120,7 @@ async def _level(
                     batch = await asyncio.gather(*(stream(t) for _ in range(concurrency)))
                     cpu[name] = cpu.get(name, 0.0) + _cpu({name: t})[name] - before
                     results[name] += batch
-        if args.arrivals == "staggered":
+        if arrivals == "staggered":
             cpu = {name: s - cpu_before[name] for name, s in _cpu(targets).items()}
         log = httpx.get(f"{emulator}/_emulator/requests", params={"since": since}, timeout=30)
     records = {r["request_id"]: r for r in log.json()["requests"] if r.get("request_id")}
@@ -141,19 +142,30 @@ async def _levels(
     valkey_pid = valkey.proc.pid if valkey is not None and valkey.proc is not None else None
     tables: dict[str, Any] = {}
     with profiled(targets["gateway"].pids[0], args.profile):
-        for concurrency in args.concurrency:
-            rounds = max(1, args.requests // concurrency)
-            valkey_cpu = tree_cpu_seconds(valkey_pid) if valkey_pid else 0.0
-            results, cpu = await _level(concurrency, rounds, targets, emulator, args)
-            tables[str(concurrency)] = gateway_report.report(
-                concurrency, args.arrivals, results, cpu
-            )
-            if valkey_pid:
-                spent = tree_cpu_seconds(valkey_pid) - valkey_cpu
-                print(f"  valkey (the gateways' rate limits): {spent * 1000:.0f} ms CPU")
-            if stages is not None:
-                _stages(targets, results, stages)
+        for arrivals in args.arrivals:
+            for concurrency, requests in zip(args.concurrency, _per_level(args), strict=True):
+                rounds = max(1, requests // concurrency)
+                valkey_cpu = tree_cpu_seconds(valkey_pid) if valkey_pid else 0.0
+                results, cpu = await _level(concurrency, rounds, targets, emulator, args, arrivals)
+                tables[f"{arrivals}/{concurrency}"] = gateway_report.report(
+                    concurrency, arrivals, results, cpu
+                )
+                if valkey_pid:
+                    spent = tree_cpu_seconds(valkey_pid) - valkey_cpu
+                    print(f"  valkey (the gateways' rate limits): {spent * 1000:.0f} ms CPU")
+                if stages is not None:
+                    _stages(targets, results, stages)
     return tables
+
+
+def _per_level(args: argparse.Namespace) -> list[int]:
+    """`--requests`: one figure for every level, or one per `--concurrency` level."""
+    requests: list[int] = args.requests
+    if len(requests) == 1:
+        return requests * len(args.concurrency)
+    if len(requests) != len(args.concurrency):
+        raise SystemExit("--requests: one value, or one per --concurrency level")
+    return requests
 
 
 def _stages(
@@ -185,9 +197,7 @@ async def overhead(args: argparse.Namespace) -> None:
             ) as targets:  # fmt: skip
                 tables = await _levels(args, targets, vurl, valkey, stages)
             if args.json:
-                Path(args.json).write_text(
-                    json.dumps({"arrivals": args.arrivals, "levels": tables})
-                )
+                Path(args.json).write_text(json.dumps({"levels": tables}))
         finally:
             stop(vproc)
             if valkey is not None:
@@ -198,7 +208,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.gateway")
     sub = parser.add_subparsers(dest="what", required=True)
     o = sub.add_parser("overhead")
-    o.add_argument("--requests", type=int, default=64, help="Default: %(default)r")
+    o.add_argument(
+        "--requests",
+        type=int,
+        nargs="+",
+        default=[64],
+        help="streams per target and level: one value, or one per --concurrency level."
+        " Default: %(default)r",
+    )
     o.add_argument("--concurrency", type=int, nargs="+", default=[1, 16],
                    help="Default: %(default)r")  # fmt: skip
     o.add_argument(
@@ -222,8 +239,10 @@ def main() -> None:
     o.add_argument(
         "--arrivals",
         choices=["staggered", "burst"],
-        default="staggered",
-        help="how the concurrent streams start (see _level). Default: %(default)r",
+        nargs="+",
+        default=["staggered"],
+        help="how the concurrent streams start (see _level); several: each in turn, in one run."
+        " Default: %(default)r",
     )
     o.add_argument(
         "--peer",
