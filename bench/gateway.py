@@ -3,7 +3,7 @@
     python -m bench.gateway overhead [--requests 64] [--concurrency 1 16] [--no-rate-limit]
                                      [--baseline PATH] [--floor] [--tls] [--profile FILE]
                                      [--arrivals staggered|burst ...] [--stages FILE]
-                                     [--peer litellm] [--ingress [--api-processes 2]]
+                                     [--peer litellm] [--ingress [--api-processes N ...]]
                                      [--connections warm|fresh] [--json FILE]
     python -m bench.gateway failover [--streams 50] [--mode refuse|503] [--no-resume]
 
@@ -261,9 +261,11 @@ def main() -> None:
     o.add_argument(
         "--api-processes",
         type=int,
-        default=2,
+        nargs="+",
+        default=[2],
         metavar="N",
-        help="gateway processes behind the ingress (--ingress). Default: %(default)r",
+        help="gateway processes behind the ingress (--ingress); several counts: one ingress"
+        " target each. Default: %(default)r",
     )
     o.add_argument(
         "--connections",

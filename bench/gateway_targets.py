@@ -76,18 +76,19 @@ def _ingress(
     api: dict[str, Any],
     procs: list[subprocess.Popen[bytes]],
 ) -> dict[str, Target]:
-    """nginx -> emulator ("ingress": the ingress alone) and nginx -> N API processes."""
-    apis = [start_api(work, providers, **api) for _ in range(args.api_processes)]
-    procs += [proc for proc, _ in apis]
+    """nginx -> emulator ("ingress": the ingress alone) and, per `--api-processes` count N,
+    nginx -> N API processes ("ingress+Ngw"); one nginx each, so each one's CPU is its own."""
     alone, alone_url = ingress.start(work, "alone", [emulator.removeprefix("http://")], tls)
     procs.append(alone)
-    name = f"ingress+{args.api_processes}gw"
-    front, front_url = ingress.start(
-        work, "gateway", [url.removeprefix("http://") for _, url in apis], tls
-    )
-    procs.append(front)
-    return {
-        "ingress": Target(f"{alone_url}{CHAT}", upstream_model, HEADERS, (alone.pid,)),
-        name: Target(f"{front_url}{CHAT}", MODEL, HEADERS,
-                     (front.pid, *(proc.pid for proc, _ in apis))),
-    }  # fmt: skip
+    targets = {"ingress": Target(f"{alone_url}{CHAT}", upstream_model, HEADERS, (alone.pid,))}
+    for count in args.api_processes:
+        apis = [start_api(work, providers, **api) for _ in range(count)]
+        procs += [proc for proc, _ in apis]
+        name = f"ingress+{count}gw"
+        front, url = ingress.start(
+            work, name, [api_url.removeprefix("http://") for _, api_url in apis], tls
+        )
+        procs.append(front)
+        pids = (front.pid, *(proc.pid for proc, _ in apis))
+        targets[name] = Target(f"{url}{CHAT}", MODEL, HEADERS, pids)
+    return targets
