@@ -3,6 +3,8 @@
 The figures are not judged (absolute times depend on the machine, and a loaded 2-core machine
 makes them noisy); what is checked is that every target streamed without an error and that the
 table has the columns the README documents. The LiteLLM run needs its venv and skips without it.
+(No __init__.py in this folder: as a package it would be imported as `bench`, hiding the
+benchmarks' own package.)
 """
 
 from __future__ import annotations
