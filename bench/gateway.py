@@ -82,22 +82,30 @@ async def _level(
     fresh`: every stream on a new connection (a spike of new clients: TCP and TLS handshakes).
     Returns the streams per target and each target's CPU seconds over the measured part."""
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-    # Every warmed connection stays in the pool (httpx keeps 20 idle ones by default).
-    pool = concurrency * len(targets)
-    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     fresh = args.connections == "fresh"
-    async with httpx.AsyncClient(timeout=60, limits=limits, verify=args.verify) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        # One client per target, its pool as large as the level: httpcore checks every idle
+        # connection of a pool on each request it assigns, so one pool of all targets'
+        # connections made 16 requests sent at once wait 60-100 ms in this client.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        clients = {
+            name: await stack.enter_async_context(
+                httpx.AsyncClient(timeout=60, limits=limits, verify=args.verify)
+            )
+            for name in targets
+        }
 
-        async def stream(t: Target, max_tokens: int | None = None) -> dict[str, Any]:
+        async def stream(name: str, max_tokens: int | None = None) -> dict[str, Any]:
+            t = targets[name]
             if not fresh:
-                return await one_stream(client, t.url, t.model, headers=t.headers,
+                return await one_stream(clients[name], t.url, t.model, headers=t.headers,
                                         max_tokens=max_tokens)  # fmt: skip
             async with httpx.AsyncClient(timeout=60, verify=args.verify) as own:
                 return await one_stream(own, t.url, t.model, headers=t.headers)
 
         warm = time.perf_counter()
-        for t in targets.values():  # warm the connections
-            await asyncio.gather(*(stream(t) for _ in range(concurrency)))
+        for name in targets:  # warm the connections
+            await asyncio.gather(*(stream(name) for _ in range(concurrency)))
         stream_s = (time.perf_counter() - warm) / len(targets)
         since = time.time()
         names = list(targets)
@@ -107,18 +115,18 @@ async def _level(
             await asyncio.sleep(number * stream_s / concurrency)  # the arrival schedule
             for n in range(rounds * len(names)):
                 name = names[(number + n) % len(names)]
-                results[name].append(await stream(targets[name]))
+                results[name].append(await stream(name))
 
         if arrivals == "staggered":
             await asyncio.gather(*(user(number) for number in range(concurrency)))
         else:
             for _ in range(rounds):
-                for name, t in targets.items():
+                for name in names:
                     if not fresh:  # servers close idle connections (the stack's: after 5 s)
-                        await asyncio.gather(*(stream(t, 1) for _ in range(concurrency)))
-                    before = _cpu({name: t})[name]
-                    batch = await asyncio.gather(*(stream(t) for _ in range(concurrency)))
-                    cpu[name] = cpu.get(name, 0.0) + _cpu({name: t})[name] - before
+                        await asyncio.gather(*(stream(name, 1) for _ in range(concurrency)))
+                    before = _cpu({name: targets[name]})[name]
+                    batch = await asyncio.gather(*(stream(name) for _ in range(concurrency)))
+                    cpu[name] = cpu.get(name, 0.0) + _cpu({name: targets[name]})[name] - before
                     results[name] += batch
         if arrivals == "staggered":
             cpu = {name: s - cpu_before[name] for name, s in _cpu(targets).items()}
