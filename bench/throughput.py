@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import redis
+from pydantic import SecretStr
 
 from bench.common import Valkey, platform_env, spawn_worker
 from bench.gateway_report import percentile
@@ -43,8 +44,8 @@ async def _enqueue(url: str, n: int) -> list[float]:
     settings = Settings(
         redis_url=url,
         environment="local",
-        api_keys={"b": "b" * 32},
-        admin_keys={"o": "o" * 32},
+        api_keys={"b": SecretStr("b" * 32)},
+        admin_keys={"o": SecretStr("o" * 32)},
         queue_max_length={"hot": n + 1, "backfill": 1},
     )
     client = redis.asyncio.Redis.from_url(url, decode_responses=True)
