@@ -69,7 +69,9 @@ def run_ours(
     client = redis.Redis.from_url(url, decode_responses=True)
     client.flushdb()
     latencies = asyncio.run(_enqueue(url, n))
-    env = platform_env(url, worker_concurrency=concurrency, worker_heartbeat_s=1.0)
+    # Data and logs in the run's own directory, not the working directory (the checkout).
+    env = platform_env(url, worker_concurrency=concurrency, worker_heartbeat_s=1.0,
+                       data_dir=str(logdir / "data"), log_dir=str(logdir / "logs"))  # fmt: skip
     t0 = time.monotonic()
     procs = [spawn_worker(f"bench-{i}", env, logdir) for i in range(workers)]
     try:
