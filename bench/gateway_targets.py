@@ -59,6 +59,8 @@ def started(
             targets["litellm"] = Target(f"{url}{CHAT}", litellm_proxy.ALIAS, headers, (proc.pid,))
         if args.ingress:
             assert tls is not None, "the ingress terminates TLS: TLS files are needed"
+            if not ingress.available():
+                raise SystemExit("--ingress: nginx not found (apt-get install nginx)")
             targets.update(_ingress(args, work, providers, emulator, upstream_model, tls, api,
                                     procs))  # fmt: skip
         yield targets

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
 from bench.common import free_port
+from bench.gateway_parts import wait_ready
 from service.stack.tls import TlsFiles
 
 # Kept-alive connections per nginx worker to each upstream: above the benchmark's concurrency,
@@ -69,20 +67,6 @@ def start(
     argv = ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"https://127.0.0.1:{port}"
-    _wait_listening(url, proc, str(tls.ca_file))
+    # Any answer will do (nginx's 404 or the upstream's): what matters is TLS on the port.
+    wait_ready(url, proc, deadline_s=START_TIMEOUT_S, verify=str(tls.ca_file))
     return proc, url
-
-
-def _wait_listening(url: str, proc: subprocess.Popen[bytes], ca_file: str) -> None:
-    """Until nginx answers on `url` over TLS (any status: the upstream decides that)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("nginx exited at start (see its error.log)")
-        try:
-            httpx.get(url, timeout=1.0, verify=ca_file)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)  # start-up polling, bounded by the deadline
