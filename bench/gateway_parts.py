@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -29,6 +29,16 @@ HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 # Requests per key and minute the benchmarks may send with rate limiting on: far above what a
 # run sends, so the limiter is paid for (two Redis round trips per request) but never refuses.
 BENCH_RATE_LIMIT = "1000000/minute"
+
+
+class Target(NamedTuple):
+    """Where a benchmark sends its streams: URL, model name, the client's headers (its key), and
+    the processes whose CPU time is the target's cost (none for the emulator itself)."""
+
+    url: str
+    model: str
+    headers: dict[str, str]
+    pids: tuple[int, ...] = ()
 
 
 def wait_ready(
@@ -158,7 +168,12 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
 
 
 async def one_stream(
-    client: httpx.AsyncClient, url: str, model: str, *, max_tokens: int | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    model: str,
+    *,
+    max_tokens: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """TTFT, decode tokens/s, who served, the text and the request id of one streamed request.
 
@@ -173,7 +188,7 @@ async def one_stream(
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     request_id = uuid.uuid4().hex
-    headers = {**HEADERS, "X-Request-ID": request_id}
+    headers = {**(HEADERS if headers is None else headers), "X-Request-ID": request_id}
     sent_wall = time.time()
     t0 = time.perf_counter()
     times: list[float] = []

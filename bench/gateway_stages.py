@@ -47,7 +47,9 @@ def timelines(
     return out
 
 
-def report(samples: list[dict[str, Any]], stages: dict[str, dict[str, Any]]) -> None:
+def report(
+    samples: list[dict[str, Any]], stages: dict[str, dict[str, Any]], target: str = "gateway"
+) -> None:
     """The median gap into each stage (ms) over the streams that have stamps and a record."""
     lines = timelines(samples, stages)
     if not lines:
@@ -57,7 +59,7 @@ def report(samples: list[dict[str, Any]], stages: dict[str, dict[str, Any]]) -> 
     offsets = {n: statistics.median(line[n] for line in lines if n in line) for n in names}
     order = [FIRST, *sorted(names, key=offsets.__getitem__), LAST]
     print(
-        f"  stages of 'gateway' ({len(lines)} streams; ms: median gap from the stage before,"
+        f"  stages of {target!r} ({len(lines)} streams; ms: median gap from the stage before,"
         " median offset from the client's send)"
     )
     for previous, name in itertools.pairwise(order):

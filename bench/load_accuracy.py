@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acceptance.support.procstat import cpu_seconds
 from bench.emulator_timing import boot, server_log
 from load.samples import read_samples
 from load.streaming import CHAT_PATH
@@ -148,12 +149,6 @@ def machine_cpu_s() -> tuple[float, float]:
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     tick = os.sysconf("SC_CLK_TCK")
     return (user + nice + system + irq + softirq) / tick, steal / tick
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pairs(
@@ -286,12 +281,12 @@ def run(
     scenario: Scenario, args: argparse.Namespace, url: str, emulator_pid: int, workdir: Path
 ) -> Row:
     server_log(url)  # reset the emulator's log
-    emulator_before, locust_before = cpu_seconds(emulator_pid), children_cpu_s()
+    emulator_before, locust_before = cpu_seconds(emulator_pid) or 0.0, children_cpu_s()
     busy_before, steal_before = machine_cpu_s()
     started = time.monotonic()
     code = run_locust(url, scenario, args, workdir)
     wall = time.monotonic() - started
-    emulator_cpu = cpu_seconds(emulator_pid) - emulator_before
+    emulator_cpu = (cpu_seconds(emulator_pid) or 0.0) - emulator_before
     locust_cpu = children_cpu_s() - locust_before
     busy_after, steal_after = machine_cpu_s()
     busy, steal = busy_after - busy_before, steal_after - steal_before
