@@ -13,10 +13,9 @@ import textwrap
 
 import pytest
 
-from acceptance.harness import exitcodes
-from acceptance.harness.plugin import OPTIONS
-
-PYTEST_ARGS = ("-m", "preflight", "--pyargs", "acceptance")
+# -p names the plugin's entry point (a no-op where it is installed): the command also works where
+# the package is importable but its metadata is not installed (PYTHONPATH, an older install).
+PYTEST_ARGS = ("-p", "acceptance.harness.plugin", "-m", "preflight", "--pyargs", "acceptance")
 USAGE = """usage: preflight [OPTIONS...]
 
 Fill in the release checklist: runs
@@ -38,6 +37,10 @@ Exit codes:
 
 def usage() -> str:
     """The help text, its option list taken from the plugin's own option table."""
+    # Imported here: a plugin imported before pytest.main() starts would not be assert-rewritten.
+    from acceptance.harness import exitcodes
+    from acceptance.harness.plugin import OPTIONS
+
     lines = []
     for flag, keywords in OPTIONS:
         metavar = keywords.get("metavar")
