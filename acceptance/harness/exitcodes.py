@@ -62,11 +62,13 @@ def gate_exit_code(
     return READY
 
 
-def describe(code: int) -> str:
+def describe(code: int, items: list[ItemResult]) -> str:
     """A few words for the terminal summary."""
+    if code == READY and unverified(items):
+        return "ready_with_unverified (--fail-on-unverified would exit 101)"
     return {
         READY: "ready",
         BLOCKED: "blocked: an item failed",
-        UNVERIFIED: "items not verified (--fail-on-unverified)",
-        int(pytest.ExitCode.TESTS_FAILED): "a test that is not a check failed",
+        UNVERIFIED: "ready_with_unverified, and --fail-on-unverified",
+        int(pytest.ExitCode.TESTS_FAILED): "a test that is no check failed",
     }.get(code, "pytest's own status")

@@ -414,4 +414,5 @@ class _Recorder:
             terminalreporter.write_sep("-", f"preflight: {line}")
             terminalreporter.write_line(f"preflight reports in {self.state.report_dir}")
             code = self.state.exit_code
-            terminalreporter.write_line(f"preflight exit code {code}: {exitcodes.describe(code)}")
+            meaning = exitcodes.describe(code, self.state.items)
+            terminalreporter.write_line(f"preflight exit code {code}: {meaning}")

@@ -53,6 +53,7 @@ def test_unverified_exits_0_by_default(pytester: pytest.Pytester, run_suite: Run
     run = run_suite()
     assert run.checklist["verdict"] == "ready_with_unverified"
     assert run.ret == READY
+    run.result.stdout.fnmatch_lines(["preflight exit code 0: ready_with_unverified (*101)"])
 
 
 def test_fail_on_unverified_exits_101(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
@@ -61,7 +62,7 @@ def test_fail_on_unverified_exits_101(pytester: pytest.Pytester, run_suite: RunS
     run = run_suite("--fail-on-unverified")
     assert run.checklist["verdict"] == "ready_with_unverified"
     assert run.ret == UNVERIFIED == 101
-    run.result.stdout.fnmatch_lines(["preflight exit code 101: *not verified*"])
+    run.result.stdout.fnmatch_lines(["preflight exit code 101: ready_with_unverified, and *"])
 
 
 def test_fail_on_unverified_from_config(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
