@@ -185,7 +185,8 @@ def _build_state(config: pytest.Config) -> RunState:
         check_baseline(baseline, checklist, "--baseline")
         suite.report.previous_run = baseline
     elif suite.report.previous_run is not None and suite.report.previous_run.is_file():
-        check_baseline(suite.report.previous_run, checklist, f"{config_file}: previous_run")
+        where = config_file or "PREFLIGHT_REPORT__PREVIOUS_RUN"
+        check_baseline(suite.report.previous_run, checklist, f"{where}: previous_run")
     report_dir = config.invocation_params.dir / option("report_dir")
     check_report_dir(report_dir)
     ca_file = option("ca_file") or suite.ca_file

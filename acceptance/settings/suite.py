@@ -367,5 +367,8 @@ def find_config_file(value: str, default: str, bases: tuple[Path, ...]) -> Path 
         if (base / value).is_file():
             return base / value
     if value != default:
-        raise ConfigError(f"--preflight-config: {value} does not exist")
+        raise ConfigError(
+            f"--preflight-config {value}: no such file: name an existing file, or leave the "
+            f"option out to use {default} where it exists"
+        )
     return None
