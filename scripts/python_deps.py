@@ -27,7 +27,7 @@ def missing_requirements(extras: list[str]) -> list[str]:
     try:
         from packaging.requirements import Requirement
     except ImportError:
-        return ["packaging (to read the requirements)"]
+        return ["the requirements (not even `packaging` is installed)"]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = list(project["dependencies"])
     for extra in extras:
