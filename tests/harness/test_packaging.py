@@ -198,6 +198,8 @@ def first_run(
     """`pytest -m preflight --pyargs acceptance`, every path option as `--opt PATH WITH SPACES`."""
     shutil.copy(json.loads(stack_json.read_text())["ca_file"], files / "ca bundle.pem")
     (files / "pre flight.toml").write_text("http_timeout_s = 20.0\n")
+    items = [{"id": item_id, "verdict": "pass"} for item_id in CHECKS]
+    (files / "base line.json").write_text(json.dumps({"schema": 1, "items": items}))
     argv = [
         str(venv / "bin" / "python"),
         "-m",
@@ -210,6 +212,7 @@ def first_run(
     argv += ["--pyargs", "acceptance", "--stack", str(stack_json)]
     argv += ["--ca-file", str(files / "ca bundle.pem")]
     argv += ["--preflight-config", str(files / "pre flight.toml")]
+    argv += ["--baseline", str(files / "base line.json")]
     argv += ["--report-dir", str(files / "first report")]
     argv += ["--junitxml", str(files / "first report" / "j unit.xml")]
     for item_id in CHECKS:
@@ -230,6 +233,7 @@ def test_pytest_with_entry_point_from_empty_directory(
         assert verdicts[evidence_item][0] == "needs_confirmation", verdicts[evidence_item]
     assert verdicts["tos.external-tos"][0] in ("pass", "needs_confirmation")
     assert verdicts["backup.code-up-to-date"][0] == "not_verified"
+    assert data["baseline"]["previous_run"] == str(files / "base line.json")
     assert (files / "first report" / "j unit.xml").is_file()
     assert list(release_repo.iterdir()) == []
 
