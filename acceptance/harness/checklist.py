@@ -17,6 +17,8 @@ CHECKLIST_PATH = Path(__file__).resolve().parents[1] / "checklist.yaml"
 CATEGORIES = ("functional", "performance", "security", "compliance")
 PHASES = ("predeploy", "postdeploy_5m", "postdeploy_1h", "postdeploy_24h")
 MODES = ("auto", "stack", "evidence")
+# Most severe first (reports order open items by it).
+IMPACTS = ("critical", "high", "medium", "low")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class ChecklistItem:
     category: str
     phase: str
     mode: str
+    impact: str
     text: str
     how: str
 
@@ -70,6 +73,7 @@ def _parse_item(raw: dict[str, Any]) -> ChecklistItem:
         (item.category, CATEGORIES, "category"),
         (item.phase, PHASES, "phase"),
         (item.mode, MODES, "mode"),
+        (item.impact, IMPACTS, "impact"),
     ):
         if value not in allowed:
             raise ValueError(f"checklist item {item.id}: unknown {what} {value!r}")

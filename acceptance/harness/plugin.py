@@ -2,8 +2,11 @@
 
 Fixtures live in ``acceptance.harness.fixtures``, verdict logic in ``acceptance.harness.verdicts``
 and ``acceptance.harness.results``, report writing in ``acceptance.harness.report`` and
-``acceptance.harness.html_report``. The root ``conftest.py`` loads this module; the run state lives
-in ``config.stash[RUN_STATE]``.
+``acceptance.harness.html_report``. The ``pytest11`` entry point ``acceptance.harness.plugin``
+(pyproject.toml) loads this module before pytest parses the command line, so its options work in
+any directory and with any path (``--stack /elsewhere/stack.json``); the run state lives in
+``config.stash[RUN_STATE]``. Bad input ends the run in ``pytest_configure`` (``inputs``), the exit
+code comes from the verdict (``exitcodes``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from acceptance.harness import html_report, report
+from acceptance.harness import exitcodes, html_report, report
+from acceptance.harness.artefacts import anchor_paths
 from acceptance.harness.checklist import PHASES, load_checklist
 from acceptance.harness.evidence import evidence_of
+from acceptance.harness.inputs import BadInput, check_baseline, check_report_dir, check_waivers
 from acceptance.harness.release import tagged_ids, version_under_release
 from acceptance.harness.results import aggregate
 from acceptance.harness.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
@@ -58,7 +63,7 @@ def _workers(value: str) -> int:
 
 
 # (flag, argparse keywords): one group, each with a metavar and its default in the help.
-_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     (
         "--target",
         {
@@ -141,33 +146,49 @@ _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
             "new failures are flagged in the reports (overrides [report] previous_run)",
         },
     ),
+    (
+        "--fail-on-unverified",
+        {
+            "action": "store_true",
+            "default": False,
+            "help": "exit 101 when items this run selected are not verified, instead of 0 "
+            "(also [report] fail_on_unverified)",
+        },
+    ),
 )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("preflight", "preflight release checklist")
-    for flag, keywords in _OPTIONS:
+    for flag, keywords in OPTIONS:
         keywords = {"default": None, **keywords}
         group.addoption(flag, **{**keywords, "help": keywords["help"] + ". Default: %(default)r"})
 
 
 def _build_state(config: pytest.Config) -> RunState:
+    """Options and preflight.toml, checked: any bad input raises BadInput before anything runs."""
     try:
         value = str(config.getoption("preflight_config"))
         bases = (config.invocation_params.dir, config.rootpath)
-        suite: SuiteConfig = load_suite_config(find_config_file(value, DEFAULT_CONFIG, bases))
+        config_file = find_config_file(value, DEFAULT_CONFIG, bases)
+        suite: SuiteConfig = load_suite_config(config_file)
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+        raise BadInput(str(exc)) from exc
+    anchor_paths(suite, config.rootpath)
     checklist = load_checklist()
-    for waiver in suite.waivers:
-        if waiver.id not in checklist:
-            raise pytest.UsageError(f"waiver for unknown checklist id {waiver.id!r}")
+    check_waivers(suite.waivers, checklist, config_file)
     option = config.getoption
     if option("baseline"):
         baseline = config.invocation_params.dir / option("baseline")
         if not baseline.is_file():
-            raise pytest.UsageError(f"--baseline: {baseline} does not exist")
+            raise BadInput(f"--baseline {baseline}: no such file: pass an existing checklist.json")
+        check_baseline(baseline, checklist, "--baseline")
         suite.report.previous_run = baseline
+    elif suite.report.previous_run is not None and suite.report.previous_run.is_file():
+        where = config_file or "PREFLIGHT_REPORT__PREVIOUS_RUN"
+        check_baseline(suite.report.previous_run, checklist, f"{where}: previous_run")
+    report_dir = config.invocation_params.dir / option("report_dir")
+    check_report_dir(report_dir)
     ca_file = option("ca_file") or suite.ca_file
     stack_file = option("stack") or suite.stack
     spec = TargetSpec(
@@ -184,8 +205,9 @@ def _build_state(config: pytest.Config) -> RunState:
         config=suite,
         spec=spec,
         phase=option("phase"),
-        report_dir=config.invocation_params.dir / option("report_dir"),
+        report_dir=report_dir,
         allow_destructive=option("allow_destructive"),
+        fail_on_unverified=option("fail_on_unverified") or suite.report.fail_on_unverified,
     )
 
 
@@ -196,7 +218,10 @@ def _is_worker(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    state = _build_state(config)
+    try:
+        state = _build_state(config)
+    except BadInput as exc:
+        pytest.exit(f"preflight: {exc}", returncode=exitcodes.BAD_INPUT)
     config.stash[RUN_STATE] = state
     config.pluginmanager.register(_Recorder(config), "preflight-recorder")
     if config.pluginmanager.hasplugin("html"):
@@ -340,9 +365,13 @@ class _Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Runs on the xdist controller too: the verdicts travel in report.user_properties."""
+        is_check = False
         for name, value in report.user_properties:
             if name == USER_PROPERTY:
+                is_check = True
                 self.state.record_phase(report.nodeid, json.loads(str(value)))
+        if report.failed and not is_check:
+            self.state.other_failures += 1
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -372,11 +401,19 @@ class _Recorder:
             dt.date.today(),
         )
         report.write_reports(state)
-        if session.exitstatus == 0 and any(i.verdict is Verdict.FAIL for i in state.items):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        state.exit_code = exitcodes.gate_exit_code(
+            session.exitstatus,
+            state.items,
+            fail_on_unverified=state.fail_on_unverified,
+            other_failures=state.other_failures > 0,
+        )
+        session.exitstatus = state.exit_code
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.state.items is not None:
             line = report.summary_line(self.state).replace("**", "")
             terminalreporter.write_sep("-", f"preflight: {line}")
             terminalreporter.write_line(f"preflight reports in {self.state.report_dir}")
+            code = self.state.exit_code
+            meaning = exitcodes.describe(code, self.state.items)
+            terminalreporter.write_line(f"preflight exit code {code}: {meaning}")

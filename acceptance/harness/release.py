@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from acceptance.settings import SuiteConfig
+from service.artefacts import source_checkout
 
 # "## [0.1.0] - 2026-01-31" or "## 0.1.0": Keep a Changelog headings; "Unreleased" is skipped.
 _HEADING = re.compile(r"^##\s+\[?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)\]?", re.MULTILINE)
@@ -61,9 +62,10 @@ def compatibility(config: SuiteConfig) -> dict[str, Any]:
 
 
 def git(*args: str) -> str | None:
-    """Output of a git command in the suite's repository; None when git or the answer is missing."""
+    """Output of a git command in the suite's repository; None when git or the answer is missing,
+    and when the suite runs from an installed wheel (no checkout: nothing to ask)."""
     binary = shutil.which("git")
-    if binary is None:
+    if binary is None or source_checkout() is None:
         return None
     done = subprocess.run(  # fixed binary, arguments from the suite's config
         [binary, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False

@@ -85,7 +85,7 @@ def _line(item: ItemResult) -> str:
     if item.verdict is Verdict.PASS:
         return f"- [x] {text}"
     reason = " ".join((item.reason or "").split())
-    return f"- [ ] {text} — {_LABELS[item.verdict]}: {reason}"
+    return f"- [ ] {text} — {_LABELS[item.verdict]} ({item.impact}): {reason}"
 
 
 def render_markdown(state: RunState) -> str:

@@ -37,6 +37,7 @@ class ItemResult:
     id: str
     section: str
     text: str
+    impact: str
     verdict: Verdict
     reason: str | None
     evidence: dict[str, Any]
@@ -47,6 +48,7 @@ class ItemResult:
             "id": self.id,
             "section": self.section,
             "text": self.text,
+            "impact": self.impact,
             "verdict": self.verdict.value,
             "reason": self.reason,
             "evidence": self.evidence,
@@ -97,9 +99,10 @@ def apply_waiver(
             f"waiver expired on {waiver.expires.isoformat()} ({waiver.owner}: {waiver.reason}); "
             f"failure: {reason}"
         )
+    approved = f" (approved by {waiver.approved_by})" if waiver.approved_by else ""
     return Verdict.WAIVED, (
-        f"waived by {waiver.owner} until {waiver.expires.isoformat()}: {waiver.reason}; "
-        f"failure: {reason}"
+        f"waived by {waiver.owner}{approved} until {waiver.expires.isoformat()}: "
+        f"{waiver.reason}; failure: {reason}"
     )
 
 
@@ -135,6 +138,7 @@ def aggregate(
                 id=item.id,
                 section=item.section,
                 text=item.text,
+                impact=item.impact,
                 verdict=verdict,
                 reason=reason,
                 evidence=merge_evidence(ran),

@@ -38,6 +38,7 @@ class RunState:
     phase: str
     report_dir: Path
     allow_destructive: bool
+    fail_on_unverified: bool = False
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished: dt.datetime | None = None
     collected: dict[str, list[str]] = field(default_factory=dict)
@@ -45,6 +46,10 @@ class RunState:
     records: dict[str, TestRecord] = field(default_factory=dict)
     identity: dict[str, str | None] | None = None
     items: list[ItemResult] | None = None
+    # Failed tests that are no checks (they decide no item but still fail the run), and the
+    # exit code the run ends with (acceptance.harness.exitcodes).
+    other_failures: int = 0
+    exit_code: int = 0
 
     @property
     def destructive_allowed(self) -> bool:

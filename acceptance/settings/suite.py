@@ -40,6 +40,12 @@ class Waiver(BaseModel):
     id: str = Field(description="checklist id the waiver applies to")
     reason: str = Field(min_length=1, description="why the failure is acceptable for now")
     owner: str = Field(min_length=1, description="who accepted it")
+    approved_by: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a second person who approved it; required, and not the owner, for an item "
+        "of impact critical",
+    )
     expires: dt.date = Field(description="last day the waiver is valid (inclusive)")
 
     def expired(self, today: dt.date) -> bool:
@@ -58,6 +64,11 @@ class ReportSettings(BaseModel):
     title: str = Field(default="Preflight release checklist", description="report title")
     fetch_version_timeout_s: float = Field(
         default=5.0, gt=0, description="timeout of the /version probe for the report header"
+    )
+    fail_on_unverified: bool = Field(
+        default=False,
+        description="exit 101 when an item the run selected is not verified (like "
+        "--fail-on-unverified); False: such a run exits 0. Default: False",
     )
 
 
@@ -364,5 +375,8 @@ def find_config_file(value: str, default: str, bases: tuple[Path, ...]) -> Path 
         if (base / value).is_file():
             return base / value
     if value != default:
-        raise ConfigError(f"--preflight-config: {value} does not exist")
+        raise ConfigError(
+            f"--preflight-config {value}: no such file: name an existing file, or leave the "
+            f"option out to use {default} where it exists"
+        )
     return None

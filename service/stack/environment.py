@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from service.artefacts import source_checkout
 from service.stack.info import StackKeys
 
 KEY_IDS = StackKeys(api="ci", api_2="ci-2", admin="ops", revoked="old", rate_limit="ci-limit")
@@ -70,9 +71,10 @@ def generate_keys() -> StackKeys:
 
 
 def build_commit() -> str:
-    """``git rev-parse HEAD`` of the checkout the service runs from, or "unknown"."""
+    """``git rev-parse HEAD`` of the checkout the service runs from, or "unknown" (also when it
+    runs from an installed wheel: no checkout, and the commit was not recorded in the wheel)."""
     git = shutil.which("git")
-    if git is None:
+    if git is None or source_checkout() is None:
         return "unknown"
     try:
         done = subprocess.run(

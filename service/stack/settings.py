@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.stack.environment import REPO_ROOT
+from service.artefacts import reference_file
 
 
 class StackSettings(BaseSettings):
@@ -40,11 +40,11 @@ class StackSettings(BaseSettings):
         description="Alertmanager executables tried in order (Debian: prometheus-alertmanager)",
     )
     alert_rules: list[Path] = Field(
-        default_factory=lambda: [REPO_ROOT / "ops/prometheus/alerts.yml"],
+        default_factory=lambda: [reference_file("ops/prometheus/alerts.yml")],
         description="rule files the stack's Prometheus evaluates",
     )
     alertmanager_config: Path = Field(
-        default=REPO_ROOT / "ops/alertmanager/alertmanager.yml",
+        default=reference_file("ops/alertmanager/alertmanager.yml"),
         description="Alertmanager configuration; its webhooks go to the stack's loopback receiver",
     )
     # A stack lives a minute: the first scrape and the Watchdog must come within seconds.

@@ -55,11 +55,22 @@ def test_checklist_json_contract(pytester: pytest.Pytester, run_suite: RunSuite)
     assert [item["id"] for item in data["items"]] == _ids()
     assert len(data["items"]) == 109
     for item in data["items"]:
-        assert set(item) == {"id", "section", "text", "verdict", "reason", "evidence", "checks"}
+        assert set(item) == {
+            "id",
+            "section",
+            "text",
+            "impact",
+            "verdict",
+            "reason",
+            "evidence",
+            "checks",
+        }
+        assert item["impact"] in {"critical", "high", "medium", "low"}
         assert item["verdict"] in {"pass", "fail", "waived", "not_verified", "needs_confirmation"}
         assert (item["reason"] is None) == (item["verdict"] == "pass")
     tls = next(i for i in data["items"] if i["id"] == "config.tls")
     assert tls["section"] == "Configuration"
+    assert tls["impact"] == "critical"
     assert tls["evidence"] == {"days_to_expiry": 3}
     assert tls["checks"] == ["test_checks.py::test_fail"]
 
@@ -73,11 +84,13 @@ def test_checklist_markdown(pytester: pytest.Pytester, run_suite: RunSuite) -> N
     assert "**Verdict: BLOCKED** (109 items: 1 pass, 1 fail, 0 waived, 107 not verified" in text
     assert "- [x] All API endpoints return 200 OK for health checks" in lines
     assert (
-        "- [ ] TLS certificates are valid and not expired — FAIL: "
+        "- [ ] TLS certificates are valid and not expired — FAIL (critical): "
         "AssertionError: certificate expires in 3 days"
     ) in lines
-    assert any(line.endswith("— NOT VERIFIED: no log access") for line in lines)
-    assert "- [ ] `GET /health` returns complete system status — NOT VERIFIED: no check" in lines
+    assert any(line.endswith("— NOT VERIFIED (low): no log access") for line in lines)
+    assert (
+        "- [ ] `GET /health` returns complete system status — NOT VERIFIED (medium): no check"
+    ) in lines
     assert sum(1 for line in lines if re.match(r"- \[[ x]\] ", line)) == 109
     assert "## Pre-Deployment Verification" in lines and "### System Health" in lines
     assert "### Immediate Checks (Within 5 minutes)" in lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from acceptance.harness.exitcodes import BLOCKED
 from tests.support.suite_runs import RunSuite
 
 ENDINGS = """
@@ -66,7 +67,7 @@ def test_each_ending_maps_to_its_verdict(pytester: pytest.Pytester, run_suite: R
     assert run.item("health.queue-depths")["evidence"] == {"depth": 5}
     assert run.item("health.workers")["checks"] == ["test_endings.py::test_not_verified"]
     assert run.checklist["verdict"] == "blocked"
-    assert run.ret == 1
+    assert run.ret == BLOCKED
 
 
 AGGREGATION = """
@@ -139,7 +140,7 @@ def test_ok():
 
 
 def test_failing_item_fails_the_run(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
-    """A failing check makes the exit code non-zero (pytest's own, kept)."""
+    """A failing check blocks the release: exit code 100, not pytest's 1."""
     pytester.makepyfile(
         test_bad="""
 import pytest
@@ -149,7 +150,7 @@ def test_bad():
     assert False
 """
     )
-    assert run_suite().ret == 1
+    assert run_suite().ret == BLOCKED
 
 
 def test_selected_but_not_run(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
