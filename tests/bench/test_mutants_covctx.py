@@ -26,10 +26,11 @@ def during_b():
 
 label, ack = Path(sys.argv[1]), Path(sys.argv[2])
 deadline = time.monotonic() + 60
-seen = ""
+seen, done = "", set()
 while time.monotonic() < deadline and seen != "END":
     seen = label.read_text()
-    if seen in ("A", "B"):
+    if seen in ("A", "B") and seen not in done:
+        done.add(seen)
         # Work under the label for a while: the follower polls every 50 ms.
         until = time.monotonic() + 1.0
         while time.monotonic() < until:
