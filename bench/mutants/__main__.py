@@ -50,7 +50,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     cmap = CoverageMap.load(args.coverage_map, args.fallback)
     budget = runner.Budget(
-        boot_timeout_s=args.boot_timeout_s, mutant_s=args.mutant_budget_s, total_s=args.budget_s
+        boot_timeout_s=args.boot_timeout_s,
+        mutant_s=args.mutant_budget_s,
+        total_s=args.budget_s,
+        stop_at_first_fail=not args.all_boxes,
     )
     print(f"{len(mutants)} mutants in the sample; results in {out / runner.RESULTS}", flush=True)
     for record in runner.run(root, mutants, cmap, out, budget):
@@ -167,6 +170,11 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         type=float,
         default=900.0,
         help="boot + checks of one mutant, else timeout. Default: %(default)s",
+    )
+    add(
+        "--all-boxes",
+        action="store_true",
+        help="run every selected box even after one failed (per-section kills exact, slower)",
     )
     add("--out", type=Path, default=Path("mutants-run"), help="Default: %(default)s")
     add("--resume", action="store_true", help="skip mutants already decided in --out")

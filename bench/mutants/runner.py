@@ -42,6 +42,10 @@ class Budget:
     boot_timeout_s: float = 120.0
     mutant_s: float = 900.0  # boot + checks of one mutant
     total_s: float = 3600.0
+    # Stop a mutant's checks at the first failed one: a kill needs one failed box, and only
+    # survivors then pay for every selected box (the per-section "killed here" counts only
+    # the first box that failed).
+    stop_at_first_fail: bool = True
 
 
 def sample(mutants: Sequence[Mutant], size: int | None, seed: int) -> list[Mutant]:
@@ -141,6 +145,7 @@ def run_one(
                     ids=selection.ids,
                     timeout_s=max(left, 1.0),
                     env=env,
+                    extra_args=["--maxfail=1"] if budget.stop_at_first_fail else [],
                 )
         except stack.BootFailed as exc:
             record.update(status="killed_boot", reason=str(exc)[-1500:])
