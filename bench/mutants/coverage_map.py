@@ -136,11 +136,12 @@ def lines_by_check(
     ``order`` as well: a process notices a new label up to ``covctx.POLL_S`` late (the next
     check's first requests land under the previous label), and work a check leaves behind (a
     job still retrying) runs under the next one's. A context that is no check's node id (the
-    boot, the time after the last check) becomes BOOT.
+    boot, the stop after the last check) becomes BOOT: no check ran then.
     """
+    checks = [label for label in order if label in checks_of]
     neighbours: dict[str, set[str]] = {}
-    for n, label in enumerate(order):
-        neighbours[label] = set(order[max(0, n - 1) : n + 2])
+    for n, label in enumerate(checks):
+        neighbours[label] = set(checks[max(0, n - 1) : n + 2])
     out: dict[str, dict[int, set[str]]] = {}
     for path, by_line in contexts.items():
         mapped: dict[int, set[str]] = {}

@@ -88,10 +88,11 @@ def judge(
     """killed or survived from a run's checklist.json, for the selected boxes."""
     verdicts = {item["id"]: item["verdict"] for item in checklist["items"]}
     failed = sorted(i for i in ids if verdicts.get(i) == "fail")
-    unverified = sorted(
-        i
-        for i in ids
-        if baseline.get(i) in GOOD and verdicts.get(i) not in GOOD and i not in failed
+    # Only a survivor ran every selected box (a kill may have stopped at the first failure).
+    unverified = (
+        sorted(i for i in ids if baseline.get(i) in GOOD and verdicts.get(i) not in GOOD)
+        if not failed
+        else []
     )
     return {
         "status": "killed" if failed else "survived",

@@ -29,14 +29,17 @@ def test_files_round_trip() -> None:
 
 def test_lines_count_for_the_neighbouring_checks_too() -> None:
     """A line run under check B also counts for A and C (labels switch late); a label that is
-    no check is the boot."""
-    order = ["t::a", "t::b", "t::c", "t::d"]
+    no check (the boot, the stop after the last check) is BOOT and nobody's neighbour."""
+    order = ["t::a", "t::b", "t::c", "t::d", "(after checks)"]
     checks_of = {"t::a": ["x.a"], "t::b": ["x.b"], "t::c": ["y.c"], "t::d": ["y.d"]}
-    contexts = {"service/m.py": {1: ["t::b"], 2: ["(boot)"], 3: ["", "t::d"]}}
+    contexts = {
+        "service/m.py": {1: ["t::b"], 2: ["(boot)"], 3: ["", "t::d"], 4: ["(after checks)"]}
+    }
     lines = cm.lines_by_check(contexts, checks_of, order)["service/m.py"]
     assert lines[1] == {"x.a", "x.b", "y.c"}
     assert lines[2] == {cm.BOOT}
     assert lines[3] == {cm.BOOT, "y.c", "y.d"}
+    assert lines[4] == {cm.BOOT}
 
 
 def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
