@@ -143,7 +143,9 @@ def markdown(summary: Mapping[str, Any]) -> str:
         "",
         f"**Score: {pct(summary['score'])}** (killed / killed + survived + no coverage).",
         "",
-        f"Median per booted mutant: {summary['timing_s']}.",
+        "Median per booted mutant: "
+        + ", ".join(f"{k.removeprefix('median_')} {v} " for k, v in summary["timing_s"].items())
+        + "(seconds).",
         "",
         "## Per module",
         "",
