@@ -144,8 +144,10 @@ def markdown(summary: Mapping[str, Any]) -> str:
         f"**Score: {pct(summary['score'])}** (killed / killed + survived + no coverage).",
         "",
         "Median per booted mutant: "
-        + ", ".join(f"{k.removeprefix('median_')} {v} " for k, v in summary["timing_s"].items())
-        + "(seconds).",
+        + ", ".join(
+            f"{k.removeprefix('median_')[:-2]} {v} s" for k, v in summary["timing_s"].items()
+        )
+        + ".",
         "",
         "## Per module",
         "",
