@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("mutmut", reason="the mutation bench needs the bench extra")
+
 from bench.mutants import runner
 from bench.mutants.generate import Mutant
 
