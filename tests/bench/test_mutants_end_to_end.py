@@ -12,11 +12,13 @@ from bench.mutants import generate, runner
 from bench.mutants.coverage_map import CoverageMap
 
 REPO = Path(__file__).resolve().parents[2]
-ROUTE = '"/live")'  # the liveness route: @router.get("/live") under the /health prefix
+# The readiness route (@router.get("/ready", ...) under the /health prefix): the stack's boot
+# waits on /health/live and /health, not on it, so the mutated stack boots.
+ROUTE = '"/ready"'
 
 
-def _liveness_route_mutant() -> generate.Mutant:
-    """The string mutant of the liveness route's path, wherever the layout puts the route."""
+def _readiness_route_mutant() -> generate.Mutant:
+    """The string mutant of the readiness route's path, wherever the layout puts the route."""
     for module, path in generate.platform_modules(REPO).items():
         lines = (REPO / path).read_text().splitlines()
         numbers = {n for n, text in enumerate(lines, 1) if ROUTE in text and "@" in text}
@@ -30,7 +32,7 @@ def _liveness_route_mutant() -> generate.Mutant:
 def test_one_mutant_is_booted_checked_and_recorded(tmp_path: Path) -> None:
     """The record says what happened (a decided outcome), with boot and check times and the
     diff; the box run is the one the map selects for the line."""
-    mutant = _liveness_route_mutant()
+    mutant = _readiness_route_mutant()
     cmap = CoverageMap(
         lines={mutant.path: {mutant.line: frozenset({"health.endpoints-ok"})}},
         baseline={"health.endpoints-ok": "pass"},
@@ -42,5 +44,5 @@ def test_one_mutant_is_booted_checked_and_recorded(tmp_path: Path) -> None:
     assert record["status"] in {"killed", "survived"}, record.get("reason")
     assert record["ids"] == ["health.endpoints-ok"] and record["selection"] == "line"
     assert record["boot_s"] > 0 and record["checks_s"] > 0
-    assert "XX/liveXX" in record["diff"]
+    assert "XX/readyXX" in record["diff"]
     assert runner.pending([mutant], runner.load_results(tmp_path)) == []
