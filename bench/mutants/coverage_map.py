@@ -104,10 +104,10 @@ class CoverageMap:
         known = self.baseline or self.sections
         out: set[str] = set()
         for name in names:
-            if name.endswith("."):
-                out.update(i for i in known if i.startswith(name))
-            else:
-                out.add(name)
+            found = [i for i in known if i.startswith(name)] if name.endswith(".") else [name]
+            if not found or (known and not set(found) <= set(known)):
+                raise ValueError(f"fallback map: {name!r} names no checklist id")
+            out.update(found)
         return sorted(out)
 
     def select(self, path: str, line: int) -> Selection:

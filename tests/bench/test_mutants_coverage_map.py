@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.mutants import coverage_map as cm
 
 
@@ -54,3 +56,6 @@ def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
     assert cmap.select("service/m.py", 2) == cm.Selection(["x.a", "y.c"], "module")
     assert cmap.select("service/child.py", 9) == cm.Selection(["x.a", "z.e", "z.f"], "fallback")
     assert cmap.select("service/m.py", 40) == cm.Selection([], "none")
+    cmap.fallback["service/child.py"] = ["z.nowhere"]
+    with pytest.raises(ValueError, match="names no checklist id"):
+        cmap.select("service/child.py", 9)
