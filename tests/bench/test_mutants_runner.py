@@ -1,0 +1,71 @@
+"""Sampling, resuming and judging a mutant run (no stack: the records are made by hand)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mutmut", reason="the mutation bench needs the bench extra")
+
+from bench.mutants import runner
+from bench.mutants.generate import Mutant
+
+
+def _mutants(n: int) -> list[Mutant]:
+    return [
+        Mutant("service.m", "service/m.py", line, "number", 0, f"{line:012d}")
+        for line in range(1, n + 1)
+    ]
+
+
+def test_sample_is_deterministic_by_seed() -> None:
+    """Same seed, same sample; another seed, another one; a size past the pool takes all."""
+    pool = _mutants(200)
+    first, again = runner.sample(pool, 10, seed=1), runner.sample(pool, 10, seed=1)
+    assert first == again and len(first) == 10
+    assert runner.sample(pool, 10, seed=2) != first
+    assert first == sorted(first, key=lambda m: m.line)
+    assert runner.sample(pool, 500, seed=1) == pool
+    assert runner.sample(pool, None, seed=1) == pool
+
+
+def test_resume_runs_only_undecided_mutants(tmp_path: Path) -> None:
+    """Decided outcomes are skipped; errors and mutants never run are run again; the last
+    record of a mutant wins."""
+    pool = _mutants(4)
+    runner.append(tmp_path, {"id": pool[0].id, "status": "error"})
+    runner.append(tmp_path, {"id": pool[0].id, "status": "killed"})
+    runner.append(tmp_path, {"id": pool[1].id, "status": "survived"})
+    runner.append(tmp_path, {"id": pool[2].id, "status": "error"})
+    done = runner.load_results(tmp_path)
+    assert done[pool[0].id]["status"] == "killed"
+    assert runner.pending(pool, done) == [pool[2], pool[3]]
+    lines = (tmp_path / runner.RESULTS).read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines][:2] == [pool[0].id, pool[0].id]
+
+
+def test_judge_kills_on_a_failed_box_only() -> None:
+    """A failed selected box kills; a survivor's box that passed before and is now not verified
+    is noted, not counted as a kill (a kill may have stopped before the others ran); boxes
+    outside the selection do not matter."""
+    checklist = {
+        "items": [
+            {"id": "a.x", "verdict": "pass"},
+            {"id": "a.y", "verdict": "fail"},
+            {"id": "b.z", "verdict": "not_verified"},
+            {"id": "c.w", "verdict": "fail"},
+        ]
+    }
+    baseline = {"a.x": "pass", "a.y": "pass", "b.z": "pass", "c.w": "pass"}
+    assert runner.judge(checklist, ["a.x", "a.y", "b.z"], baseline) == {
+        "status": "killed",
+        "failed": ["a.y"],
+        "unverified": [],
+    }
+    assert runner.judge(checklist, ["a.x", "b.z"], baseline) == {
+        "status": "survived",
+        "failed": [],
+        "unverified": ["b.z"],
+    }
