@@ -45,6 +45,8 @@ class RunState:
     records: dict[str, TestRecord] = field(default_factory=dict)
     identity: dict[str, str | None] | None = None
     items: list[ItemResult] | None = None
+    html_path: Path | None = None  # report.html, when pytest-html writes one
+    report_s: float | None = None  # how long writing checklist.json/.md and summary.html took
 
     @property
     def destructive_allowed(self) -> bool:

@@ -58,6 +58,12 @@ class ReportSettings(BaseModel):
     fetch_version_timeout_s: float = Field(
         default=5.0, gt=0, description="timeout of the /version probe for the report header"
     )
+    same_within: float = Field(
+        default=0.05,
+        ge=0,
+        description="summary.html: a key figure within this share of its baseline value reads "
+        "'unchanged', not better or worse. Default: 0.05",
+    )
 
 
 DEFAULT_QUEUE_DEPTH_MAX = {"hot": 100, "backfill": 5_000, "retry": 50, "dead": 10}
