@@ -12,7 +12,12 @@ from typing import Any
 from acceptance.harness.charts import histogram_chart, line_chart
 from acceptance.harness.checklist import load_checklist
 
-TARGET = {"url": "https://127.0.0.1:8443", "version": "0.2.0", "commit": "abc1234", "environment": "local"}
+TARGET = {
+    "url": "https://127.0.0.1:8443",
+    "version": "0.2.0",
+    "commit": "abc1234",
+    "environment": "local",
+}
 
 
 def ttft_evidence(p50: float, p95: float, values: list[float]) -> dict[str, Any]:
