@@ -209,15 +209,16 @@ def _figures(summary: Summary) -> str:
 
 
 def _charts(charts: list[Chart]) -> str:
-    # Imported here: matplotlib costs a second to import, and only a run writing reports needs it.
-    from acceptance.harness.chart_svg import render_svg
+    body = '<p class="muted">No check of this run recorded a chart.</p>'
+    if charts:
+        # Imported here: matplotlib takes a second to import, and only runs with charts need it.
+        from acceptance.harness.chart_svg import render_svg
 
-    figures = "".join(
-        f'<figure id="{c.anchor}">{render_svg(c.spec, salt=c.anchor)}'
-        f"<figcaption>{escape(c.item)} {_badge(c.verdict)}</figcaption></figure>"
-        for c in charts
-    )
-    body = figures or '<p class="muted">No check of this run recorded a chart.</p>'
+        body = "".join(
+            f'<figure id="{c.anchor}">{render_svg(c.spec, salt=c.anchor)}'
+            f"<figcaption>{escape(c.item)} {_badge(c.verdict)}</figcaption></figure>"
+            for c in charts
+        )
     return f'<section id="charts"><h2>Charts</h2><div class="charts">{body}</div></section>'
 
 
