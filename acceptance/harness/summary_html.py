@@ -8,6 +8,7 @@ words as well as colour. No script, no external resource: the page opens offline
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from html import escape
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from acceptance.harness.key_figures import FigureRow
-from acceptance.harness.summary import Chart, Entry, Summary, build
+from acceptance.harness.summary import IMPACTS, Chart, Entry, Summary, build
 from acceptance.harness.summary_style import CSS
 from acceptance.settings import SuiteConfig
 
@@ -55,7 +56,18 @@ def _evidence(evidence: dict[str, Any]) -> str:
 
 
 def _badge(verdict: str) -> str:
-    return f'<span class="badge v-{verdict}">{LABELS.get(verdict, verdict)}</span>'
+    return f'<span class="badge v-{escape(verdict)}">{escape(LABELS.get(verdict, verdict))}</span>'
+
+
+def _when(started: str | None, finished: str | None) -> str:
+    """``run 2026-12-06 02:47:24 to 02:47:39 UTC (15 s)``; the raw strings if unparsable."""
+    try:
+        began = dt.datetime.fromisoformat(str(started))
+        ended = dt.datetime.fromisoformat(str(finished))
+    except ValueError:
+        return f"run {escape(str(started))} to {escape(str(finished))}"
+    took = round((ended - began).total_seconds())
+    return f"run {began:%Y-%m-%d %H:%M:%S} to {ended:%H:%M:%S} UTC ({took} s)"
 
 
 def _header(summary: Summary, title: str, links: dict[str, str]) -> str:
@@ -66,7 +78,7 @@ def _header(summary: Summary, title: str, links: dict[str, str]) -> str:
         if target.get(k)
     ]
     facts += [f"phase <b>{escape(summary.phase or '?')}</b>"]
-    facts += [f"run {escape(summary.started or '?')} to {escape(summary.finished or '?')}"]
+    facts += [_when(summary.started, summary.finished)]
     nav = " · ".join(f'<a href="{escape(href)}">{escape(name)}</a>' for name, href in links.items())
     return (
         f"<header><h1>Release summary: {escape(title)}</h1>"
@@ -85,9 +97,10 @@ def _headline(summary: Summary) -> str:
         named = ", ".join(failed[:HEADLINE_IDS]) + (" …" if len(failed) > HEADLINE_IDS else "")
         return f"Do not release: {_items(summary.totals['fail'])} failed ({named})."
     if summary.verdict == "ready_with_unverified":
+        skipped = f" ({len(summary.not_run)} not run in this session)" if summary.not_run else ""
         return (
             f"Nothing failed, but {_items(summary.totals['not_verified'])} could not be "
-            "verified: release only if a person accepts each one listed below."
+            f"verified{skipped}: release only if a person accepts each one."
         )
     if summary.verdict == "ready":
         return "Nothing failed and nothing is unverified."
@@ -119,7 +132,7 @@ def _verdict(summary: Summary) -> str:
 def _entry_row(entry: Entry) -> str:
     new = ' <span class="new">new since baseline</span>' if entry.new_failure else ""
     return (
-        f'<tr class="row-{entry.verdict}"><td><span class="impact i-{entry.impact}">'
+        f'<tr class="row-{escape(entry.verdict)}"><td><span class="impact i-{entry.impact}">'
         f"{entry.impact}</span></td><td>{_badge(entry.verdict)}{new}</td>"
         f"<td><b>{escape(entry.id)}</b><br>{escape(entry.text)}"
         f'<br><span class="muted">{escape(entry.section)}</span></td>'
@@ -138,7 +151,10 @@ def _not_run_note(summary: Summary) -> str:
 
 def _attention(summary: Summary) -> str:
     if not summary.attention:
-        body = '<p class="ok">Nothing failed, was waived or is unverified.</p>'
+        body = (
+            '<p class="ok">Of the boxes this run checked, none failed, was waived or is '
+            "unverified.</p>"
+        )
     else:
         rows = "".join(_entry_row(e) for e in summary.attention)
         body = (
@@ -242,11 +258,16 @@ def _sections(summary: Summary) -> str:
 def _not_run(summary: Summary) -> str:
     if not summary.not_run:
         return ""
-    items = ", ".join(f"{escape(e.id)} ({e.impact})" for e in summary.not_run)
+    levels = "".join(
+        f"<li><b>{level}</b> ({len(ids)}): {escape(', '.join(ids))}</li>"
+        for level in IMPACTS
+        if (ids := [e.id for e in summary.not_run if e.impact == level])
+    )
     return (
-        f'<section id="not-run"><h2>Not verified: not run in this session '
+        '<section id="not-run"><h2>Not verified: not run in this session '
         f"({len(summary.not_run)})</h2><p>Reason for each: <i>not selected</i> (the run's "
-        f"-m/--checklist-id left their checks out). By impact, then section: {items}</p></section>"
+        "<code>-m</code> or <code>--checklist-id</code> left their checks out). By impact, "
+        f'then section:</p><ul class="not-run">{levels}</ul></section>'
     )
 
 

@@ -60,6 +60,7 @@ table.compact { width:auto; } table.compact td.num { min-width:90px; }
 .charts svg { width:100%; height:auto; display:block; }
 figcaption { font-size:12px; color:#555; }
 td.zero { color:#bbb; }
+ul.not-run { font-size:12px; padding-left:18px; }
 td.c-fail { color:var(--fail); font-weight:bold; } td.c-waived { color:#b45309; }
 td.c-not_verified { color:var(--nv); font-weight:bold; }
 @media print { .charts { grid-template-columns:1fr 1fr; } }

@@ -54,7 +54,8 @@ def test_page_is_self_contained() -> None:
 
 def test_ready_page() -> None:
     page = _page(document())
-    assert "✔ READY" in page and "Nothing failed, was waived or is unverified." in page
+    assert "✔ READY" in page and "none failed, was waived or is unverified." in page
+    assert "run 2026-12-06 02:00:00 to 02:01:30 UTC (90 s)" in page
     assert "no baseline figure" in page
 
 
@@ -68,9 +69,9 @@ def test_unverified_page_and_not_selected_boxes() -> None:
     )
     page = _page(doc)
     assert "⚠ READY WITH UNVERIFIED" in page
-    assert "2 items could not be verified" in page
+    assert "2 items could not be verified (1 not run in this session)" in page
     assert "no log access" in page
-    assert re.search(r'id="not-run".*config\.tls \(medium\)', page)
+    assert re.search(r'id="not-run".*<li><b>medium</b> \(1\): config\.tls</li>', page)
 
 
 def test_text_from_checks_is_escaped() -> None:
