@@ -18,6 +18,7 @@ from typing import Any
 import matplotlib.style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 # Colours distinguishable with the common colour-vision deficiencies; reference lines are red
 # and dashed, so they read as limits without colour too.
@@ -52,22 +53,35 @@ def _limits(ax: Axes, lines: dict[str, float] | None, *, vertical: bool) -> None
 
 def _line(ax: Axes, spec: dict[str, Any]) -> bool:
     series: dict[str, list[list[float]]] = spec["series"]
-    drawn = False
+    ys = [p[1] for points in series.values() for p in points]
+    if not ys:
+        return False
     for name, points in sorted(series.items()):
         if points:
             marker = "." if len(points) <= 200 else None
             ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=name)
-            drawn = True
     _limits(ax, spec.get("hlines"), vertical=False)
-    return drawn
+    if min(ys) >= 0:
+        # Latency, memory, depth: from zero, so a flat line at 0 or a small wobble is not
+        # drawn as a swing across the whole plot.
+        ax.set_ylim(bottom=0, top=None if max(ys) > 0 else 1)
+    if all(float(y).is_integer() for y in ys):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return True
 
 
 def _histogram(ax: Axes, spec: dict[str, Any]) -> bool:
     values: list[float] = spec["values"]
     if not values:
         return False
-    bins = max(5, min(MAX_BINS, round(len(values) ** 0.5)))
-    ax.hist(values, bins=bins, edgecolor="white", linewidth=0.5, label=f"{len(values)} samples")
+    lines = list((spec.get("vlines") or {}).values())
+    # Bins over the values and the reference lines together: one scale shows both, and bars
+    # stay visible when the values sit far under an SLO.
+    span = (min(values + lines), max(values + lines))
+    bins = MAX_BINS if lines else max(5, min(MAX_BINS, round(len(values) ** 0.5)))
+    label = f"{len(values)} samples"
+    ax.hist(values, bins=bins, range=span, edgecolor="white", linewidth=0.5, label=label)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _limits(ax, spec.get("vlines"), vertical=True)
     return True
 

@@ -81,6 +81,8 @@ FIGURES = (
 )
 # latency.api records {"endpoint": p95}; [slo.endpoint_p95_ms] has the same keys.
 API_ITEM = "latency.api"
+# The boxes whose evidence holds the key figures (their charts come first on the page).
+FIGURE_ITEMS = frozenset({*(fig.item for fig in FIGURES), API_ITEM})
 
 
 def api_figures(endpoints: Iterable[str]) -> list[KeyFigure]:

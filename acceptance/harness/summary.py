@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acceptance.harness.charts import is_chart
-from acceptance.harness.key_figures import FigureRow, key_figures
+from acceptance.harness.key_figures import FIGURE_ITEMS, FigureRow, key_figures
 from acceptance.settings import SuiteConfig
 
 # Severity of a box (acceptance/checklist.yaml `impact`); a checklist without it counts as medium.
@@ -129,13 +129,20 @@ def anchor(item_id: str, key: str) -> str:
 
 def charts(items: list[dict[str, Any]]) -> list[Chart]:
     """Every chart spec in the items' evidence, each once (a check with several ids gives its
-    evidence to each), histograms first, then in checklist order."""
+    evidence to each): histograms first, then the charts of the key figures' boxes (latency
+    over time), then the rest, each group in checklist order."""
     found: list[Chart] = []
     for item in items:
         for key, value in (item.get("evidence") or {}).items():
             if is_chart(value) and all(chart.spec != value for chart in found):
                 found.append(Chart(anchor(item["id"], key), item["id"], item["verdict"], value))
-    return sorted(found, key=lambda chart: chart.spec["chart"] != "histogram")
+
+    def rank(chart: Chart) -> int:
+        if chart.spec["chart"] == "histogram":
+            return 0
+        return 1 if chart.item in FIGURE_ITEMS else 2
+
+    return sorted(found, key=rank)
 
 
 def by_id(document: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

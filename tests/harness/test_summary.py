@@ -85,18 +85,24 @@ def test_section_counts_in_checklist_order() -> None:
     }
 
 
-def test_charts_once_each_histograms_first() -> None:
-    """A check with two ids gives both the same chart: drawn once, under the first id."""
+def test_charts_once_each_histograms_then_key_figures_first() -> None:
+    """A check with two ids gives both the same chart: drawn once, under the first id.
+    Histograms lead, then the charts of the key figures' boxes, then the rest."""
     line = line_chart("over time", {"s": [[0, 1]]}, x_label="t (s)", y_label="ms")
+    memory = line_chart("memory", {"api": [[0, 50]]}, x_label="t (s)", y_label="MB")
     hist = histogram_chart("distribution", [1.0, 2.0], x_label="ms")
     items = [
+        _item("resources.memory", "U", "pass", evidence={"rss_chart": memory}),
         _item("load.recovery", "L", "pass", evidence={"spike_chart": line}),
         _item("latency.ttft", "R", "fail", evidence={"ttft_histogram": hist, "n": 3}),
+        _item("latency.api", "R", "pass", evidence={"latency_chart": {**line, "title": "api"}}),
         _item("post1h.new-functionality", "P", "pass", evidence={"spike_chart": line}),
     ]
     found = charts(items)
     assert [(c.item, c.anchor) for c in found] == [
         ("latency.ttft", "chart-latency-ttft-ttft_histogram"),
+        ("latency.api", "chart-latency-api-latency_chart"),
+        ("resources.memory", "chart-resources-memory-rss_chart"),
         ("load.recovery", "chart-load-recovery-spike_chart"),
     ]
     assert found[0].verdict == "fail"
