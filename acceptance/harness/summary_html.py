@@ -37,7 +37,7 @@ WORDS = {
 HEADLINE_IDS = 5
 # Evidence is listed, not dumped: long values are cut here; checklist.json has them whole.
 VALUE_CHARS = 160
-EVIDENCE_KEYS = 12
+EVIDENCE_KEYS = 16
 
 
 def _value(value: Any) -> str:
@@ -95,7 +95,10 @@ def _headline(summary: Summary) -> str:
     if summary.verdict == "blocked":
         failed = [e.id for e in summary.attention if e.verdict == "fail"]
         named = ", ".join(failed[:HEADLINE_IDS]) + (" …" if len(failed) > HEADLINE_IDS else "")
-        return f"Do not release: {_items(summary.totals['fail'])} failed ({named})."
+        skipped = (
+            f" {_items(len(summary.not_run))} not run in this session." if summary.not_run else ""
+        )
+        return f"Do not release: {_items(summary.totals['fail'])} failed ({named}).{skipped}"
     if summary.verdict == "ready_with_unverified":
         skipped = f" ({len(summary.not_run)} not run in this session)" if summary.not_run else ""
         return (
