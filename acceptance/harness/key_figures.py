@@ -139,9 +139,14 @@ def objective(config: SuiteConfig, fig: KeyFigure) -> float | None:
     return _number(_walk(config, fig.slo), fig.scale)
 
 
-def direction(fig: KeyFigure, value: float, before: float, same_within: float) -> Direction:
-    """better / worse, or unchanged when the change is within ``same_within`` of the baseline."""
-    if value == before or (before and abs(value - before) <= same_within * abs(before)):
+def direction(
+    fig: KeyFigure, value: float, before: float, same_within: float, floor_ms: float = 0.0
+) -> Direction:
+    """better / worse, or unchanged when the change is within ``same_within`` of the baseline
+    or, for a latency, under ``floor_ms`` (post1h.performance-stable's ``regression_floor_ms``:
+    a few milliseconds more on a 4 ms request is noise there, and so it is here)."""
+    change = abs(value - before)
+    if change <= same_within * abs(before) or (fig.unit == "ms" and change < floor_ms):
         return "unchanged"
     lower = value < before
     return "better" if lower == (fig.better == "lower") else "worse"
@@ -164,7 +169,8 @@ def compare(
     if value is not None and before is not None:
         delta = value - before
         change = delta / before if before else None
-        moved = direction(fig, value, before, config.report.same_within)
+        floor = config.performance.regression_floor_ms
+        moved = direction(fig, value, before, config.report.same_within, floor)
     return FigureRow(fig, value, slo, meets, before, delta, change, moved)
 
 

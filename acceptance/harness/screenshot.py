@@ -19,7 +19,7 @@ from pathlib import Path
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install Chromium (Debian: apt-get install chromium; or scripts/setup)"
-# Headless, no sandbox (root in containers and CI), and no background traffic of any kind.
+# Headless, no sandbox (root in containers and CI), no background traffic of any kind.
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -30,6 +30,9 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    # Every frame fully composited before it is drawn: without it a loaded machine may capture
+    # a picture whose lower tiles are not painted yet.
+    "--run-all-compositor-stages-before-draw",
 )
 # Virtual time lets layout and SVG painting finish before the DOM is read or the picture taken,
 # without a wall-clock wait; the page runs no script, so a short budget suffices.

@@ -38,6 +38,8 @@ HEADLINE_IDS = 5
 # Evidence is listed, not dumped: long values are cut here; checklist.json has them whole.
 VALUE_CHARS = 160
 EVIDENCE_KEYS = 16
+# Longer lists go in two columns, so one box's figures do not push the key figures off screen.
+EVIDENCE_ONE_COLUMN = 6
 
 
 def _value(value: Any) -> str:
@@ -52,7 +54,8 @@ def _evidence(evidence: dict[str, Any]) -> str:
     rows = "".join(f"<li><code>{escape(k)}</code> {escape(_value(v))}</li>" for k, v in shown)
     more = len(evidence) - len(shown)
     tail = f'<li class="muted">… {more} more in checklist.json</li>' if more > 0 else ""
-    return f'<ul class="evidence">{rows}{tail}</ul>'
+    wide = " long" if len(shown) > EVIDENCE_ONE_COLUMN else ""
+    return f'<ul class="evidence{wide}">{rows}{tail}</ul>'
 
 
 def _badge(verdict: str) -> str:
@@ -121,7 +124,7 @@ def _verdict(summary: Summary) -> str:
         new = ", ".join(base.get("new_failures") or []) or base.get("error") or "none"
         compared = (
             f'<p class="baseline">Baseline: <code>{escape(str(base.get("previous_run")))}</code>'
-            f" (verdict {escape(str(base.get('previous_verdict')))}). "
+            f" (verdict {escape(str(base.get('previous_verdict')).replace('_', ' '))}). "
             f"New failures since then: <b>{escape(new)}</b></p>"
         )
     return (
@@ -161,8 +164,9 @@ def _attention(summary: Summary) -> str:
     else:
         rows = "".join(_entry_row(e) for e in summary.attention)
         body = (
-            "<table><thead><tr><th>impact</th><th>verdict</th><th>item</th><th>reason</th>"
-            f"<th>evidence that decided it</th></tr></thead><tbody>{rows}</tbody></table>"
+            '<table><thead><tr><th>impact</th><th>verdict</th><th class="item-col">item</th>'
+            '<th>reason</th><th class="evidence-col">evidence that decided it</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
         )
     return (
         f'<section id="attention"><h2>Needs attention ({len(summary.attention)})</h2>'
@@ -203,7 +207,9 @@ def _change(row: FigureRow) -> str:
     arrow = "=" if row.direction == "unchanged" else "▲" if row.delta > 0 else "▼"
     digits = 0 if abs(row.delta) >= 100 else 1 if abs(row.delta) >= 1 else 2
     delta = f"{row.delta:+,.{digits}f} {escape(row.figure.unit)}"
-    rel = f" ({row.change:+.0%})" if row.change is not None else ""
+    rel = ""
+    if row.change is not None:
+        rel = f" ({row.change:+.0%})" if abs(row.change) >= 0.1 else f" ({row.change:+.1%})"
     return f'<span class="dir-{row.direction}">{arrow} {row.direction}: {delta}{rel}</span>'
 
 
@@ -217,13 +223,18 @@ def _figure_row(row: FigureRow) -> str:
     )
 
 
-def _figures(summary: Summary) -> str:
+def _figures(summary: Summary, config: SuiteConfig) -> str:
     rows = "".join(_figure_row(row) for row in summary.figures)
+    same = config.report.same_within
+    floor = config.performance.regression_floor_ms
     return (
         '<section id="figures"><h2>Key figures against SLOs and the baseline</h2>'
         "<table><thead><tr><th>figure</th><th>this run</th><th>SLO</th><th>vs SLO</th>"
         f"<th>baseline</th><th>change since baseline</th></tr></thead><tbody>{rows}</tbody></table>"
-        "</section>"
+        f'<p class="muted note">SLOs: <code>[slo]</code> of preflight.toml. Unchanged: within '
+        f"{same:.0%} of the baseline (<code>[report] same_within</code>), or for a latency less "
+        f"than {floor:g} ms apart (<code>[performance] regression_floor_ms</code>). ▲/▼: the "
+        "figure went up/down; better or worse says whether that is good.</p></section>"
     )
 
 
@@ -274,14 +285,14 @@ def _not_run(summary: Summary) -> str:
     )
 
 
-def render(summary: Summary, *, title: str, links: dict[str, str]) -> str:
+def render(summary: Summary, config: SuiteConfig, links: dict[str, str]) -> str:
     """The whole page."""
     body = "".join(
         (
-            _header(summary, title, links),
+            _header(summary, config.report.title, links),
             _verdict(summary),
             _attention(summary),
-            _figures(summary),
+            _figures(summary, config),
             _charts(summary.charts),
             _sections(summary),
             _not_run(summary),
@@ -291,7 +302,8 @@ def render(summary: Summary, *, title: str, links: dict[str, str]) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(LABELS.get(summary.verdict, summary.verdict.upper()))} · "
-        f"{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+        f"{escape(config.report.title)}</title><style>{CSS}</style></head>"
+        f"<body>{body}</body></html>\n"
     )
 
 
@@ -308,7 +320,7 @@ def write(
     if html_report is not None:
         href = Path(os.path.relpath(html_report, report_dir)).as_posix()
         links = {"report.html (every check)": href, **links}
-    page = render(build(document, previous, config), title=config.report.title, links=links)
+    page = render(build(document, previous, config), config, links)
     path = report_dir / FILENAME
     path.write_text(page, encoding="utf-8")
     return path

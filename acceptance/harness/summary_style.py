@@ -50,6 +50,9 @@ table.compact { width:auto; } table.compact td.num { min-width:90px; }
 .new { font-size:11px; color:var(--fail); font-weight:bold; }
 .reason { max-width:420px; }
 .evidence { margin:0; padding-left:14px; font-size:12px; }
+.evidence.long { columns:2; column-gap:18px; }
+.evidence li { break-inside:avoid; }
+th.evidence-col { width:40%; } th.item-col { width:22%; }
 .evidence li { overflow-wrap:anywhere; }
 .good { color:var(--pass); font-weight:bold; } .bad { color:var(--fail); font-weight:bold; }
 .dir-better { color:var(--pass); } .dir-worse { color:var(--fail); font-weight:bold; }
@@ -61,6 +64,7 @@ table.compact { width:auto; } table.compact td.num { min-width:90px; }
 figcaption { font-size:12px; color:#555; }
 td.zero { color:#bbb; }
 ul.not-run { font-size:12px; padding-left:18px; }
+p.note { font-size:12px; margin:4px 0; }
 td.c-fail { color:var(--fail); font-weight:bold; } td.c-waived { color:#b45309; }
 td.c-not_verified { color:var(--nv); font-weight:bold; }
 @media print { .charts { grid-template-columns:1fr 1fr; } }

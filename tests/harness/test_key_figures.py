@@ -65,6 +65,13 @@ def test_direction_knows_which_way_is_better(
     assert direction(fig, value, before, same_within=0.05) == expected
 
 
+def test_small_latency_moves_are_unchanged() -> None:
+    """Under the regression floor (ms) a latency has not moved, however large the ratio."""
+    assert direction(TTFT_P95, 6.5, 4.2, same_within=0.05, floor_ms=25.0) == "unchanged"
+    assert direction(TTFT_P95, 60.0, 4.2, same_within=0.05, floor_ms=25.0) == "worse"
+    assert direction(TOKENS, 30.0, 50.0, same_within=0.05, floor_ms=25.0) == "worse"
+
+
 def test_compare_against_slo_and_baseline() -> None:
     row = compare(TTFT_P95, {"ttft_p95_ms": 1620.0}, {"ttft_p95_ms": 180.0}, SuiteConfig())
     assert (row.value, row.slo, row.meets_slo, row.baseline) == (1620.0, 1000.0, False, 180.0)

@@ -27,7 +27,8 @@ def _slow_run() -> dict[str, object]:
 
 
 def _page(doc: dict[str, object], previous: dict[str, object] | None = None) -> str:
-    return render(build(doc, previous, SuiteConfig()), title="Release 0.2.0", links=LINKS)
+    config = SuiteConfig()
+    return render(build(doc, previous, config), config, LINKS)
 
 
 def test_blocked_page_says_what_failed_and_why() -> None:
