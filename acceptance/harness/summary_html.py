@@ -113,10 +113,23 @@ def _headline(summary: Summary) -> str:
     return ""
 
 
+def _confirm(summary: Summary) -> str:
+    """Evidence boxes never pass by themselves: say that a person still signs them off."""
+    count = summary.totals["needs_confirmation"]
+    if not count:
+        return ""
+    return (
+        f" {_items(count)} {'needs' if count == 1 else 'need'} a person's confirmation: "
+        "sign them off in "
+        '<a href="checklist.md">checklist.md</a>.'
+    )
+
+
 def _verdict(summary: Summary) -> str:
     word = WORDS.get(summary.verdict, summary.verdict.upper())
     chips = "".join(
-        f'<li class="v-{v}">{n} {LABELS[v].lower()}</li>' for v, n in summary.totals.items()
+        f'<li class="v-{v}{"" if n else " zero"}">{n} {LABELS[v].lower()}</li>'
+        for v, n in summary.totals.items()
     )
     compared = ""
     if summary.baseline is not None:
@@ -130,7 +143,7 @@ def _verdict(summary: Summary) -> str:
     return (
         f'<section id="verdict" class="verdict verdict-{escape(summary.verdict)}">'
         f'<p class="verdict-word">{escape(word)}</p>'
-        f'<p class="verdict-text">{escape(_headline(summary))}</p>'
+        f'<p class="verdict-text">{escape(_headline(summary))}{_confirm(summary)}</p>'
         f'<ul class="totals">{chips}</ul>{compared}</section>'
     )
 

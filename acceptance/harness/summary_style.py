@@ -41,6 +41,7 @@ table.compact { width:auto; } table.compact td.num { min-width:90px; }
 .totals .v-pass { border-color:var(--pass); color:var(--pass); }
 .totals .v-waived { border-color:var(--waived); color:#b45309; }
 .totals .v-needs_confirmation { border-color:var(--nc); color:var(--nc); }
+.totals li.zero { border-color:#ddd; color:#9e9e9e; font-weight:normal; }
 .row-fail td:first-child { border-left:4px solid var(--fail); }
 .row-waived td:first-child { border-left:4px solid var(--waived); }
 .row-not_verified td:first-child { border-left:4px solid var(--nv); }

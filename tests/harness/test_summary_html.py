@@ -54,7 +54,9 @@ def test_page_is_self_contained() -> None:
 
 
 def test_ready_page() -> None:
-    page = _page(document())
+    confirm = {"readiness.release-notes": {"verdict": "needs_confirmation", "reason": "read"}}
+    page = _page(document(confirm))
+    assert "1 item needs a person's confirmation" in page
     assert "✔ READY" in page and "none failed, was waived or is unverified." in page
     assert "run 2026-12-06 02:00:00 to 02:01:30 UTC (90 s)" in page
     assert "no baseline figure" in page
