@@ -1,66 +1,46 @@
-"""Charts for report.html as inline SVG: no plotting library, no external resource.
+"""Chart specs: what a check puts into its evidence for the reports to draw.
 
-A check puts a chart *spec* into its evidence (``evidence.add(latency_chart=line_chart(...))``):
-plain JSON, so checklist.json keeps the figures; html_report renders every spec it finds.
+A spec is plain JSON (``evidence.add(ttft_chart=line_chart(...))``), so checklist.json keeps the
+figures behind every chart and a later run or tool can draw them again. Drawing is
+``acceptance.harness.chart_svg`` (matplotlib), imported only by the report writer: the checks and
+every xdist worker import this module, and must not pay for matplotlib's import.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
-WIDTH, HEIGHT, PAD = 560, 220, 40
-COLOURS = ("#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#616161")
+KINDS = ("line", "histogram")
 
 
 def line_chart(
-    title: str, series: dict[str, list[list[float]]], *, x_label: str, y_label: str
+    title: str,
+    series: dict[str, list[list[float]]],
+    *,
+    x_label: str,
+    y_label: str,
+    hlines: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A chart spec: named series of [x, y] points."""
-    return {"chart": "line", "title": title, "x": x_label, "y": y_label, "series": series}
+    """Named series of [x, y] points; ``hlines`` are labelled horizontal lines (an SLO)."""
+    spec = {"chart": "line", "title": title, "x": x_label, "y": y_label, "series": series}
+    return {**spec, "hlines": hlines} if hlines else spec
+
+
+def histogram_chart(
+    title: str,
+    values: list[float],
+    *,
+    x_label: str,
+    y_label: str = "count",
+    vlines: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The distribution of ``values``; ``vlines`` are labelled vertical lines (SLO, percentile)."""
+    spec = {"chart": "histogram", "title": title, "x": x_label, "y": y_label, "values": values}
+    return {**spec, "vlines": vlines} if vlines else spec
 
 
 def is_chart(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("chart") == "line" and "series" in value
-
-
-def render_svg(spec: dict[str, Any]) -> str:
-    """The chart as an inline <svg> with axes, extremes and a legend."""
-    series: dict[str, list[list[float]]] = spec["series"]
-    points = [p for pts in series.values() for p in pts]
-    title = escape(str(spec.get("title", "")))
-    if not points:
-        return f"<p><em>{title}: no data</em></p>"
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-    y1 = max(max(p[1] for p in points), 1e-9)
-    plot_w, plot_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
-
-    def xy(p: list[float]) -> str:
-        x = PAD + (p[0] - x0) / ((x1 - x0) or 1) * plot_w
-        y = HEIGHT - PAD - p[1] / y1 * plot_h
-        return f"{x:.1f},{y:.1f}"
-
-    lines, legend = [], []
-    for n, (name, pts) in enumerate(sorted(series.items())):
-        colour = COLOURS[n % len(COLOURS)]
-        lines.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-            f'points="{" ".join(xy(p) for p in pts)}"/>'
-        )
-        legend.append(
-            f'<text x="{WIDTH - PAD + 4}" y="{PAD + 12 * n}" font-size="10" '
-            f'fill="{colour}">{escape(name)}</text>'
-        )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 80}" height="{HEIGHT}" '
-        f'role="img" aria-label="{title}">'
-        f'<text x="{PAD}" y="16" font-size="12" font-weight="bold">{title}</text>'
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" '
-        'stroke="#999"/>'
-        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'
-        f'<text x="2" y="{PAD}" font-size="10">{y1:.4g}</text>'
-        f'<text x="2" y="{HEIGHT - PAD}" font-size="10">0</text>'
-        f'<text x="{PAD}" y="{HEIGHT - 8}" font-size="10">{x0:.4g} … {x1:.4g} '
-        f"{escape(str(spec.get('x', '')))}; y: {escape(str(spec.get('y', '')))}</text>"
-        f"{''.join(lines)}{''.join(legend)}</svg>"
-    )
+    """A spec either kind of chart (older reports hold only line specs)."""
+    if not isinstance(value, dict) or value.get("chart") not in KINDS:
+        return False
+    return "series" in value if value["chart"] == "line" else "values" in value

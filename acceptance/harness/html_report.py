@@ -8,6 +8,7 @@ writes no report.html and leaves no empty report directory behind.
 from __future__ import annotations
 
 import json
+import os
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from pytest_html.report_data import ReportData
 from pytest_html.selfcontained_report import SelfContainedReport
 from pytest_html.util import _process_css, _read_template
 
-from acceptance.harness.charts import is_chart, render_svg
+from acceptance.harness.charts import is_chart
 from acceptance.harness.report import counts, summary_line, target_block
 from acceptance.harness.runstate import RUN_STATE
+from acceptance.harness.summary_html import FILENAME as SUMMARY_FILE
 from acceptance.harness.verdicts import Verdict
 
 _COLOURS = {
@@ -67,6 +69,13 @@ class GatedHtmlReport(SelfContainedReport):  # type: ignore[misc]  # pytest-html
             super().pytest_terminal_summary(terminalreporter)
 
 
+def summary_href(config: pytest.Config) -> str:
+    """Where summary.html is, relative to report.html (which ``--html`` may put elsewhere)."""
+    state = config.stash[RUN_STATE]
+    page = state.html_path or state.report_dir / "report.html"
+    return Path(os.path.relpath(state.report_dir / SUMMARY_FILE, page.parent)).as_posix()
+
+
 def summary_table(config: pytest.Config) -> str | None:
     """HTML of the checklist summary: verdict, counts, then every item with its verdict."""
     state = config.stash.get(RUN_STATE, None)
@@ -87,6 +96,9 @@ def summary_table(config: pytest.Config) -> str | None:
     return (
         '<div id="preflight-checklist"><h2>Release checklist</h2>'
         f"<p><strong>{verdict_text}</strong></p>"
+        f'<p class="preflight-summary-link"><a href="{escape(summary_href(config))}">'
+        "Release summary: what failed and why, key figures against SLOs and the baseline, "
+        "charts</a></p>"
         f"<p>Target: {target or 'unknown'}; phase: {escape(state.phase)}</p>"
         f'<table class="preflight-counts"><tr>{head}</tr><tr>{cells}</tr></table>'
         '<details open><summary>Items</summary><table class="preflight-items">'
@@ -96,14 +108,28 @@ def summary_table(config: pytest.Config) -> str | None:
 
 
 def evidence_extras(
-    ids: list[str], verdict: str | None, reason: str | None, evidence: dict[str, Any]
+    ids: list[str],
+    verdict: str | None,
+    reason: str | None,
+    evidence: dict[str, Any],
+    charts_href: str,
 ) -> list[dict[str, Any]]:
-    """pytest-html extras for one check: its items, its verdict and its evidence as JSON."""
+    """pytest-html extras for one check: its items, its verdict and its evidence as JSON.
+
+    Its charts are drawn once, in summary.html (linked here): drawing them again for every
+    check's row would double the cost of the reports for pictures hidden in collapsed rows.
+    """
+    titles = [str(v.get("title", "")) for v in evidence.values() if is_chart(v)]
+    charts = (
+        f'<p><strong>Charts:</strong> <a href="{escape(charts_href)}">'
+        f"{escape('; '.join(titles))} (in the release summary)</a></p>"
+        if titles
+        else ""
+    )
     body = (
         f"<div><p><strong>Checklist:</strong> {escape(', '.join(ids))}</p>"
         f"<p><strong>Verdict:</strong> {escape(verdict or '')}"
-        f"{' — ' + escape(reason) if reason else ''}</p>"
-        f"{''.join(render_svg(v) for v in evidence.values() if is_chart(v))}"
+        f"{' — ' + escape(reason) if reason else ''}</p>{charts}"
         f"<pre>{escape(json.dumps(evidence, indent=2, sort_keys=True))}</pre></div>"
     )
     found: list[dict[str, Any]] = [extras.html(body)]

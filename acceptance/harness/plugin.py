@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Recorder(config), "preflight-recorder")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(html_report.HtmlHooks(config), "preflight-html-hooks")
-        if not config.getoption("htmlpath") and not _is_worker(config):
-            gated = html_report.GatedHtmlReport(state.report_dir / "report.html", config)
+        html_path = config.getoption("htmlpath")
+        state.html_path = (
+            config.invocation_params.dir / html_path
+            if html_path
+            else state.report_dir / "report.html"
+        )
+        if not html_path and not _is_worker(config):
+            gated = html_report.GatedHtmlReport(state.html_path, config)
             config.pluginmanager.register(gated, "preflight-html-report")
 
 
@@ -351,7 +358,8 @@ def pytest_runtest_makereport(
     result.user_properties = [*result.user_properties, (USER_PROPERTY, json.dumps(payload))]
     if result.when == "teardown":
         verdict, reasons = worst(phases)
-        extra = html_report.evidence_extras(ids, verdict.value, "; ".join(reasons), evidence)
+        href = html_report.summary_href(item.config) + "#charts"
+        extra = html_report.evidence_extras(ids, verdict.value, "; ".join(reasons), evidence, href)
         result.extras = [*getattr(result, "extras", []), *extra]  # type: ignore[attr-defined]
     return result
 
@@ -400,7 +408,9 @@ class _Recorder:
             state.config.waivers,
             dt.date.today(),
         )
+        began = time.perf_counter()
         report.write_reports(state)
+        state.report_s = time.perf_counter() - began
         state.exit_code = exitcodes.gate_exit_code(
             session.exitstatus,
             state.items,
@@ -413,7 +423,8 @@ class _Recorder:
         if self.state.items is not None:
             line = report.summary_line(self.state).replace("**", "")
             terminalreporter.write_sep("-", f"preflight: {line}")
-            terminalreporter.write_line(f"preflight reports in {self.state.report_dir}")
+            took = f" (written in {self.state.report_s:.1f} s)" if self.state.report_s else ""
+            terminalreporter.write_line(f"preflight reports in {self.state.report_dir}{took}")
             code = self.state.exit_code
             meaning = exitcodes.describe(code, self.state.items)
             terminalreporter.write_line(f"preflight exit code {code}: {meaning}")

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from acceptance.harness import baseline
+from acceptance.harness import baseline, summary_html
 from acceptance.harness.results import ItemResult, overall_verdict
 from acceptance.harness.runstate import RunState
 from acceptance.harness.verdicts import Verdict
@@ -121,10 +121,16 @@ def render_markdown(state: RunState) -> str:
 
 
 def write_reports(state: RunState) -> list[Path]:
-    """Write checklist.json and checklist.md into the report directory; returns their paths."""
+    """Write checklist.json, checklist.md and summary.html into the report directory; returns
+    their paths. The summary is drawn from the very document written to checklist.json."""
     state.report_dir.mkdir(parents=True, exist_ok=True)
     json_path = state.report_dir / "checklist.json"
     md_path = state.report_dir / "checklist.md"
-    json_path.write_text(json.dumps(build_json(state), indent=2) + "\n", encoding="utf-8")
+    document = build_json(state)
+    json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(render_markdown(state), encoding="utf-8")
-    return [json_path, md_path]
+    previous = baseline.load(state.config.report.previous_run)
+    summary_path = summary_html.write(
+        state.report_dir, document, previous, state.config, state.html_path
+    )
+    return [json_path, md_path, summary_path]

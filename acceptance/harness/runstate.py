@@ -50,6 +50,8 @@ class RunState:
     # exit code the run ends with (acceptance.harness.exitcodes).
     other_failures: int = 0
     exit_code: int = 0
+    html_path: Path | None = None  # report.html, when pytest-html writes one
+    report_s: float | None = None  # how long writing checklist.json/.md and summary.html took
 
     @property
     def destructive_allowed(self) -> bool:

@@ -36,8 +36,8 @@ def test_endpoint_p95_within_targets(
         latency_chart=line_chart(
             "Sequential request latency per endpoint",
             {n: [[i, round(v, 2)] for i, v in enumerate(lat)] for n, (lat, _) in measured.items()},
-            x_label="request",
-            y_label="ms",
+            x_label="request (sequence number)",
+            y_label="latency (ms)",
         ),
     )
     assert not any(unexpected.values()), f"endpoints answered errors: {unexpected}"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.harness.charts import line_chart
+from acceptance.harness.charts import histogram_chart, line_chart
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import USER_AGENT, Target
 from acceptance.harness.verdicts import not_verified
@@ -93,6 +93,7 @@ def test_ttft_within_slo(
     """TTFT (request sent -> first content token) p50 and p95 within [slo] under the load."""
     run, summary = _summary(streaming_run, config)
     start = min((r.wall_start for r in run.results), default=0.0)
+    slo = config.slo
     evidence.add(
         **_common(run, summary),
         samples=summary.samples,
@@ -102,8 +103,15 @@ def test_ttft_within_slo(
         ttft_max_ms=_r(summary.ttft_ms["max"]),
         target_p50_ms=config.slo.ttft_p50_ms,
         target_p95_ms=config.slo.ttft_p95_ms,
+        ttft_histogram=histogram_chart(
+            "TTFT distribution",
+            [round(r.ttft_ms, 2) for r in run.results if r.ok and r.ttft_ms is not None],
+            x_label="time to first token (ms)",
+            y_label="requests",
+            vlines={"SLO p50": slo.ttft_p50_ms, "SLO p95": slo.ttft_p95_ms},
+        ),
         ttft_chart=line_chart(
-            "TTFT per request",
+            "TTFT per request over the run",
             {
                 "ttft": [
                     [round(r.wall_start - start, 3), round(r.ttft_ms, 2)]
@@ -111,8 +119,9 @@ def test_ttft_within_slo(
                     if r.ttft_ms is not None
                 ]
             },
-            x_label="s since start",
-            y_label="ms",
+            x_label="request sent, time since start (s)",
+            y_label="time to first token (ms)",
+            hlines={"SLO p95": slo.ttft_p95_ms},
         ),
     )
     assert summary.samples > 0, f"no stream produced a token: {_common(run, summary)}"
@@ -149,6 +158,13 @@ def test_tokens_per_second_within_range(
         token_counts_from_fallback=summary.fallback_token_counts,
         target_per_stream=config.slo.tokens_per_s_min,
         target_aggregate=config.slo.aggregate_tokens_per_s_min,
+        itl_histogram=histogram_chart(
+            "Inter-token latency distribution",
+            [round(gap, 2) for r in run.results if r.ok for gap in r.itl_ms],
+            x_label="gap between content deltas (ms)",
+            y_label="gaps",
+            vlines={"SLO p95": config.slo.itl_p95_ms},
+        ),
     )
     assert decode["p50"] is not None, f"no stream had two content deltas: {_common(run, summary)}"
     assert decode["p50"] >= config.slo.tokens_per_s_min, (

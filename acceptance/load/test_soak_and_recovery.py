@@ -65,8 +65,8 @@ def test_no_process_leaks_memory_in_soak(
         memory_chart=line_chart(
             "Resident memory during the soak",
             {n: s.rss_mb() for n, s in sampler.series.items()},
-            x_label="s",
-            y_label="MB",
+            x_label="time since start (s)",
+            y_label="resident memory (MB)",
         ),
     )
     assert not sampler.gone, f"processes died during the soak: {sorted(sampler.gone)}"
@@ -149,7 +149,10 @@ def test_overload_spike_shed_and_recovered(
             recovery_max_s=perf.recovery_max_s,
             crashed_or_restarted=sorted(died),
             spike_chart=line_chart(
-                "p95 latency during the spike", spike.p95_series(0.1), x_label="s", y_label="ms"
+                "p95 latency during the spike",
+                spike.p95_series(0.1),
+                x_label="time since start (s)",
+                y_label="p95 latency (ms)",
             ),
         )
     assert not died, f"processes crashed or restarted under the spike: {sorted(died)}"

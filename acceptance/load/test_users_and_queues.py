@@ -51,7 +51,11 @@ def test_concurrent_users_within_slo(
         p95_slo_ms=perf.load_p95_ms,
         error_budget=config.slo.error_rate_max,
         latency_chart=line_chart(
-            "p95 latency under load", user_load.p95_series(), x_label="s", y_label="ms"
+            "p95 latency under load",
+            user_load.p95_series(),
+            x_label="time since start (s)",
+            y_label="p95 latency (ms)",
+            hlines={"SLO p95": perf.load_p95_ms},
         ),
     )
     assert overall["requests"], "the load produced no request"
@@ -144,8 +148,8 @@ def test_queues_drain_at_expected_arrival_rate(
             depth_chart=line_chart(
                 "Queue depth while jobs arrive",
                 {q: [[round(t, 2), d[q]] for t, d in points] for q in first},
-                x_label="s",
-                y_label="jobs",
+                x_label="time since start (s)",
+                y_label="jobs waiting",
             ),
         )
         assert load.stats()["statuses"].get("202"), "no job was accepted"

@@ -116,8 +116,8 @@ def test_memory_stable_under_load(
             rss_chart=line_chart(
                 "Resident memory under the reference load",
                 {n: s.rss_mb() for n, s in series.items()},
-                x_label="s",
-                y_label="MB",
+                x_label="time since start (s)",
+                y_label="resident memory (MB)",
             )
         )
     else:

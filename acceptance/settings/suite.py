@@ -70,6 +70,12 @@ class ReportSettings(BaseModel):
         description="exit 101 when an item the run selected is not verified (like "
         "--fail-on-unverified); False: such a run exits 0. Default: False",
     )
+    same_within: float = Field(
+        default=0.05,
+        ge=0,
+        description="summary.html: a key figure within this share of its baseline value reads "
+        "'unchanged', not better or worse. Default: 0.05",
+    )
 
 
 DEFAULT_QUEUE_DEPTH_MAX = {"hot": 100, "backfill": 5_000, "retry": 50, "dead": 10}

@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 
+# Inner runs draw the summary's charts with matplotlib, which imports numpy; numpy cannot be
+# imported twice in one process, and pytester drops the modules an in-process run imported.
+# Imported here, in the outer process, it is never dropped.
+import acceptance.harness.chart_svg  # noqa: F401
+
 FAKE_TARGET = "https://127.0.0.1:1"
 BASE_ARGS = ("-p", "acceptance.harness.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 
