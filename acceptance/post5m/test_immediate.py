@@ -16,7 +16,7 @@ from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support import promtext
 from acceptance.support.api import get_json, health
-from acceptance.support.logfiles import records, worker_logs
+from acceptance.support.logs import LogSource, read_logs
 from acceptance.support.observe import deployment_start, parse_time
 from acceptance.support.procstat import service_pids, start_ticks
 from acceptance.support.shedding import shed_requests
@@ -67,24 +67,23 @@ def test_health_ok_across_components(anon_client: httpx.Client, evidence: Eviden
 
 @pytest.mark.checklist("post5m.no-errors")
 def test_no_error_records_since_deployment(
-    stack: object, target: Target, config: SuiteConfig, evidence: Evidence
+    log_source: LogSource, target: Target, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """The application and worker logs hold no ERROR/CRITICAL record since the deployment."""
     since = deployment_start(config, target, PHASE)
     ignored = set(config.observability.ignored_error_types)
     found = [
         r
-        for r in records(stack, ["app", *worker_logs(stack)])
-        if r.get("level") in ("ERROR", "CRITICAL")
-        and (parse_time(r.get("ts")) or since) >= since
-        and r.get("exc_type") not in ignored
+        for r in read_logs(log_source, since, streams=["app", "worker"]).records
+        if r.get("level") in ("ERROR", "CRITICAL") and r.get("exc_type") not in ignored
     ]
     evidence.add(
         since=since.isoformat(),
+        log_source=log_source.describe(),
         errors=len(found),
         ignored_types=sorted(ignored),
         first=[
-            {k: r.get(k) for k in ("ts", "_file", "logger", "message", "exc_type")}
+            {k: r.get(k) for k in ("ts", "_source", "logger", "message", "exc_type")}
             for r in found[:5]
         ],
     )

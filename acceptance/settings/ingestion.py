@@ -5,7 +5,7 @@ arXiv cadence, webhooks, robots.txt, external rate limits, personal data, sandbo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class IngestionSettings(BaseModel):
@@ -65,3 +65,15 @@ class IngestionSettings(BaseModel):
     freshness_wait_s: float = Field(
         default=10.0, gt=0, description="wait for a first poll on a fresh deployment. Default: 10.0"
     )
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="webhook secrets of an external target, by sender ('github', "
+        "'huggingface'), so the webhook checks can sign events; environment only "
+        "(PREFLIGHT_INGESTION__WEBHOOK_SECRETS__GITHUB), refused in preflight.toml; a reference "
+        "stack publishes its own. Default: {}",
+    )
+
+
+def secrets_in_file(table: object) -> list[str]:
+    """``webhook_secrets`` present in a parsed ``[ingestion]`` table (should be absent)."""
+    return ["webhook_secrets"] if isinstance(table, dict) and "webhook_secrets" in table else []

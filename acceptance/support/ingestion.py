@@ -14,6 +14,7 @@ import httpx
 
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
 from acceptance.support.api import get_json
 from acceptance.support.documents_api import search
 from acceptance.support.providers import emulator, provider_requests
@@ -59,11 +60,17 @@ def clear_fault(info: dict[str, Any], timeout: float) -> None:
     httpx.delete(f"{info['admin_url']}/faults", timeout=timeout)
 
 
-def webhook_secret(target: Target, name: str) -> str:
-    """A webhook secret of the target (only a reference stack publishes them)."""
+def webhook_secret(target: Target, config: SuiteConfig, name: str) -> str:
+    """A webhook secret of the target: the operator's (environment), else the stack's own."""
+    given = config.ingestion.webhook_secrets.get(name)
+    if given is not None:
+        return given.get_secret_value()
     secrets: dict[str, str] = getattr(target.stack, "webhook_secrets", None) or {}
     if name not in secrets:
-        not_verified(f"no {name} webhook secret: the suite cannot sign events for this target")
+        not_verified(
+            f"no {name} webhook secret to sign events with: set "
+            f"PREFLIGHT_INGESTION__WEBHOOK_SECRETS__{name.upper()}"
+        )
     return secrets[name]
 
 
