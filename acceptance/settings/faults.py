@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-HOOKS = ("provider_down", "provider_up", "workers_down", "workers_up")
+HOOKS = (
+    "provider_down",
+    "provider_up",
+    "workers_down",
+    "workers_up",
+    "arxiv_down",
+    "arxiv_up",
+    "site_down",
+    "site_up",
+)
 # Hook headers carry credentials: accepted from PREFLIGHT_FAULTS__<HOOK>__HEADERS__<NAME> only.
 ENVIRONMENT_ONLY = "headers"
 
@@ -21,8 +30,9 @@ ENVIRONMENT_ONLY = "headers"
 class FaultHook(BaseModel):
     """One action: a command (``command``) or an HTTP call (``url``), never both.
 
-    Placeholders (``{provider}``, ``{model}``) are replaced in the command's arguments, the URL
-    and the string values of the JSON body; nothing else in them is interpreted.
+    Placeholders (``{provider}``, ``{model}``; ``{status}``, ``{retry_after_s}``, ``{count}``,
+    ``{path_prefix}`` for the arXiv and site faults) are replaced in the command's arguments,
+    the URL and the string values of the JSON body; nothing else in them is interpreted.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -73,6 +83,24 @@ class FaultSettings(BaseModel):
     )
     workers_up: FaultHook | None = Field(
         default=None, description="starts them again; needed with workers_down. Default: None"
+    )
+    arxiv_down: FaultHook | None = Field(
+        default=None,
+        description="makes arXiv (the platform's arXiv endpoint) answer {status} with "
+        "Retry-After {retry_after_s}, {count} times; None: the reference stack's arXiv emulator, "
+        "else not verified. Default: None",
+    )
+    arxiv_up: FaultHook | None = Field(
+        default=None, description="clears that fault; needed with arxiv_down. Default: None"
+    )
+    site_down: FaultHook | None = Field(
+        default=None,
+        description="makes the site of [ingestion] robots_site_url answer {status} with "
+        "Retry-After {retry_after_s} under {path_prefix}, {count} times; None: the reference "
+        "stack's robots site emulator, else not verified. Default: None",
+    )
+    site_up: FaultHook | None = Field(
+        default=None, description="clears that fault; needed with site_down. Default: None"
     )
 
 

@@ -9,6 +9,7 @@ so a self-booted run proves the path an operator's hooks take.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from acceptance.harness.target import USER_AGENT, Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.settings.faults import FaultHook
-from acceptance.support.commands import CommandError, argv_of, run, shown, substitute
+from acceptance.support.commands import (
+    PLACEHOLDER,
+    CommandError,
+    argv_of,
+    run,
+    shown,
+    substitute,
+)
 from acceptance.support.redaction import redactor_for
 
 # What a hook may print; more is an operator's tool misbehaving, not something to read.
@@ -100,6 +108,60 @@ def workers_fault(target: Target, config: SuiteConfig) -> Fault:
     return Fault(down, up, "reference stack: service.stack.control", {}, config, redact)
 
 
+def _site_fault(
+    target: Target, config: SuiteConfig, name: str, emulator: str, values: dict[str, str]
+) -> Fault:
+    """A fault of an external site the platform calls: ``[faults] <name>_down/_up``, else the
+    stack's emulator's fault route (``POST|DELETE /_emulator/faults``)."""
+    redact = redactor_for(target, config)
+    hooks = _configured(config, name)
+    if isinstance(hooks, str):
+        not_verified(hooks)
+    if hooks is not None:
+        return Fault(*hooks, f"[faults] {name}_down/{name}_up", values, config, redact)
+    entry = target.stack.emulators.get(emulator) if target.stack is not None else None
+    admin = entry.get("admin_url") if isinstance(entry, dict) else None
+    if not admin:
+        not_verified(
+            f"no fault hook to make {name} answer {values['status']}: set {_setting(name)}"
+        )
+    spec = {"status": "{status}", "retry_after_s": "{retry_after_s}", "count": "{count}"}
+    if "path_prefix" in values:
+        spec["path_prefix"] = "{path_prefix}"
+    down = FaultHook(url=f"{admin}/faults", body=spec)
+    up = FaultHook(url=f"{admin}/faults", method="DELETE")
+    return Fault(
+        down, up, f"reference stack: {emulator} emulator fault route", values, config, redact
+    )
+
+
+def arxiv_fault(
+    target: Target, config: SuiteConfig, *, status: int, retry_after_s: int, count: int
+) -> Fault:
+    """arXiv answers ``status`` with ``Retry-After`` ``count`` times."""
+    values = {"status": str(status), "retry_after_s": str(retry_after_s), "count": str(count)}
+    return _site_fault(target, config, "arxiv", "arxiv", values)
+
+
+def site_fault(
+    target: Target,
+    config: SuiteConfig,
+    *,
+    status: int,
+    retry_after_s: int,
+    count: int,
+    path_prefix: str,
+) -> Fault:
+    """The robots site answers ``status`` with ``Retry-After`` under ``path_prefix``."""
+    values = {
+        "status": str(status),
+        "retry_after_s": str(retry_after_s),
+        "count": str(count),
+        "path_prefix": path_prefix,
+    }
+    return _site_fault(target, config, "site", "robots", values)
+
+
 def _what(hook: FaultHook, values: Mapping[str, str], redact: Callable[[str], str]) -> str:
     if hook.command is not None:
         return "command " + shown(argv_of(hook.command, values, shell=hook.shell), redact)
@@ -107,8 +169,15 @@ def _what(hook: FaultHook, values: Mapping[str, str], redact: Callable[[str], st
 
 
 def _body(value: Any, values: Mapping[str, str]) -> Any:
-    """The JSON body with placeholders replaced in its string values."""
+    """The JSON body with placeholders replaced in its string values; a value that is one
+    placeholder and nothing else takes the value's JSON type (``"{count}"`` -> ``1``)."""
     if isinstance(value, str):
+        whole = PLACEHOLDER.fullmatch(value)
+        if whole and whole.group(1) in values:
+            try:
+                return json.loads(values[whole.group(1)])
+            except ValueError:
+                return values[whole.group(1)]
         return substitute(value, values)
     if isinstance(value, dict):
         return {k: _body(v, values) for k, v in value.items()}
