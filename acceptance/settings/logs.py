@@ -19,6 +19,7 @@ DEFAULT_SECRET_PATTERNS = [
     r"(?i)((?:token|password|passwd|secret|api[_-]?key|authorization)[\"']?\s*[=:]\s*[\"']?)"
     r"[^\s\"',;&]+",
     r"(?i)(://[^/\s:@]+:)[^@/\s]+(?=@)",
+    r"(?i)(--?(?:token|password|passwd|secret|api-?key)\s+)[^\s\"',;&]+",
 ]
 
 
@@ -75,5 +76,5 @@ class LogSettings(BaseModel):
         description="regular expressions of secrets masked in what a report shows of the "
         "command (its line, stderr, output); a first group is kept (the 'Bearer ' prefix). "
         "Default: bearer tokens, token=/password=/secret=/api_key=/authorization= values, "
-        "URL passwords",
+        "URL passwords, --token/--password/--secret/--api-key arguments",
     )

@@ -7,7 +7,7 @@ import http.server
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +111,12 @@ def test_configured_hooks_win_and_must_come_in_pairs() -> None:
 
 
 def test_without_hooks_the_reason_names_the_setting() -> None:
-    for make in (
+    makers: list[Callable[[SuiteConfig], object]] = [
         lambda c: provider_fault(_target(), c, "vllm", "m"),
         lambda c: workers_fault(_target(), c),
         lambda c: arxiv_fault(_target(), c, status=503, retry_after_s=5, count=1),
-    ):
+    ]
+    for make in makers:
         with pytest.raises(Skipped, match=r"set \[faults\] \w+_down and \w+_up"):
             make(SuiteConfig())
 

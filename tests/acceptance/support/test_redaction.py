@@ -20,8 +20,8 @@ def test_default_patterns_keep_the_prefix() -> None:
     redact = Redactor([], DEFAULT_SECRET_PATTERNS)
     text = redact(
         "curl -H 'Authorization: Bearer eyJhbGci.x.y' https://u:pw123@loki/?token=zzz&x=1 "
-        "--password=hunter2"
+        "--password=hunter2 --token s3cr3t"
     )
-    for secret in ("eyJhbGci", "pw123", "zzz", "hunter2"):
+    for secret in ("eyJhbGci", "pw123", "zzz", "hunter2", "s3cr3t"):
         assert secret not in text
     assert "x=1" in text and "https://u:***@loki" in text and "--password=***" in text
