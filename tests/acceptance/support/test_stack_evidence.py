@@ -6,6 +6,7 @@ only the log checks not verified, with the command's status and stderr and no se
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import sys
@@ -37,7 +38,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
 
 
 def _logs_config(command: str, timeout_s: float = 30.0) -> str:
-    return f"[logs]\nsource = 'command'\ncommand = {command!r}\ntimeout_s = {timeout_s}\n"
+    # A JSON string is a valid TOML basic string, whatever quotes the command holds.
+    return f"[logs]\nsource = 'command'\ncommand = {json.dumps(command)}\ntimeout_s = {timeout_s}\n"
 
 
 def _python(script: str, known: str) -> str:
