@@ -22,6 +22,7 @@ HOOKS = (
     "arxiv_up",
     "site_down",
     "site_up",
+    "start_without_secrets",
 )
 # Hook headers carry credentials: accepted from PREFLIGHT_FAULTS__<HOOK>__HEADERS__<NAME> only.
 ENVIRONMENT_ONLY = "headers"
@@ -101,6 +102,13 @@ class FaultSettings(BaseModel):
     )
     site_up: FaultHook | None = Field(
         default=None, description="clears that fault; needed with site_down. Default: None"
+    )
+    start_without_secrets: FaultHook | None = Field(
+        default=None,
+        description="a command that starts the release as deployed but without its API keys "
+        "and ends with the service's exit status and output (config.secrets: it must refuse to "
+        "start); None: the reference stack's (service.stack.control), else not verified. "
+        "Default: None",
     )
 
 

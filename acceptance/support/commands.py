@@ -38,11 +38,12 @@ class CommandTimeout(CommandError):
 
 @dataclass(frozen=True)
 class Finished:
-    """A command that exited with status 0."""
+    """A command that exited (with status 0 unless run with ``check=False``)."""
 
     stdout: bytes
     stderr: bytes
     elapsed_s: float
+    returncode: int = 0
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
@@ -88,8 +89,10 @@ def run(
     max_output_bytes: int,
     redact: Callable[[str], str],
     stderr_lines: int = 5,
+    check: bool = True,
 ) -> Finished:
-    """Run ``argv`` to completion within ``timeout_s``; a CommandError says why it did not."""
+    """Run ``argv`` to completion within ``timeout_s``; a CommandError says why it did not (a
+    non-zero status too, unless ``check`` is False: then the status is the answer)."""
     what = shown(argv, redact)
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -116,14 +119,14 @@ def run(
                 f"{what} did not finish within {timeout_s:g} s and was killed; "
                 f"stderr: {head(stderr, stderr_lines, redact)}"
             )
-        if status != 0:
+        if status != 0 and check:
             raise CommandError(
                 f"{what} exited with status {status}; stderr: {head(stderr, stderr_lines, redact)}"
             )
         stdout = _read(out, max_output_bytes)
     if len(stdout) > max_output_bytes:
         raise CommandError(f"{what} printed more than {max_output_bytes} bytes")
-    return Finished(stdout, stderr, time.monotonic() - started)
+    return Finished(stdout, stderr, time.monotonic() - started, status)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.stack.control import main
+from service.stack.control import STILL_RUNNING, main
 from service.stack.info import StackInfo, StackKeys
 from service.waiting import poll_until
 
@@ -56,3 +56,14 @@ def test_workers_down_and_up(tmp_path: Path, worker: int) -> None:
 
 def test_no_workers_is_an_error(tmp_path: Path) -> None:
     assert main(["--stack", str(_stack(tmp_path, {"api": 1})), "workers", "down"]) == 1
+
+
+def test_start_without_secrets_reports_the_refusal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The API started with the stack's settings but no keys exits non-zero naming them."""
+    status = main(
+        ["--stack", str(_stack(tmp_path, {})), "start-without-secrets", "--timeout", "30"]
+    )
+    assert status not in (0, STILL_RUNNING)
+    assert "PLATFORM_API_KEYS" in capsys.readouterr().out
