@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +36,6 @@ __all__ = [
     "raw_client",
     "raw_client_2",
     "raw_limit_client",
-    "stack",
     "target",
 ]
 
@@ -64,14 +62,6 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """``evidence.add(name=value, ...)`` attaches figures to the test's checklist items."""
     return evidence_of(request.node)
-
-
-@pytest.fixture
-def stack(target: Target) -> Any:
-    """Ground truth (service.stack.StackInfo); not verified against an external target."""
-    if target.stack is None:
-        not_verified("no ground truth: target is not a reference stack")
-    return target.stack
 
 
 @pytest.fixture(scope="session")
