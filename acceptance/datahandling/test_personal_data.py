@@ -8,6 +8,7 @@ stack, in everything it keeps: every Redis key of the platform and the document 
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,12 @@ def _redis_hits(url: str, needles: list[str]) -> list[str]:
 def _answer_hits(
     client: httpx.Client, admin_client: httpx.Client, jobs: list[str], needles: list[str]
 ) -> dict[str, list[str]]:
-    """Where the target's own answers hold a canary: a search for it, the webhook jobs' records."""
-    answers = {f"search {n[:12]}...": search(client, n).text for n in needles}
+    """Where the target's own answers hold a canary: the results of a search for it (not the
+    echo of the query), the webhook jobs' records."""
+    answers = {
+        f"search {n[:12]}...": json.dumps(search(client, n).json().get("results", []))
+        for n in needles
+    }
     answers.update({f"job {j}": admin_client.get(f"/status/{j}").text for j in jobs})
     return {
         where: [n[:12] + "..." for n in needles if n.lower() in text.lower()]

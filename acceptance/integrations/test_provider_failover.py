@@ -8,6 +8,7 @@ provider_down`` / ``provider_up``, else the reference stack's emulator admin rou
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from typing import Any
@@ -65,12 +66,15 @@ RESUMES = "platform_llm_stream_resumes_total"
 
 
 def _resumes_from(anon_client: httpx.Client, primary: str) -> float | None:
-    """Streams the target says it resumed after ``primary`` broke them (None: not exported)."""
-    samples = promtext.scrape(anon_client)
-    if not any(s.name == RESUMES for s in samples):
+    """Streams the target says it resumed after ``primary`` broke them; None when the target
+    does not export the counter at all (declared without samples: none resumed yet, 0)."""
+    text = anon_client.get("/metrics").text
+    if not re.search(rf"^# TYPE {RESUMES.removesuffix('_total')}(_total)? ", text, re.MULTILINE):
         return None
     return sum(
-        s.value for s in samples if s.name == RESUMES and s.labels.get("from_provider") == primary
+        s.value
+        for s in promtext.parse(text)
+        if s.name == RESUMES and s.labels.get("from_provider") == primary
     )
 
 
