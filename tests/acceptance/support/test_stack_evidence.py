@@ -71,7 +71,9 @@ def test_log_checks_pass_through_a_log_command(stack: StackInfo, tmp_path: Path)
     ("script", "timeout_s", "reason"),
     [
         (
-            f"import sys; sys.stderr.write('denied {SECRET}'); sys.exit(3)",
+            # Its stderr repeats its arguments: the canary and the known key must not reach the
+            # report from either place.
+            "import sys; sys.stderr.write('denied ' + ' '.join(sys.argv[1:])); sys.exit(3)",
             30.0,
             "exited with status 3",
         ),
