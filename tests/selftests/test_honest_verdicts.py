@@ -29,9 +29,7 @@ def test_empty_answers_from_a_target_holding_data_fail(tmp_path: Path) -> None:
         ids = IDS if prometheus else IDS[:2]
         gpu = f"gpu_metrics_urls = [{json.dumps(f'{prometheus}/metrics')}]\n" if prometheus else ""
         config = f"{gpu}[documents]\nlabelled_set = {json.dumps(str(labels))}\n"
-        items = run_artefact_checks(
-            ids, tmp_path / "run", config=config, stack_json=info.stack_json
-        )
+        items = run_artefact_checks(ids, tmp_path, config=config, stack_json=info.stack_json)
     assert not failed(items, ids), failed(items, ids)
     for i in ("endpoints.search", "tos.attribution"):
         assert "holds" in items[i]["reason"], items[i]["reason"]
