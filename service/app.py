@@ -27,6 +27,7 @@ from service.routers import (
     admin,
     admin_documents,
     admin_jobs,
+    admin_outbound,
     chat,
     diagnostics,
     documents,
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = Gateway(settings.providers, settings.chat_routes, settings.gateway)
     install_error_handlers(app)
     routers = (health, version, admin, jobs, admin_jobs, diagnostics, chat)
-    for module in (*routers, search, documents, admin_documents, webhooks, ingest_admin):
+    ingestion = (search, documents, admin_documents, webhooks, ingest_admin, admin_outbound)
+    for module in (*routers, *ingestion):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
+import shlex
 import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +11,13 @@ import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
+from acceptance.settings.faults import FaultHook
+from acceptance.support.commands import CommandError, CommandTimeout, argv_of, run
+from acceptance.support.faults import HOOK_OUTPUT_BYTES
+from acceptance.support.redaction import redactor_for
+from service.stack.control import STILL_RUNNING
 
 # What the service must say when it refuses to start without keys.
 REFUSAL_HINT = "PLATFORM_API_KEYS"
@@ -62,43 +66,64 @@ def test_required_secrets_present_and_strong(
     assert not problems, f"secret problems: {problems}"
 
 
-def _refusal(stack: Any, timeout: float) -> tuple[int | None, str]:
-    """Start the service as the stack does but without API keys; exit code and output."""
-    repo = Path(stack.dir)  # only for a scratch cwd: the code comes from the running checkout
-    env = {**stack.settings, "PLATFORM_API_KEYS": "{}"}
-    env["PLATFORM_ADMIN_KEYS"] = json.dumps({"ops": "x" * 8 + "preflight-refusal-probe-key"})
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "service.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-    ]
-    try:
-        done = subprocess.run(
-            argv, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as expired:
-        output = expired.stderr if isinstance(expired.stderr, str) else ""
-        return None, output
-    return done.returncode, done.stdout + done.stderr
-
-
 @pytest.mark.checklist("config.secrets")
 def test_refuses_to_start_without_secrets(
-    stack: Any, config: SuiteConfig, evidence: Evidence
+    target: Target, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """The service, started as the stack starts it but with no API keys, exits with a reason."""
+    """The service, started as deployed but with no API keys (``[faults]
+    start_without_secrets``, else the reference stack's), exits with a reason."""
     timeout = config.observability.startup_refusal_timeout_s
-    code, output = _refusal(stack, timeout)
+    hook, origin = _start_hook(target, config, timeout)
+    redact = redactor_for(target, config)
+    argv = argv_of(hook.command or "", {}, shell=hook.shell)
+    try:
+        # The hook may need a moment of its own (a container to pull): the service's bound
+        # is what the stack's hook enforces, the operator's is bounded by the hooks' timeout.
+        done = run(
+            argv,
+            timeout_s=max(timeout + 10.0, config.faults.timeout_s),
+            max_output_bytes=HOOK_OUTPUT_BYTES,
+            redact=redact,
+            check=False,
+        )
+    except CommandTimeout:
+        code, output = None, ""
+    except CommandError as exc:
+        not_verified(f"start_without_secrets hook: {exc}")
+    else:
+        code, output = done.returncode, (done.stdout + done.stderr).decode(errors="replace")
     lines = [ln.split("[type=")[0].strip() for ln in output.splitlines() if REFUSAL_HINT in ln]
-    hint = lines[0] if lines else None
-    evidence.add(exit_code=code, message=hint, timeout_s=timeout)
-    assert code is not None, f"the service kept running for {timeout} s without API keys"
+    hint = redact(lines[0]) if lines else None
+    evidence.add(exit_code=code, message=hint, timeout_s=timeout, hook=origin)
+    assert code not in (None, STILL_RUNNING), (
+        f"the service kept running for {timeout} s without API keys"
+    )
     assert code != 0, "the service exited 0 without API keys"
-    assert hint, f"no clear message naming {REFUSAL_HINT}: {output[-300:]}"
+    assert hint, f"no clear message naming {REFUSAL_HINT}: {redact(output[-300:])}"
+
+
+def _start_hook(target: Target, config: SuiteConfig, timeout: float) -> tuple[FaultHook, str]:
+    """The operator's hook, else the reference stack's; not verified with neither."""
+    hook = config.faults.start_without_secrets
+    if hook is not None:
+        if hook.command is None:
+            not_verified("[faults] start_without_secrets must be a command (its status decides)")
+        return hook, "[faults] start_without_secrets"
+    if target.stack is None:
+        not_verified(
+            "no way to start the release without its secrets: set [faults] "
+            "start_without_secrets (PREFLIGHT_FAULTS__START_WITHOUT_SECRETS__COMMAND)"
+        )
+    command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "service.stack.control",
+            "--stack",
+            str(target.stack.stack_json),
+            "start-without-secrets",
+            "--timeout",
+            f"{timeout:g}",
+        ]
+    )
+    return FaultHook(command=command), "reference stack: service.stack.control"

@@ -1,49 +1,44 @@
 """Data Consistency: no error records and no failed jobs in the recent processing window.
 
-Reads the API's and the workers' logs (ground truth) for error-level records newer than the
-window, and the job counters for jobs that ran out of attempts. Errors the suite induces on
-purpose (``ignored_error_types``) and its own probe jobs are not the platform's errors.
+Reads the API's and the workers' records (the run's log source: the stack's files or
+``[logs] command``) for error-level records newer than the window, and the job counters for jobs
+that ran out of attempts. Errors the suite induces on purpose (``ignored_error_types``) and its
+own probe jobs are not the platform's errors.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.settings import SuiteConfig
-from acceptance.support.logfiles import Record, records, worker_logs
+from acceptance.support.logs import LogSource, Record, read_logs
 from acceptance.support.promtext import scrape
 
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 SUITE_JOB_KINDS = frozenset({"probe"})
 
 
-def _recent_errors(stack: Any, config: SuiteConfig) -> list[Record]:
+def _recent_errors(log_source: LogSource, config: SuiteConfig) -> list[Record]:
     since = datetime.now(UTC) - timedelta(seconds=config.observability.recent_window_s)
     ignored = set(config.observability.ignored_error_types)
-    out = []
-    for record in records(stack, ["app", *worker_logs(stack)]):
-        if record.get("level") not in ERROR_LEVELS or record.get("exc_type") in ignored:
-            continue
-        try:
-            when = datetime.fromisoformat(str(record.get("ts")))
-        except ValueError:
-            continue
-        if when >= since:
-            out.append(record)
-    return out
+    batch = read_logs(log_source, since, streams=["app", "worker"])
+    return [
+        r
+        for r in batch.records
+        if r.get("level") in ERROR_LEVELS and r.get("exc_type") not in ignored and r.get("ts")
+    ]
 
 
 @pytest.mark.checklist("data.no-recent-errors")
 def test_no_recent_processing_errors(
-    anon_client: httpx.Client, stack: Any, config: SuiteConfig, evidence: Evidence
+    anon_client: httpx.Client, log_source: LogSource, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """Error records in the window and dead (non-probe) jobs are under their thresholds."""
-    errors = _recent_errors(stack, config)
+    errors = _recent_errors(log_source, config)
     dead = {
         f"{s.labels.get('kind')}/{s.labels.get('queue')}": s.value
         for s in scrape(anon_client)
@@ -55,9 +50,10 @@ def test_no_recent_processing_errors(
     o = config.observability
     evidence.add(
         window_s=o.recent_window_s,
+        log_source=log_source.describe(),
         error_records=len(errors),
         examples=[
-            {k: r.get(k) for k in ("ts", "_file", "logger", "message", "exc_type")}
+            {k: r.get(k) for k in ("ts", "_source", "logger", "message", "exc_type")}
             for r in errors[:3]
         ],
         dead_jobs=dead,

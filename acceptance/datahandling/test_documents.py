@@ -88,6 +88,28 @@ def test_checksums_verify_and_ingestion_idempotent(
     assert report.get("checks", {}).get("checksums") == "ok", report.get("bad_checksums")
 
 
+def _purge_selects_stale_upload(
+    client: httpx.Client, admin_client: httpx.Client, days: int, evidence: Evidence
+) -> None:
+    """A fresh upload is not purged now and is purged once past its retention (dry runs)."""
+    data = f"# retention probe {unique_word()}\nkept {days} days".encode()
+    uploaded = upload(client, "retention-probe.md", data)
+    assert uploaded.status_code == 201, f"upload: {uploaded.status_code} {uploaded.text[:200]}"
+    later = datetime.now(UTC) + timedelta(days=days + 1)
+    counts = {}
+    for name, body in (
+        ("now", {"dry_run": True}),
+        ("after_retention", {"dry_run": True, "as_of": later.isoformat()}),
+    ):
+        answer = admin_client.post("/admin/retention/purge", json=body)
+        assert answer.status_code == 200, f"dry-run purge: {answer.status_code} {answer.text[:200]}"
+        counts[name] = int(answer.json().get("purged", {}).get("upload", 0))
+    evidence.add(dry_run_uploads_purged=counts, as_of=later.isoformat())
+    assert counts["after_retention"] >= counts["now"] + 1, (
+        f"a dry run as of {later.date()} would not purge the upload made now: {counts}"
+    )
+
+
 def _insert_stale_upload(data_dir: Path, days: int) -> str:
     """Ground truth: an upload last updated `days` ago, written straight into the stack's store."""
     doc_id = f"upload:{unique_word()}"
@@ -110,9 +132,15 @@ def _insert_stale_upload(data_dir: Path, days: int) -> str:
 @pytest.mark.destructive
 @pytest.mark.checklist("datahandling.retention")
 def test_retention_policy_purges(
-    admin_client: httpx.Client, config: SuiteConfig, target: Any, evidence: Evidence
+    client: httpx.Client,
+    admin_client: httpx.Client,
+    config: SuiteConfig,
+    target: Any,
+    evidence: Evidence,
 ) -> None:
-    """Every source has a finite retention; a document past it is purged by the purge route."""
+    """Every source has a finite retention; a document past it is purged by the purge route
+    (on a reference stack a stale document is planted in its store and must be gone; elsewhere
+    a fresh upload must be selected by a dry run as of the day it passes its retention)."""
     policy = get_json(admin_client, "/admin/retention")
     days = policy.get("documents_retention_days", {})
     evidence.add(policy=days, job_retention_s=policy.get("job_retention_s"))
@@ -121,7 +149,8 @@ def test_retention_policy_purges(
         f"retention missing or above {config.documents.retention_max_days} d: {unbounded}"
     )
     if target.stack is None:
-        not_verified("policy is bounded; purging needs ground truth (a reference stack)")
+        _purge_selects_stale_upload(client, admin_client, days["upload"], evidence)
+        return
     data_dir = Path(target.stack.settings["PLATFORM_DATA_DIR"])
     doc_id = _insert_stale_upload(data_dir, days["upload"] + 1)
     conn = sqlite3.connect(data_dir / "documents.sqlite3", timeout=5)

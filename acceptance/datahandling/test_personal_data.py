@@ -1,12 +1,14 @@
 """Data Handling: personal data in webhook payloads is never stored; a subject can be erased.
 
-Ground truth: canary names and e-mail addresses are sent in real signed events (pusher, commit
-authors, sender, discussion author), then searched for in everything the stack keeps: every
-Redis key of the platform, the document store's files and every log file.
+Canary names and e-mail addresses are sent in real signed events (pusher, commit authors,
+sender, discussion author), then searched for in what the target answers (search over every
+canary, the webhook jobs' records), in its logs (the run's log source) and, on a reference
+stack, in everything it keeps: every Redis key of the platform and the document store's files.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.documents_api import search, unique_word
 from acceptance.support.ingestion import wait_searchable, webhook_secret
-from acceptance.support.logfiles import occurrences
+from acceptance.support.logs import LogSource, read_logs, since_now
 from service.stack.send_webhook import github_payload, hf_payload, send_github, send_huggingface
 
 
@@ -52,6 +54,34 @@ def _redis_hits(url: str, needles: list[str]) -> list[str]:
     return hits
 
 
+def _answer_hits(
+    client: httpx.Client, admin_client: httpx.Client, jobs: list[str], needles: list[str]
+) -> dict[str, list[str]]:
+    """Where the target's own answers hold a canary: the results of a search for it (not the
+    echo of the query), the webhook jobs' records."""
+    answers = {
+        f"search {n[:12]}...": json.dumps(search(client, n).json().get("results", []))
+        for n in needles
+    }
+    answers.update({f"job {j}": admin_client.get(f"/status/{j}").text for j in jobs})
+    return {
+        where: [n[:12] + "..." for n in needles if n.lower() in text.lower()]
+        for where, text in answers.items()
+        if any(n.lower() in text.lower() for n in needles)
+    }
+
+
+def _stored_hits(stack: Any, needles: list[str]) -> dict[str, list[str]]:
+    """Redis keys and document files of a reference stack holding a canary; {} elsewhere."""
+    if stack is None:
+        return {}
+    found = {
+        "redis": _redis_hits(stack.redis_url, needles),
+        "documents": _file_hits(Path(stack.dir) / "data", needles),
+    }
+    return {where: hits for where, hits in found.items() if hits}
+
+
 def _file_hits(directory: Path, needles: list[str]) -> list[str]:
     found = []
     for path in sorted(directory.glob("*.sqlite3*")):
@@ -64,22 +94,23 @@ def _file_hits(directory: Path, needles: list[str]) -> list[str]:
 @pytest.mark.checklist("datahandling.personal-data")
 def test_webhook_personal_data_not_stored_and_erasable(
     target: Target,
-    stack: Any,
+    log_source: LogSource,
     anon_client: httpx.Client,
     client: httpx.Client,
     admin_client: httpx.Client,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
-    """Canary people in signed GitHub and HF events appear in no Redis key, document file or log;
-    erasing the repository owner (kept for attribution) removes their document."""
+    """Canary people in signed GitHub and HF events appear in no answer, log, Redis key or
+    document file; erasing the repository owner (kept for attribution) removes their document."""
+    since = since_now(config)
     tag = uuid.uuid4().hex[:10]
     email, person, login = f"canary.{tag}@example.org", f"Canary Person{tag}", f"canary{tag}"
     author_id = f"canaryhf{tag}"
     owner, word = f"canaryowner{tag}", unique_word()
     github = send_github(
         anon_client,
-        webhook_secret(target, "github"),
+        webhook_secret(target, config, "github"),
         "push",
         github_payload(
             "push",
@@ -92,28 +123,30 @@ def test_webhook_personal_data_not_stored_and_erasable(
     )
     hf = send_huggingface(
         anon_client,
-        webhook_secret(target, "huggingface"),
+        webhook_secret(target, config, "huggingface"),
         hf_payload(f"{owner}/{word}-model", author_id=author_id),
     )
     assert github.status_code == 202 and hf.status_code == 202, (github.text, hf.text)
     wait_searchable(client, word, config.ingestion.ingest_timeout_s)
     needles = [email, person, login, author_id]
-    in_redis = _redis_hits(stack.redis_url, needles)
-    in_files = _file_hits(Path(stack.dir) / "data", needles)
-    in_logs = occurrences(stack, needles)
+    jobs = [str(r.json()["job_id"]) for r in (github, hf)]
+    in_answers = _answer_hits(client, admin_client, jobs, needles)
+    stored = _stored_hits(target.stack, needles)
+    in_logs = read_logs(log_source, since).occurrences(needles)
     erase = admin_client.post("/admin/subjects/erase", json={"subject": owner})
     after = search(client, word).json().get("results", [])
     evidence.add(
         canaries=len(needles),
-        redis_keys_with_canary=in_redis,
-        document_files_with_canary=in_files,
+        answers_with_canary=in_answers,
+        stored_with_canary=stored if target.stack is not None else "not inspected (no stack)",
         logs_with_canary=in_logs,
+        log_source=log_source.describe(),
         erase=erase.json() if erase.status_code == 200 else erase.text,
         results_after_erase=len(after),
     )
-    assert not in_redis, f"personal data stored in Redis: {in_redis[:5]}"
-    assert not in_files, f"personal data stored in the document store: {in_files}"
-    assert not in_logs, f"personal data written to logs: {in_logs}"
+    assert not in_answers, f"personal data returned by the target: {sorted(in_answers)}"
+    assert not stored, f"personal data stored: {stored}"
+    assert not in_logs, f"personal data written to logs: {sorted(in_logs)}"
     assert erase.status_code == 200, f"erase: {erase.status_code} {erase.text}"
     assert erase.json()["documents_deleted"] >= 1, erase.json()
     assert not after, f"documents of the erased subject still searchable: {after}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import Literal
 
 import httpx
@@ -12,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
-from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import health
+from acceptance.support.faults import workers_fault
 from service.waiting import poll_until
 
 Status = Literal["ok", "degraded", "down"]
@@ -63,16 +61,12 @@ def test_health_payload_complete(anon_client: httpx.Client, evidence: Evidence) 
 def test_stopped_workers_show_degraded(
     target: Target, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """Workers frozen with SIGSTOP make /health degraded; SIGCONT brings it back to ok."""
-    if target.stack is None:
-        not_verified("no process control: target is not a reference stack")
-    pids = {n: p for n, p in target.stack.pids.items() if n.startswith("worker")}
-    if not pids:
-        not_verified("the stack runs no workers")
+    """Workers stopped (the run's workers fault hook: ``[faults] workers_down``, else SIGSTOP on
+    the reference stack's) make /health degraded; started again, it returns to ok."""
+    fault = workers_fault(target, config)
     interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
     deadline = interval * 4 + config.health_deadline_s
-    for pid in pids.values():
-        os.kill(pid, signal.SIGSTOP)
+    fault.cause()
     try:
         degraded = poll_until(
             lambda: (h := health(anon_client))["status"] == "degraded" and h,
@@ -81,8 +75,7 @@ def test_stopped_workers_show_degraded(
             message="health to report degraded with workers stopped",
         )
     finally:
-        for pid in pids.values():
-            os.kill(pid, signal.SIGCONT)
+        fault.clear()
     recovered = poll_until(
         lambda: health(anon_client)["status"] == "ok",
         timeout=deadline,
@@ -90,7 +83,7 @@ def test_stopped_workers_show_degraded(
         message="health to return to ok after workers resumed",
     )
     evidence.add(
-        stopped_workers=sorted(pids),
+        fault_hook=fault.describe(),
         degraded_workers=degraded["components"]["workers"],
         recovered=recovered,
     )

@@ -8,7 +8,7 @@ import pytest
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
-from acceptance.support.documents_api import labelled_set, relevance, search
+from acceptance.support.documents_api import documents_held, labelled_set, relevance, search
 
 BAD_QUERIES: dict[str, dict[str, str | int]] = {
     "empty q": {"q": ""},
@@ -23,13 +23,20 @@ BAD_QUERIES: dict[str, dict[str, str | int]] = {
 
 @pytest.mark.checklist("endpoints.search")
 def test_relevance_on_labelled_set(
-    client: httpx.Client, config: SuiteConfig, evidence: Evidence
+    client: httpx.Client, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """Mean recall@k and MRR over the labelled queries meet the configured bars."""
     queries = labelled_set(config)
     first = search(client, queries[0]["q"], limit=50)
     if first.status_code == 200 and first.json().get("total") == 0:
-        not_verified("the labelled corpus is not ingested on the target")
+        held = documents_held(anon_client)
+        evidence.add(documents_held=held, first_query=queries[0]["q"])
+        if not held:
+            not_verified("the target holds no documents: the labelled corpus is not ingested")
+        pytest.fail(
+            f"the target says it holds {held} documents, yet the labelled query "
+            f"{queries[0]['q']!r} finds none"
+        )
     assert first.status_code == 200, f"search answered {first.status_code}: {first.text[:300]}"
     k = config.documents.search_k
     result = relevance(client, queries, k)

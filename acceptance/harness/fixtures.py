@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +18,8 @@ from acceptance.harness.runstate import RUN_STATE, WORKER_IDENTITY
 from acceptance.harness.target import USER_AGENT, Target, open_target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
+from acceptance.support.logs import LogSource, choose_source
+from acceptance.support.redaction import redactor_for
 
 __all__ = [
     "Evidence",
@@ -29,11 +30,12 @@ __all__ = [
     "config",
     "evidence",
     "evidence_of",
+    "log_access",
+    "log_source",
     "optional_admin_client",
     "raw_client",
     "raw_client_2",
     "raw_limit_client",
-    "stack",
     "target",
 ]
 
@@ -62,12 +64,19 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
     return evidence_of(request.node)
 
 
+@pytest.fixture(scope="session")
+def log_access(target: Target, config: SuiteConfig) -> LogSource | str:
+    """The run's log source, or why there is none; one per session, so a log command that hung
+    once is not waited out again by every later check."""
+    return choose_source(target, config, redactor_for(target, config))
+
+
 @pytest.fixture
-def stack(target: Target) -> Any:
-    """Ground truth (service.stack.StackInfo); not verified against an external target."""
-    if target.stack is None:
-        not_verified("no ground truth: target is not a reference stack")
-    return target.stack
+def log_source(log_access: LogSource | str) -> LogSource:
+    """Where the platform's records are read (acceptance/support/logs/); not verified without."""
+    if isinstance(log_access, str):
+        not_verified(log_access)
+    return log_access
 
 
 def _client(

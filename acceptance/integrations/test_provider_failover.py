@@ -1,9 +1,14 @@
 """External Integrations: with the primary provider down, the other serves within the error
 budget, a stream in flight when the primary crashes still completes, and traffic returns to the
-primary once it recovers."""
+primary once it recovers.
+
+The primary is taken down and brought back by the run's provider fault hooks (``[faults]
+provider_down`` / ``provider_up``, else the reference stack's emulator admin route).
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from typing import Any
@@ -16,9 +21,10 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
+from acceptance.support import promtext
+from acceptance.support.faults import provider_fault
 from acceptance.support.providers import (
     chat_model,
-    configure,
     emulator,
     new_request_id,
     openai_client,
@@ -56,11 +62,20 @@ def _route(anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence) -
     return model, route[0]
 
 
-def _primary_admin(target: Target, primary: str) -> dict[str, Any]:
-    info = emulator(target, primary)
-    if info is None or not info.get("admin_url"):
-        not_verified(f"no admin route to take {primary} down (not the reference stack)")
-    return info
+RESUMES = "platform_llm_stream_resumes_total"
+
+
+def _resumes_from(anon_client: httpx.Client, primary: str) -> float | None:
+    """Streams the target says it resumed after ``primary`` broke them; None when the target
+    does not export the counter at all (declared without samples: none resumed yet, 0)."""
+    text = anon_client.get("/metrics").text
+    if not re.search(rf"^# TYPE {RESUMES.removesuffix('_total')}(_total)? ", text, re.MULTILINE):
+        return None
+    return sum(
+        s.value
+        for s in promtext.parse(text)
+        if s.name == RESUMES and s.labels.get("from_provider") == primary
+    )
 
 
 def _await_primary(client: openai.OpenAI, model: str, primary: str, config: SuiteConfig) -> float:
@@ -84,23 +99,23 @@ def test_failover_and_failback(
     """Primary refusing connections: N requests served by the fallback with errors within budget;
     primary back: traffic returns to it within the recovery timeout."""
     model, primary = _route(anon_client, config, evidence)
-    info = _primary_admin(target, primary)
+    fault = provider_fault(target, config, primary, model)
+    evidence.add(fault_hook=fault.describe())
     served: Counter[str] = Counter()
     errors: list[str] = []
-    timeout = config.http_timeout_s
     with openai_client(target, config) as client:
         try:
-            configure(info, timeout, outage="refuse")
+            fault.cause()
             for n in range(config.failover_requests):
                 # Routing is what is checked, not output: short answers keep the outage short.
                 try:
                     served[_served_by(client, model, config.failover_max_tokens, n % 2 == 1)] += 1
                 except openai.OpenAIError as exc:
                     errors.append(type(exc).__name__)
-            configure(info, timeout, outage="none")
+            fault.clear()
             recovery_s = _await_primary(client, model, primary, config)
         finally:
-            configure(info, timeout, outage="none")
+            fault.clear()
     evidence.add(
         served_during_outage=dict(served),
         errors=len(errors),
@@ -124,13 +139,15 @@ def test_stream_survives_primary_crash(
     """The primary crashing (connections reset) while it streams an answer: the client still
     reads one complete stream, the rest continued by the fallback; then traffic returns."""
     model, primary = _route(anon_client, config, evidence)
-    info = _primary_admin(target, primary)
-    timeout = config.http_timeout_s
+    fault = provider_fault(target, config, primary, model)
+    evidence.add(fault_hook=fault.describe())
+    info = emulator(target, primary)  # ground truth of the cut, on a reference stack
     request_id = new_request_id()
     received: list[str] = []
     finish: str | None = None
     with openai_client(target, config) as client:
         _await_primary(client, model, primary, config)  # a previous check may have left it down
+        resumes_before = _resumes_from(anon_client, primary)
         try:
             streamed = client.chat.completions.with_raw_response.create(
                 model=model,
@@ -146,32 +163,57 @@ def test_stream_survives_primary_crash(
                     if chunk.choices[0].delta.content:
                         received.append(chunk.choices[0].delta.content)
                         if len(received) == 1:
-                            configure(info, timeout, outage="refuse")  # the crash, mid-stream
+                            fault.cause()  # the crash, mid-stream
                     finish = chunk.choices[0].finish_reason or finish
                 error = None
             except openai.OpenAIError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:200]
-            configure(info, timeout, outage="none")
+            fault.clear()
             recovery_s = _await_primary(client, model, primary, config)
         finally:
-            configure(info, timeout, outage="none")
-    primary_record = next(
-        (r for r in provider_requests(info, timeout) if r.get("request_id") == request_id), {}
-    )
+            fault.clear()
+    resumes_after = _resumes_from(anon_client, primary)
+    cut = _cut_mid_stream(info, request_id, config.http_timeout_s, resumes_before, resumes_after)
     evidence.add(
         stream_served_by=streamed.headers.get("x-provider"),
         content_chunks=len(received),
         finish_reason=finish,
-        primary_tokens=primary_record.get("tokens"),
+        cut_mid_stream=cut,
         stream_error=error,
         failback_s=recovery_s,
     )
     if streamed.headers.get("x-provider") != primary:
         not_verified(f"the stream was not served by {primary}, so its crash could not break it")
-    if not primary_record or primary_record.get("finish_reason") is not None:
-        not_verified(f"no record of {primary} cut off mid-stream (ended before the crash?)")
+    # A stream the client saw break fails whatever the cause; only a complete one needs the
+    # proof that it really was cut (and did not just finish before the crash).
     assert error is None, (
         f"a stream in flight when {primary} crashed failed in the client (after "
         f"{len(received)} content chunks): {error}"
     )
     assert finish is not None, f"the stream broken by {primary}'s crash ended without a finish"
+    if cut is None:
+        not_verified(
+            f"no record of the cut: neither {primary}'s request log (reference stack) nor "
+            f"{RESUMES} on the target's /metrics"
+        )
+    if not cut:
+        not_verified(f"{primary} was not cut off mid-stream (the stream ended before the crash)")
+
+
+def _cut_mid_stream(
+    info: dict[str, Any] | None,
+    request_id: str,
+    timeout: float,
+    resumes_before: float | None,
+    resumes_after: float | None,
+) -> bool | None:
+    """Whether the primary's stream was cut before it finished: its own request log on the
+    reference stack (ground truth), else the target's resume counter; None: nothing tells."""
+    if info is not None:
+        record = next(
+            (r for r in provider_requests(info, timeout) if r.get("request_id") == request_id), {}
+        )
+        return bool(record) and record.get("finish_reason") is None
+    if resumes_before is None or resumes_after is None:
+        return None
+    return resumes_after > resumes_before

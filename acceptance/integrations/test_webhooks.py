@@ -36,7 +36,7 @@ def test_huggingface_webhook(
     """A correctly authenticated HF event is accepted fast and its repo becomes searchable; a
     wrong secret is refused; the same event delivered twice is processed once."""
     cfg = config.ingestion
-    secret = webhook_secret(target, "huggingface")
+    secret = webhook_secret(target, config, "huggingface")
     word = unique_word()
     payload = hf_payload(f"preflight-checks/{word}")
     wrong, _ = _timed(lambda: send_huggingface(anon_client, secret[::-1] + "x", payload))
@@ -70,7 +70,7 @@ def test_github_webhook(
     """Ping answered; a signed push is accepted fast, processed once per X-GitHub-Delivery and
     searchable; a bad signature and a tampered body are refused."""
     cfg = config.ingestion
-    secret = webhook_secret(target, "github")
+    secret = webhook_secret(target, config, "github")
     word = unique_word()
     repo = f"preflight-checks/{word}"
     payload = github_payload("push", repo, description=f"{word} evaluation harness")

@@ -1,8 +1,9 @@
 """Load Testing: no process leaks memory in a soak; an overload spike is shed and recovered from.
 
-The soak samples the resident memory of every service process of the stack (ground truth from
-/proc): an external target shows only its API process, which is not "every process", so there
-the item is not verified. The spike is destructive: many users at once overload the target for
+The soak samples the resident memory of every service process: on the reference stack from
+/proc (its pids), on a deployment from its Prometheus (every scraped process of the platform's
+job and the workers' own figures, ``acceptance/support/processes.py``); with neither the item is
+not verified. The spike is destructive: many users at once overload the target for
 a moment (part of the API key's rate-limit budget goes too), and the check waits (bounded) until
 latency is back to what it was before.
 """
@@ -21,8 +22,11 @@ from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.loadgen import NO_JOB, SHED, run_load
+from acceptance.support.monitoring import monitoring
 from acceptance.support.observe import api_calls
-from acceptance.support.procstat import Sampler, service_pids, start_ticks
+from acceptance.support.processes import ProcessWatch
+from acceptance.support.procstat import service_pids, start_ticks
+from acceptance.support.prometheus_series import PrometheusError, started_since
 from acceptance.support.shedding import (
     assert_shed_by_target,
     figures,
@@ -39,10 +43,10 @@ def test_no_process_leaks_memory_in_soak(
 ) -> None:
     """After warm-up, the RSS slope of every service process stays under the threshold."""
     perf = config.performance
-    if target.stack is None:
-        not_verified("no ground truth: the memory of every service process needs the stack's pids")
-    pids = service_pids(target.stack)
-    with Sampler(pids, perf.sample_interval_s) as sampler:
+    watch = ProcessWatch(target, config, perf.sample_interval_s)
+    if watch.missing is not None:
+        not_verified(watch.missing)
+    with watch:
         load = run_load(
             target,
             api_calls(target),
@@ -51,8 +55,10 @@ def test_no_process_leaks_memory_in_soak(
             timeout_s=config.http_timeout_s,
             rps=perf.reference_rps,
         )
+    if watch.missing is not None:
+        not_verified(watch.missing)
     slopes = {
-        n: s.rss_slope_mb_per_min(after_s=perf.soak_warmup_s) for n, s in sampler.series.items()
+        n: s.rss_slope_mb_per_min(after_s=perf.soak_warmup_s) for n, s in watch.series.items()
     }
     rounded = {n: None if v is None else round(v, 2) for n, v in slopes.items()}
     evidence.add(
@@ -61,21 +67,42 @@ def test_no_process_leaks_memory_in_soak(
         warmup_s=perf.soak_warmup_s,
         soak_s=perf.soak_s,
         requests=len(load.samples),
-        gone=sorted(sampler.gone),
+        gone=sorted(watch.gone),
+        **watch.evidence(),
         memory_chart=line_chart(
             "Resident memory during the soak",
-            {n: s.rss_mb() for n, s in sampler.series.items()},
+            {n: s.rss_mb() for n, s in watch.series.items()},
             x_label="time since start (s)",
             y_label="resident memory (MB)",
         ),
     )
-    assert not sampler.gone, f"processes died during the soak: {sorted(sampler.gone)}"
+    assert not watch.gone, f"processes died during the soak: {sorted(watch.gone)}"
     leaking = {
         n: v for n, v in rounded.items() if v is not None and v > perf.leak_slope_max_mb_per_min
     }
     assert not leaking, (
         f"memory grows faster than {perf.leak_slope_max_mb_per_min} MB/min: {leaking}"
     )
+
+
+def _restarted(
+    target: Target,
+    config: SuiteConfig,
+    pids: dict[str, int],
+    starts: dict[str, int | None],
+    since: float,
+) -> dict[str, object]:
+    """Processes that died or restarted since ``since``: from /proc with the stack's pids, else
+    from Prometheus' process start times; {} when neither is there to ask."""
+    if pids:
+        return {n: p for n, p in pids.items() if start_ticks(p) != starts[n]}
+    prometheus = monitoring(target, config).prometheus
+    if prometheus is None:
+        return {}
+    try:
+        return dict(started_since(prometheus, config, since))
+    except PrometheusError:
+        return {}
 
 
 def _probe(client: httpx.Client, count: int) -> tuple[float, float, list[int]]:
@@ -100,6 +127,7 @@ def test_overload_spike_shed_and_recovered(
     baseline_p50, baseline_p95, _ = _probe(client, perf.baseline_probes)
     pids = service_pids(target.stack) if target.stack is not None else {}
     starts = {n: start_ticks(p) for n, p in pids.items()}
+    spike_began = time.time()
     calls = overload_calls(client, config, target.api_key)
     before = read_counters(client)
     # Many users at once on open connections, streams first: more requests in flight than the
@@ -135,7 +163,7 @@ def test_overload_spike_shed_and_recovered(
             message="latency back to baseline after the spike",
         )
     finally:
-        died = {n: p for n, p in pids.items() if start_ticks(p) != starts[n]}
+        died = _restarted(target, config, pids, starts, spike_began)
         evidence.add(
             spike={**stats, "users": perf.spike_users, "wall_s": round(spike.wall_s, 2)},
             **figures(spike, before, after),

@@ -1,8 +1,8 @@
 """Logging: application records are collected, errors are structured, request ids correlate.
 
-Ground truth is the stack's log files (``stack.json`` ``logs``): each check sends its own
-request id and looks for the records that request produced, so parallel checks never confuse
-each other's records.
+The records are read through the run's log source (the stack's files or ``[logs] command``):
+each check sends its own request id and looks for the records that request produced, so parallel
+checks never confuse each other's records.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import wait_job
-from acceptance.support.logfiles import (
+from acceptance.support.logs import (
+    LogSource,
     Record,
     by_request_id,
     new_request_id,
+    since_now,
     wait_records,
-    worker_logs,
 )
 from acceptance.support.providers import emulator, first_model, seen_by, stream_chat
 from service.waiting import PollTimeout, poll_until
@@ -37,22 +38,24 @@ def _fields(record: Record, names: tuple[str, ...]) -> dict[str, Any]:
 
 @pytest.mark.checklist("logging.collected")
 def test_app_records_collected(
-    client: httpx.Client, stack: Any, config: SuiteConfig, evidence: Evidence
+    client: httpx.Client, log_source: LogSource, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """A job accepted under the check's request id leaves structured records in the app log."""
     request_id = new_request_id("collected")
+    since = since_now(config)
     response = client.post("/enqueue", json={"kind": "noop"}, headers={"X-Request-ID": request_id})
     assert response.status_code == 202, f"enqueue: {response.status_code}"
     hits = wait_records(
-        stack,
-        ["app"],
+        log_source,
         by_request_id(request_id),
+        since=since,
+        streams=["app"],
         timeout=config.observability.log_wait_s,
         what=f"app records of request {request_id}",
     )
     incomplete = [r for r in hits if any(not r.get(f) for f in STRUCTURED_FIELDS)]
     evidence.add(
-        sink=str(stack.logs["app"]),
+        sink=log_source.describe(),
         request_id=request_id,
         records=len(hits),
         example=_fields(hits[0], STRUCTURED_FIELDS),
@@ -62,10 +65,11 @@ def test_app_records_collected(
 
 @pytest.mark.checklist("logging.structured-errors")
 def test_induced_error_structured(
-    admin_client: httpx.Client, stack: Any, config: SuiteConfig, evidence: Evidence
+    admin_client: httpx.Client, log_source: LogSource, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """An induced error gives one record with level, logger, message, error type, traceback."""
     request_id = new_request_id("error")
+    since = since_now(config)
     response = admin_client.post("/admin/diagnostics/error", headers={"X-Request-ID": request_id})
     if response.status_code in (404, 405):
         not_verified("the target has no error diagnostics route (/admin/diagnostics/error)")
@@ -73,9 +77,10 @@ def test_induced_error_structured(
     body = response.json()
     assert "Traceback" not in response.text, "the traceback reached the client"
     errors = wait_records(
-        stack,
-        ["app"],
+        log_source,
         lambda r: by_request_id(request_id)(r) and r.get("level") == "ERROR",
+        since=since,
+        streams=["app"],
         timeout=config.observability.log_wait_s,
         what=f"error record of request {request_id}",
     )
@@ -94,10 +99,15 @@ def test_induced_error_structured(
 
 @pytest.mark.checklist("logging.correlation-ids")
 def test_request_id_correlates(
-    client: httpx.Client, target: Target, stack: Any, config: SuiteConfig, evidence: Evidence
+    client: httpx.Client,
+    target: Target,
+    log_source: LogSource,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
     """The client's X-Request-ID is echoed and found in access, app and job (worker) logs."""
     request_id = new_request_id("trace")
+    since = since_now(config)
     headers = {"X-Request-ID": request_id}
     response = client.post("/enqueue", json={"kind": "noop"}, headers=headers)
     assert response.status_code == 202, f"enqueue: {response.status_code}"
@@ -108,19 +118,30 @@ def test_request_id_correlates(
         "echoed": response.headers.get("x-request-id") == request_id,
         "access": bool(
             wait_records(
-                stack, ["access"], by_request_id(request_id), timeout=wait_s, what="access record"
+                log_source,
+                by_request_id(request_id),
+                since=since,
+                streams=["access"],
+                timeout=wait_s,
+                what="access record",
             )
         ),
         "app": bool(
             wait_records(
-                stack, ["app"], by_request_id(request_id), timeout=wait_s, what="app record"
+                log_source,
+                by_request_id(request_id),
+                since=since,
+                streams=["app"],
+                timeout=wait_s,
+                what="app record",
             )
         ),
         "job": bool(
             wait_records(
-                stack,
-                worker_logs(stack),
+                log_source,
                 lambda r: r.get("job_id") == job_id and r.get("request_id") == request_id,
+                since=since,
+                streams=["worker"],
                 timeout=wait_s,
                 what=f"worker records of job {job_id}",
             )

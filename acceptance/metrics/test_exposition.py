@@ -107,6 +107,8 @@ def test_outbound_calls_counted_per_destination(
     provider_calls = _per_label(samples, UPSTREAM, "provider")
     evidence.add(outbound=outbound, provider_calls=provider_calls, chat_status=chat_status)
     if not outbound and not provider_calls:
+        # A chat answered by a provider is an outbound call the target made: it must count it.
+        assert chat_status != 200, f"a chat was served, yet neither {OUTBOUND} nor {UPSTREAM}"
         not_verified(f"the target exposes no outbound call counts ({OUTBOUND}, {UPSTREAM})")
     unlabelled = [
         s.labels

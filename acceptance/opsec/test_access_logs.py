@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.settings import SuiteConfig
-from acceptance.support.logfiles import new_request_id, records
+from acceptance.support.logs import LogSource, new_request_id, read_logs, since_now
 from service.waiting import poll_until
 
 # Answered, refused and unknown requests alike: (client, method, path).
@@ -26,11 +24,12 @@ ROUTES = (
 def test_each_request_has_access_record(
     anon_client: httpx.Client,
     client: httpx.Client,
-    stack: Any,
+    log_source: LogSource,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
     """N requests with known ids (answered, refused, unknown) give N access records."""
+    since = since_now(config)
     sent: dict[str, int] = {}
     for i in range(config.observability.access_log_requests):
         who, method, path = ROUTES[i % len(ROUTES)]
@@ -42,7 +41,7 @@ def test_each_request_has_access_record(
     def recorded() -> dict[str, object]:
         return {
             str(r["request_id"]): r.get("status")
-            for r in records(stack, ["access"])
+            for r in read_logs(log_source, since, streams=["access"]).records
             if r.get("request_id") in sent
         }
 
@@ -54,7 +53,7 @@ def test_each_request_has_access_record(
         found = poll_until(
             logged,
             timeout=config.observability.log_wait_s,
-            interval=0.1,
+            interval=log_source.poll_interval_s,
             message="an access record per request",
         )
     except AssertionError:

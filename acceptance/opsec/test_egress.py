@@ -3,7 +3,9 @@
 Every forbidden destination (127.0.0.1, ::1, the cloud metadata service, a private address) is
 tried through the platform's real ingestion path, ``POST /admin/ingest/fetch`` (a ``fetch_page``
 job a worker runs: robots.txt first, then the page), once directly and once as the target of a
-redirect from an allowlisted site (the reference stack's robots site has an open ``/redirect``).
+redirect from an allowlisted site (``[ingestion] egress_redirect_url``; the reference stack's
+robots site has an open ``/redirect``), whose hops are counted by the site's own log or the
+platform's record (``acceptance/support/outbound_record.py``).
 Canary listeners on this machine's 127.0.0.1 and ::1, which are the reference stack's loopback,
 count every connection: the ground truth that each refusal happened before the network. Names
 that resolve to loopback go through ``POST /admin/egress/probe``, the same outbound client.
@@ -19,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -30,7 +32,7 @@ from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import admin_settings, get_json
 from acceptance.support.ingestion import requests_of
-from acceptance.support.providers import emulator
+from acceptance.support.outbound_record import redirector
 from service.waiting import poll_until
 
 
@@ -124,11 +126,11 @@ def test_private_destinations_refused(
         "metadata": config.ingestion.egress_metadata_url,
         "private": config.ingestion.egress_private_url,
     }
-    redirector = emulator(target, "robots")
+    redirect = redirector(target, config, admin_client)
     cases = dict(direct)
-    if redirector is not None:
+    if redirect is not None:
         cases |= {
-            f"redirect-to-{name}": f"{redirector['url']}/redirect?to={quote(url, safe='')}"
+            f"redirect-to-{name}": redirect[0].replace("{url}", quote(url, safe=""))
             for name, url in direct.items()
         }
     started = time.time()
@@ -145,11 +147,10 @@ def test_private_destinations_refused(
         response = admin_client.post("/admin/egress/probe", json={"url": url})
         assert response.status_code == 200, f"probe route: {response.status_code} {response.text}"
         probes[url] = response.json().get("outcome", "?")
-    hops = (
-        len(requests_of(redirector, config.http_timeout_s, "/redirect", started))
-        if redirector
-        else None
-    )
+    hops = None
+    if redirect is not None:
+        path = urlsplit(redirect[0]).path
+        hops = len([r for r in requests_of(redirect[1], since=started) if r["path"] == path])
     on_loopback = target.stack is not None
     hits = {host: (len(c[1]) if c else None) for host, c in canaries.items()}
     evidence.add(
@@ -171,8 +172,11 @@ def test_private_destinations_refused(
         reached = {h: n for h, n in hits.items() if n}
         assert not reached, f"the loopback canaries saw connections: {reached}"
     assert "*" not in allowlist, "the egress allowlist holds '*': every public host is approved"
-    if redirector is None:
-        not_verified("redirects not exercised: the target has no allowlisted redirector")
+    if redirect is None:
+        not_verified(
+            "redirects not exercised: no allowlisted redirector "
+            "(set [ingestion] egress_redirect_url)"
+        )
     assert hops is not None and hops >= len(direct), (
         f"the redirector served {hops} of {len(direct)} redirects: the hops were not exercised"
     )

@@ -7,15 +7,13 @@ only slow the run down.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
-from acceptance.support.logfiles import new_request_id, records
+from acceptance.support.logs import LogSource, new_request_id, read_logs, since_now
 from acceptance.support.promtext import scrape, values_by
 from service.waiting import poll_until
 
@@ -46,11 +44,12 @@ def test_auth_failures_raise_events(
     anon_client: httpx.Client,
     client: httpx.Client,
     target: Target,
-    stack: Any,
+    log_source: LogSource,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
     """Missing, invalid and forbidden keys (and bad webhook signatures) count and log an event."""
+    since = since_now(config)
     before = values_by(scrape(anon_client), EVENTS, "event")
     ids = {what: new_request_id(f"sec-{what}") for what in ("missing", "invalid", "forbidden")}
     answers = {
@@ -72,7 +71,7 @@ def test_auth_failures_raise_events(
     def logged() -> set[str] | None:
         found = {
             str(r.get("request_id"))
-            for r in records(stack, ["app"])
+            for r in read_logs(log_source, since, streams=["app"]).records
             if r.get("logger") == "platform.security" and r.get("request_id") in ids.values()
         }
         return found if len(found) == len(ids) else None
@@ -81,7 +80,7 @@ def test_auth_failures_raise_events(
         found = poll_until(
             logged,
             timeout=config.observability.log_wait_s,
-            interval=0.1,
+            interval=log_source.poll_interval_s,
             message="a security log record per event",
         )
     except AssertionError:

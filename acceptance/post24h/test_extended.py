@@ -1,7 +1,9 @@
 """Extended Monitoring (within 24 hours): stability, resource usage, scheduled jobs, monitoring.
 
-Restarts are read from the stack (its supervisor's counters, process start times) and from the
-API's ``process_start_time_seconds``; scheduled jobs from /health's scheduler component (poll,
+Restarts are read from the stack (its supervisor's counters, process start times), else from the
+deployment's Prometheus (every process's start time and ``up`` over the window), else from the
+API's own ``process_start_time_seconds``; memory from /proc or Prometheus
+(``acceptance/support/processes.py``); scheduled jobs from /health's scheduler component (poll,
 backup, retention purge; ``acceptance.post24h.schedules``); monitoring from the Prometheus and
 Alertmanager APIs (``[postdeploy]``'s, else the stack's own).
 """
@@ -29,12 +31,33 @@ from acceptance.support.monitoring import (
     wait_scraped_up,
 )
 from acceptance.support.observe import deployment_start, endpoint_latencies, parse_time
-from acceptance.support.procstat import Sampler, service_pids
+from acceptance.support.processes import ProcessWatch
+from acceptance.support.prometheus_series import PrometheusError, down_since, started_since
 from acceptance.support.shedding import shed_requests
 from load.stats import percentile
 from service.waiting import PollTimeout, poll_until
 
 PHASE = "postdeploy_24h"
+# A process may start a little after the deployment began (rollout, boot), never long after.
+BOOT_GRACE_S = 120.0
+
+
+def _prometheus_restarts(
+    target: Target, config: SuiteConfig, since: float
+) -> tuple[dict[str, object], str]:
+    """Processes started after the deployment (and its boot) or down in some scrape since, by
+    the deployment's Prometheus; ({}, why not) without one."""
+    prometheus = monitoring(target, config).prometheus
+    if prometheus is None:
+        return {}, "no Prometheus ([postdeploy] prometheus_url)"
+    try:
+        started = started_since(prometheus, config, since + BOOT_GRACE_S)
+        down = down_since(prometheus, config, since)
+    except PrometheusError as exc:
+        return {}, str(exc)
+    found: dict[str, object] = {n: f"started at {t:.0f}" for n, t in started.items()}
+    found.update({n: "down in a scrape" for n in down})
+    return found, f"Prometheus {prometheus}"
 
 
 @pytest.mark.checklist("post24h.stability")
@@ -49,7 +72,11 @@ def test_no_restarts_and_within_slo(
     since = deployment_start(config, target, PHASE)
     samples = promtext.scrape(anon_client)
     api_start = promtext.total(samples, "process_start_time_seconds")
-    restarts = dict(target.stack.restarts) if target.stack is not None else {}
+    if target.stack is not None:
+        restarts: dict[str, object] = dict(target.stack.restarts)
+        source = "stack supervisor"
+    else:
+        restarts, source = _prometheus_restarts(target, config, since.timestamp())
     latency, _ = endpoint_latencies(anon_client, client, 10)["health"]
     p95 = round(percentile(latency, 95) or 0.0, 2)
     counted = [
@@ -62,11 +89,11 @@ def test_no_restarts_and_within_slo(
     errors = sum(s.value for s in counted if s.labels.get("status", "").startswith("5"))
     shed = shed_requests(samples, excluded=("/admin/diagnostics",))
     ratio = (errors - shed) / total
-    # The API may start a little after the deployment began (boot), never long after.
-    late = api_start is not None and api_start > since.timestamp() + 120
+    late = api_start is not None and api_start > since.timestamp() + BOOT_GRACE_S
     evidence.add(
         since=since.isoformat(),
         restarts=restarts,
+        restarts_source=source,
         api_started=api_start,
         health_p95_ms=p95,
         slo_ms=config.slo.endpoint_p95_ms.get("health"),
@@ -74,14 +101,15 @@ def test_no_restarts_and_within_slo(
         shed_503=shed,
     )
     restarted = {n: c for n, c in restarts.items() if c}
-    assert not restarted, f"processes restarted: {restarted}"
-    if late and config.postdeploy.deployed_at is None and target.stack is None:
+    unknown_start = config.postdeploy.deployed_at is None and target.stack is None
+    if (late or restarted) and unknown_start:
         # Without the deployment time a process start inside the window may be the deployment
         # itself; calling it a restart would be a guess either way.
         not_verified(
-            "API started inside the window and the deployment time is unknown "
+            "a process started inside the window and the deployment time is unknown "
             "(set [postdeploy] deployed_at)"
         )
+    assert not restarted, f"processes restarted: {restarted}"
     assert not late, f"API process started at {api_start}, after the deployment: it restarted"
     assert p95 <= config.slo.endpoint_p95_ms.get("health", p95), f"health p95 {p95} ms over SLO"
     assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"
@@ -95,10 +123,9 @@ def test_memory_and_disk_growth_bounded(
     post = config.postdeploy
     window = post.sample_s.get(PHASE, 1.5)
     disk_before = health(anon_client)["components"].get("disk", {}).get("free_bytes")
-    pids = service_pids(target.stack) if target.stack is not None else {}
     before = promtext.scrape(anon_client)
     observing = threading.Event()  # never set: its wait() paces the observation window
-    with Sampler(pids, window / 10) as sampler:
+    with ProcessWatch(target, config, window / 10) as watch:
         # The window is the observation itself: sample while polling /health, as a scraper would.
         for _ in range(10):
             health(anon_client)
@@ -106,13 +133,13 @@ def test_memory_and_disk_growth_bounded(
     after = promtext.scrape(anon_client)
     growth = {
         n: round((s.points[-1][2] - s.points[0][2]) / 2**20, 2)
-        for n, s in sampler.series.items()
+        for n, s in watch.series.items()
         if len(s.points) > 1
     }
-    if not pids:
+    if watch.missing is not None:
         rss = [promtext.total(m, "process_resident_memory_bytes") for m in (before, after)]
         if rss[0] is None or rss[1] is None:
-            not_verified("no stack pids and no process_resident_memory_bytes in /metrics")
+            not_verified(f"{watch.missing}; and no process_resident_memory_bytes in /metrics")
         growth = {"api": round((rss[1] - rss[0]) / 2**20, 2)}
     disk_after = health(anon_client)["components"].get("disk", {}).get("free_bytes")
     disk_loss = None
@@ -120,6 +147,7 @@ def test_memory_and_disk_growth_bounded(
         disk_loss = round((disk_before - disk_after) / 2**20, 2)
     evidence.add(
         window_s=window,
+        memory_source=watch.source if watch.missing is None else f"/metrics ({watch.missing})",
         memory_growth_mb=growth,
         memory_max_mb=post.memory_growth_max_mb,
         disk_loss_mb=disk_loss,
@@ -172,8 +200,10 @@ def test_scheduled_jobs_ran_within_period(
     )
     details = "; ".join(f"{n}: {', '.join(found)}" for n, found in late.items())
     assert not late, f"scheduled jobs late, failed or off: {sorted(late)} ({details})"
+    # A scheduler that lists its schedules without a required one does not run that job.
+    assert not (unreported and reported), f"the target's scheduler does not run {unreported}"
     if unreported:
-        not_verified(f"the target reports no schedule {unreported}")
+        not_verified(f"the target reports no scheduler component (schedules {unreported})")
 
 
 @pytest.mark.checklist("post24h.monitoring")

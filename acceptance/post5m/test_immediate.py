@@ -16,15 +16,31 @@ from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support import promtext
 from acceptance.support.api import get_json, health
-from acceptance.support.logfiles import records, worker_logs
+from acceptance.support.logs import LogSource, read_logs
+from acceptance.support.monitoring import monitoring
 from acceptance.support.observe import deployment_start, parse_time
 from acceptance.support.procstat import service_pids, start_ticks
+from acceptance.support.prometheus_series import PrometheusError, scraped_instances
 from acceptance.support.shedding import shed_requests
 from service.waiting import PollTimeout, poll_until
 
 PHASE = "postdeploy_5m"
 # Routes whose 5xx are induced on purpose by other checks (the diagnostics route raises).
 INDUCED_ROUTES = ("/admin/diagnostics",)
+
+
+def _processes_gone(target: Target, config: SuiteConfig) -> dict[str, object]:
+    """The stack's processes that no longer run (/proc), else the platform's scrape targets that
+    Prometheus finds down; {} with neither (the /health components still decide)."""
+    if target.stack is not None:
+        return {n: p for n, p in service_pids(target.stack).items() if start_ticks(p) is None}
+    prometheus = monitoring(target, config).prometheus
+    if prometheus is None:
+        return {}
+    try:
+        return {n: "up == 0" for n, up in scraped_instances(prometheus, config).items() if up < 1}
+    except PrometheusError:  # the suite's tool, not the target: /health still decides
+        return {}
 
 
 @pytest.mark.checklist("post5m.services-running")
@@ -37,9 +53,7 @@ def test_every_component_up_on_new_version(
     components = body["components"]
     workers = components.get("workers", {})
     versions = {w["id"]: w.get("version") for w in workers.get("workers", []) if not w.get("stale")}
-    gone = {}
-    if target.stack is not None:
-        gone = {n: p for n, p in service_pids(target.stack).items() if start_ticks(p) is None}
+    gone = _processes_gone(target, config)
     evidence.add(
         version=version,
         api_version=body.get("version"),
@@ -67,24 +81,23 @@ def test_health_ok_across_components(anon_client: httpx.Client, evidence: Eviden
 
 @pytest.mark.checklist("post5m.no-errors")
 def test_no_error_records_since_deployment(
-    stack: object, target: Target, config: SuiteConfig, evidence: Evidence
+    log_source: LogSource, target: Target, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """The application and worker logs hold no ERROR/CRITICAL record since the deployment."""
     since = deployment_start(config, target, PHASE)
     ignored = set(config.observability.ignored_error_types)
     found = [
         r
-        for r in records(stack, ["app", *worker_logs(stack)])
-        if r.get("level") in ("ERROR", "CRITICAL")
-        and (parse_time(r.get("ts")) or since) >= since
-        and r.get("exc_type") not in ignored
+        for r in read_logs(log_source, since, streams=["app", "worker"]).records
+        if r.get("level") in ("ERROR", "CRITICAL") and r.get("exc_type") not in ignored
     ]
     evidence.add(
         since=since.isoformat(),
+        log_source=log_source.describe(),
         errors=len(found),
         ignored_types=sorted(ignored),
         first=[
-            {k: r.get(k) for k in ("ts", "_file", "logger", "message", "exc_type")}
+            {k: r.get(k) for k in ("ts", "_source", "logger", "message", "exc_type")}
             for r in found[:5]
         ],
     )

@@ -1,7 +1,8 @@
 """Data Protection: canary personal data and configured secrets never reach logs or answers.
 
 The canary is sent through every input path a client controls (query string, path, JSON body,
-headers, a job payload, failed authentication); then every log file of the stack is searched
+headers, a job payload, failed authentication); then everything the run's log source holds (every
+log file of the stack, or the output of ``[logs] command`` for the check's window) is searched
 for it verbatim and in its URL-encoded form.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
+from datetime import datetime
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -19,12 +20,13 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import wait_job
-from acceptance.support.logfiles import (
+from acceptance.support.logs import (
+    LogBatch,
+    LogSource,
     by_request_id,
-    log_files,
     new_request_id,
-    occurrences,
-    scanned_bytes,
+    read_logs,
+    since_now,
     wait_records,
 )
 
@@ -74,8 +76,10 @@ def send_canary(
     return {path: r.status_code for path, r in answers.items()}
 
 
-def settle(anon_client: httpx.Client, stack: Any, config: SuiteConfig) -> None:
-    """Wait for the access record of a marker request sent after the probes.
+def settle(
+    anon_client: httpx.Client, log_source: LogSource, since: datetime, config: SuiteConfig
+) -> LogBatch:
+    """Wait for the access record of a marker request sent after the probes, then read all.
 
     Records are written as each request ends, a moment after its answer; once the marker's
     record is in, the earlier requests' records are too. A target without access records
@@ -85,12 +89,14 @@ def settle(anon_client: httpx.Client, stack: Any, config: SuiteConfig) -> None:
     anon_client.get("/health/live", headers={"X-Request-ID": marker})
     with contextlib.suppress(AssertionError):
         wait_records(
-            stack,
-            ["access"],
+            log_source,
             by_request_id(marker),
+            since=since,
+            streams=["access"],
             timeout=config.observability.log_wait_s,
             what="the marker's access record",
         )
+    return read_logs(log_source, since)
 
 
 @pytest.mark.checklist("protection.logs-no-sensitive")
@@ -98,29 +104,31 @@ def test_canary_personal_data_not_logged(
     anon_client: httpx.Client,
     client: httpx.Client,
     admin_client: httpx.Client,
-    stack: Any,
+    log_source: LogSource,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
-    """An email and a name sent through every input path appear in no log file of the stack."""
+    """An email and a name sent through every input path appear nowhere in the logs."""
+    since = since_now(config)
     email, name = canaries(config)
     statuses = send_canary(
         anon_client, client, admin_client, email, name, config.job_wait_timeout_s
     )
     needles = _forms(email, name)
-    settle(anon_client, stack, config)
-    leaks = occurrences(stack, needles)
+    batch = settle(anon_client, log_source, since, config)
+    leaks = batch.occurrences(needles)
     evidence.add(
         input_paths=statuses,
-        files_scanned=sorted(log_files(stack)),
-        bytes_scanned=scanned_bytes(stack),
+        log_source=log_source.describe(),
+        scanned=sorted(batch.texts),
+        bytes_scanned=batch.bytes_scanned(),
         leaks={f: [n[:12] + "..." for n in found] for f, found in leaks.items()},
     )
     assert not leaks, f"canary personal data found in logs: {sorted(leaks)}"
 
 
-def _secret_values(stack: Any, target: Target) -> dict[str, str]:
-    keys = dict(stack.keys.model_dump()) if stack is not None else {}
+def _secret_values(target: Target) -> dict[str, str]:
+    keys = dict(target.stack.keys.model_dump()) if target.stack is not None else {}
     given = {"api": target.api_key, "api_2": target.api_key_2, "admin": target.admin_key}
     return {name: value for name, value in {**given, **keys}.items() if value}
 
@@ -131,12 +139,13 @@ def test_secrets_not_exposed(
     client: httpx.Client,
     admin_client: httpx.Client,
     target: Target,
-    stack: Any,
+    log_source: LogSource,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
     """Configured keys appear in no response (errors, admin config, metrics) and no log."""
-    secrets = _secret_values(stack, target)
+    since = since_now(config)
+    secrets = _secret_values(target)
     probes = {
         "health": anon_client.get("/health"),
         "version": anon_client.get("/version"),
@@ -160,15 +169,16 @@ def test_secrets_not_exposed(
         for where, response in probes.items()
     }
     exposed = {where: names for where, names in exposed.items() if names}
-    settle(anon_client, stack, config)
-    leaks = occurrences(stack, secrets.values())
+    batch = settle(anon_client, log_source, since, config)
+    leaks = batch.occurrences(secrets.values())
     by_name = {f: [n for n, v in secrets.items() if v in found] for f, found in leaks.items()}
     evidence.add(
         secrets_checked=sorted(secrets),
         responses_checked={where: r.status_code for where, r in probes.items()},
         exposed_in_responses=exposed,
-        files_scanned=len(log_files(stack)),
+        log_source=log_source.describe(),
+        scanned=len(batch.texts),
         leaked_in_logs=by_name,
     )
     assert not exposed, f"secrets in responses: {exposed}"
-    assert not leaks, f"secrets in log files: {by_name}"
+    assert not leaks, f"secrets in the logs: {by_name}"

@@ -2,8 +2,9 @@
 
 CPU and memory are judged under one fixed, bounded reference load (a request rate, not a
 saturation test) shared by both checks. With a stack the figures come from /proc for every
-service process; against an external target only the API's own process metrics exist
-(prometheus_client exports them by default), and without those the item is not verified.
+service process; against an external target from the deployment's Prometheus, per process of the
+platform's scrape job (``acceptance/support/processes.py``); without one, from the API's own
+process metrics on /metrics (one process), and without those the item is not verified.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from acceptance.support import promtext
 from acceptance.support.api import health
 from acceptance.support.loadgen import LoadResult, run_load
 from acceptance.support.observe import api_calls, http_client
-from acceptance.support.procstat import Sampler, service_pids
+from acceptance.support.processes import ProcessWatch
 
 
 @dataclass
 class Reference:
-    """One reference-load run: its requests, /proc samples (stack) and /metrics before/after."""
+    """One reference-load run: its requests, the processes' figures and /metrics before/after."""
 
     load: LoadResult
-    sampler: Sampler | None
+    watch: ProcessWatch
     before: list[promtext.Sample]
     after: list[promtext.Sample]
 
@@ -46,13 +47,9 @@ class Reference:
 @pytest.fixture(scope="module")
 def reference(target: Target, config: SuiteConfig) -> Reference:
     perf = config.performance
-    pids = service_pids(target.stack) if target.stack is not None else {}
     with http_client(target, config) as http:
         before = promtext.scrape(http)
-        sampler = Sampler(pids, perf.sample_interval_s) if pids else None
-        if sampler is not None:
-            sampler.__enter__()
-        try:
+        with ProcessWatch(target, config, perf.sample_interval_s) as watch:
             load = run_load(
                 target,
                 api_calls(target),
@@ -61,11 +58,13 @@ def reference(target: Target, config: SuiteConfig) -> Reference:
                 timeout_s=config.http_timeout_s,
                 rps=perf.reference_rps,
             )
-        finally:
-            if sampler is not None:
-                sampler.__exit__(None, None, None)
         after = promtext.scrape(http)
-    return Reference(load, sampler, before, after)
+    return Reference(load, watch, before, after)
+
+
+def _is_api(name: str, watch: ProcessWatch) -> bool:
+    """The API's processes: ``api`` on the stack, every scraped instance (not a worker) else."""
+    return name == "api" if watch.sampler is not None else not name.startswith("worker ")
 
 
 def _api_cpu_from_metrics(ref: Reference) -> float | None:
@@ -84,20 +83,21 @@ def test_cpu_within_range(reference: Reference, config: SuiteConfig, evidence: E
         achieved_rps=achieved,
         range_percent=[perf.cpu_min_percent, perf.cpu_max_percent],
     )
-    if reference.sampler is not None:
-        cpu = {n: s.cpu_percent() for n, s in reference.sampler.series.items()}
-        source = "/proc"
+    watch = reference.watch
+    if watch.series and watch.missing is None:
+        cpu = {n: s.cpu_percent() for n, s in watch.series.items()}
+        source = watch.source
     else:
         api = _api_cpu_from_metrics(reference)
         if api is None:
-            not_verified("no stack pids and no process_cpu_seconds_total in /metrics")
-        cpu, source = {"api": api}, "/metrics process_cpu_seconds_total"
+            not_verified(f"{watch.missing}; and no process_cpu_seconds_total in /metrics")
+        cpu, source = {"api": api}, f"/metrics process_cpu_seconds_total ({watch.missing})"
     evidence.add(
         cpu_percent={n: None if v is None else round(v, 2) for n, v in cpu.items()}, source=source
     )
     high = {n: v for n, v in cpu.items() if v is not None and v > perf.cpu_max_percent}
     assert not high, f"CPU above {perf.cpu_max_percent}% of a core: {high}"
-    api_cpu = cpu.get("api")
+    api_cpu = max((v for n, v in cpu.items() if _is_api(n, watch) and v is not None), default=None)
     assert api_cpu is not None and api_cpu >= perf.cpu_min_percent, (
         f"API CPU {api_cpu}% under load: below {perf.cpu_min_percent}% (is it serving?)"
     )
@@ -109,8 +109,8 @@ def test_memory_stable_under_load(
 ) -> None:
     """Resident memory sampled under the reference load grows slower than the threshold."""
     limit = config.performance.memory_slope_max_mb_per_min
-    if reference.sampler is not None:
-        series = reference.sampler.series
+    if reference.watch.series and reference.watch.missing is None:
+        series = reference.watch.series
         slopes = {n: s.rss_slope_mb_per_min() for n, s in series.items()}
         evidence.add(
             rss_chart=line_chart(
@@ -126,10 +126,14 @@ def test_memory_stable_under_load(
             for m in (reference.before, reference.after)
         ]
         if rss[0] is None or rss[1] is None:
-            not_verified("no stack pids and no process_resident_memory_bytes in /metrics")
+            not_verified(
+                f"{reference.watch.missing}; and no process_resident_memory_bytes in /metrics"
+            )
         slopes = {"api": (rss[1] - rss[0]) / 2**20 / reference.load.wall_s * 60}
     rounded = {n: None if v is None else round(v, 2) for n, v in slopes.items()}
-    evidence.add(rss_slope_mb_per_min=rounded, threshold_mb_per_min=limit)
+    evidence.add(
+        rss_slope_mb_per_min=rounded, threshold_mb_per_min=limit, source=reference.watch.source
+    )
     growing = {n: v for n, v in rounded.items() if v is not None and v > limit}
     assert not growing, f"memory grows faster than {limit} MB/min: {growing}"
 

@@ -5,7 +5,9 @@ arXiv cadence, webhooks, robots.txt, external rate limits, personal data, sandbo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class IngestionSettings(BaseModel):
@@ -65,3 +67,43 @@ class IngestionSettings(BaseModel):
     freshness_wait_s: float = Field(
         default=10.0, gt=0, description="wait for a first poll on a fresh deployment. Default: 10.0"
     )
+    egress_redirect_url: str | None = Field(
+        default=None,
+        description="an allowlisted URL that redirects to {url} (opsec.egress sends forbidden "
+        "destinations through it); None: the reference stack's robots site's /redirect. "
+        "Default: None",
+    )
+    outbound_source: Literal["auto", "site", "platform"] = Field(
+        default="auto",
+        description="whose record of the platform's outbound requests the arXiv and ToS checks "
+        "judge: 'site' (the reference stack's emulators' request logs, the receiving side), "
+        "'platform' (GET /admin/outbound/requests, admin key), 'auto' (the site's where the "
+        "stack has it, else the platform's). Default: 'auto'",
+    )
+    robots_site_url: str | None = Field(
+        default=None,
+        description="a site the platform may fetch pages from (egress allowlist) whose robots.txt"
+        " disallows robots_disallowed_prefixes; None: the reference stack's robots emulator. "
+        "Default: None",
+    )
+    robots_allowed_prefix: str = Field(
+        default="/models/open-",
+        description="a path prefix the site's robots.txt allows. Default: '/models/open-'",
+    )
+    robots_disallowed_prefixes: list[str] = Field(
+        default_factory=lambda: ["/private/secret-", "/models/gated-"],
+        description="path prefixes the site's robots.txt disallows. "
+        "Default: ['/private/secret-', '/models/gated-']",
+    )
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="webhook secrets of an external target, by sender ('github', "
+        "'huggingface'), so the webhook checks can sign events; environment only "
+        "(PREFLIGHT_INGESTION__WEBHOOK_SECRETS__GITHUB), refused in preflight.toml; a reference "
+        "stack publishes its own. Default: {}",
+    )
+
+
+def secrets_in_file(table: object) -> list[str]:
+    """``webhook_secrets`` present in a parsed ``[ingestion]`` table (should be absent)."""
+    return ["webhook_secrets"] if isinstance(table, dict) and "webhook_secrets" in table else []

@@ -21,7 +21,12 @@ from pydantic_settings import (
 )
 
 from acceptance.settings.documents import DocumentSettings
+from acceptance.settings.faults import FaultSettings
+from acceptance.settings.faults import secrets_in_file as fault_secrets_in_file
 from acceptance.settings.ingestion import IngestionSettings
+from acceptance.settings.ingestion import secrets_in_file as webhook_secrets_in_file
+from acceptance.settings.logs import LogSettings
+from acceptance.settings.monitoring import MonitoringSettings
 from acceptance.settings.observability import (
     EnvironmentExpectations,
     ObservabilitySettings,
@@ -320,6 +325,11 @@ class SuiteConfig(BaseSettings):
     # --- ingestion: arXiv, webhooks, robots, sandbox (acceptance/settings/ingestion.py) ---
     ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
 
+    # --- evidence from the operator's tools: log store, Prometheus labels, fault hooks ---
+    logs: LogSettings = Field(default_factory=LogSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    faults: FaultSettings = Field(default_factory=FaultSettings)
+
     # --- verdicts and reports ---
     waivers: list[Waiver] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
@@ -362,17 +372,32 @@ def load_suite_config(path: Path | None) -> SuiteConfig:
         # Before validation: a rejected value would otherwise be echoed in pydantic's message.
         try:
             with path.open("rb") as file:
-                in_file = secrets_in_file(tomllib.load(file).get("ops"))
+                parsed = tomllib.load(file)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        if in_file:
-            names = ", ".join(f"PREFLIGHT_OPS__{name.upper()}" for name in in_file)
-            raise ConfigError(f"{path}: [ops] {', '.join(in_file)} is a secret; set {names}")
+        _refuse_secrets(path, parsed)
     try:
         return _FromFile()
     except ValidationError as exc:
         where = f" in {path}" if path else ""
         raise ConfigError(f"invalid preflight configuration{where}:\n{exc}") from exc
+
+
+def _refuse_secrets(path: Path, parsed: dict[str, object]) -> None:
+    """Credentials belong in the environment, never in a file that is committed or shared."""
+    in_file = secrets_in_file(parsed.get("ops"))
+    if in_file:
+        names = ", ".join(f"PREFLIGHT_OPS__{name.upper()}" for name in in_file)
+        raise ConfigError(f"{path}: [ops] {', '.join(in_file)} is a secret; set {names}")
+    if webhook_secrets_in_file(parsed.get("ingestion")):
+        raise ConfigError(
+            f"{path}: [ingestion] webhook_secrets are secrets; "
+            "set PREFLIGHT_INGESTION__WEBHOOK_SECRETS__<SENDER>"
+        )
+    hooks = fault_secrets_in_file(parsed.get("faults"))
+    if hooks:
+        names = ", ".join(f"PREFLIGHT_FAULTS__{h.upper()}__HEADERS__<NAME>" for h in hooks)
+        raise ConfigError(f"{path}: [faults] headers may hold secrets; set {names}")
 
 
 def find_config_file(value: str, default: str, bases: tuple[Path, ...]) -> Path | None:

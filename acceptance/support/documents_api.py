@@ -32,6 +32,19 @@ def labelled_set(config: SuiteConfig) -> list[dict[str, Any]]:
     return queries
 
 
+def documents_held(anon_client: httpx.Client) -> int | None:
+    """How many documents the target says it holds (/health ``documents.count``); None: unsaid.
+
+    An empty answer from a target that says it holds documents is a failure, not a lack of
+    evidence: the checks that search use this to tell the two apart."""
+    response = anon_client.get("/health")
+    component = (
+        response.json().get("components", {}).get("documents") if response.is_success else None
+    )
+    count = component.get("count") if isinstance(component, dict) else None
+    return int(count) if isinstance(count, int | float) else None
+
+
 def search(client: httpx.Client, q: str, **params: Any) -> httpx.Response:
     return client.get("/search", params={"q": q, **params})
 

@@ -1,8 +1,9 @@
-"""Client-side helpers of the ingestion checks: emulator logs and faults, webhook secrets,
+"""Client-side helpers of the ingestion checks: the requests a site received, webhook secrets,
 waiting for a document to become searchable.
 
-The arXiv and robots emulators' request logs are the ground truth (``stack.json`` ->
-``emulators.<name>.requests_log``); faults are set through their ``/_emulator/faults`` route.
+What a site received comes from a ``RequestRecord`` (``acceptance/support/outbound_record.py``:
+the reference stack's emulator logs, or the platform's own record); faults are caused through
+``acceptance/support/faults.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import httpx
 
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.settings import SuiteConfig
 from acceptance.support.api import get_json
 from acceptance.support.documents_api import search
-from acceptance.support.providers import emulator, provider_requests
+from acceptance.support.outbound_record import RequestRecord
 from service.waiting import poll_until
 
 # The arXiv API's path: the emulator's log also holds the stack's readiness probe of /health,
@@ -24,24 +26,16 @@ from service.waiting import poll_until
 ARXIV_QUERY_PATH = "/api/query"
 
 
-def site(target: Target, name: str) -> dict[str, Any]:
-    """The stack's emulator entry ``name``, or end the check ``not_verified``."""
-    info = emulator(target, name)
-    if info is None:
-        not_verified(f"no ground truth: the target has no {name} emulator (not a reference stack)")
-    return info
-
-
 def requests_of(
-    info: dict[str, Any], timeout: float, path: str | None = None, since: float = 0.0
+    record: RequestRecord, path: str | None = None, since: float = 0.0
 ) -> list[dict[str, Any]]:
     """Recorded requests, oldest first (optionally one path, or only those after ``since``)."""
-    records = [
+    found = [
         r
-        for r in provider_requests(info, timeout)
+        for r in record.requests()
         if (path is None or r["path"] == path) and float(r["time"]) >= since
     ]
-    return sorted(records, key=lambda r: float(r["time"]))
+    return sorted(found, key=lambda r: float(r["time"]))
 
 
 def gaps(records: list[dict[str, Any]]) -> list[float]:
@@ -50,20 +44,17 @@ def gaps(records: list[dict[str, Any]]) -> list[float]:
     return [b - a for a, b in pairwise(times)]
 
 
-def set_fault(info: dict[str, Any], timeout: float, **spec: Any) -> None:
-    response = httpx.post(f"{info['admin_url']}/faults", json=spec, timeout=timeout)
-    assert response.status_code == 200, f"emulator faults: {response.status_code} {response.text}"
-
-
-def clear_fault(info: dict[str, Any], timeout: float) -> None:
-    httpx.delete(f"{info['admin_url']}/faults", timeout=timeout)
-
-
-def webhook_secret(target: Target, name: str) -> str:
-    """A webhook secret of the target (only a reference stack publishes them)."""
+def webhook_secret(target: Target, config: SuiteConfig, name: str) -> str:
+    """A webhook secret of the target: the operator's (environment), else the stack's own."""
+    given = config.ingestion.webhook_secrets.get(name)
+    if given is not None:
+        return given.get_secret_value()
     secrets: dict[str, str] = getattr(target.stack, "webhook_secrets", None) or {}
     if name not in secrets:
-        not_verified(f"no {name} webhook secret: the suite cannot sign events for this target")
+        not_verified(
+            f"no {name} webhook secret to sign events with: set "
+            f"PREFLIGHT_INGESTION__WEBHOOK_SECRETS__{name.upper()}"
+        )
     return secrets[name]
 
 

@@ -58,6 +58,9 @@ class Series:
     """Samples of one process: (seconds since start, CPU seconds, RSS bytes)."""
 
     points: list[tuple[float, float, int]] = field(default_factory=list)
+    # Fewest samples a slope is fitted to: /proc is sampled densely, so three; Prometheus' scrapes
+    # are seconds apart and its series always spans the window, so its two are enough.
+    min_points: int = 3
 
     def cpu_percent(self) -> float | None:
         """Average CPU over the series, in percent of one core."""
@@ -69,7 +72,7 @@ class Series:
     def rss_slope_mb_per_min(self, after_s: float = 0.0) -> float | None:
         """Least-squares slope of RSS over the samples taken after ``after_s``."""
         pts = [(t, rss / 2**20) for t, _, rss in self.points if t >= after_s]
-        if len(pts) < 3:
+        if len(pts) < self.min_points:
             return None
         mean_t = sum(t for t, _ in pts) / len(pts)
         mean_m = sum(m for _, m in pts) / len(pts)

@@ -94,12 +94,6 @@ def seen_by(info: dict[str, Any], name: str, request_id: str, timeout: float) ->
     )
 
 
-def configure(info: dict[str, Any], timeout: float, **patch: Any) -> None:
-    """Change a provider emulator's faults through its admin route."""
-    response = httpx.post(f"{info['admin_url']}/config", json=patch, timeout=timeout)
-    assert response.status_code == 200, f"emulator admin: {response.status_code} {response.text}"
-
-
 def first_model(client: httpx.Client) -> str | None:
     """A model the gateway serves (``GET /v1/models``), or None without a chat gateway."""
     response = client.get("/v1/models")

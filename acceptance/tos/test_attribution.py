@@ -8,14 +8,14 @@ import pytest
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
-from acceptance.support.documents_api import labelled_set, search
+from acceptance.support.documents_api import documents_held, labelled_set, search
 
 SOURCES = {"arxiv", "huggingface", "github", "upload"}
 
 
 @pytest.mark.checklist("tos.attribution")
 def test_results_carry_attribution(
-    client: httpx.Client, config: SuiteConfig, evidence: Evidence
+    client: httpx.Client, anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """Results of the labelled queries, of every source, name source, link, authors, licence."""
     results: dict[str, dict[str, object]] = {}
@@ -24,7 +24,11 @@ def test_results_carry_attribution(
         assert response.status_code == 200, f"{response.status_code}: {response.text[:200]}"
         results.update({r["id"]: r for r in response.json()["results"]})
     if not results:
-        not_verified("no search results to inspect")
+        held = documents_held(anon_client)
+        evidence.add(documents_held=held)
+        if not held:
+            not_verified("no search results to inspect: the target holds no documents")
+        pytest.fail(f"the target says it holds {held} documents, yet no labelled query finds one")
     missing: dict[str, list[str]] = {}
     for doc_id, r in results.items():
         gaps = [f for f in ("source", "link", "authors", "licence") if not r.get(f)]

@@ -1,4 +1,9 @@
-"""Terms of Service: arXiv's cadence and backoff, external rate limits, robots.txt."""
+"""Terms of Service: arXiv's cadence and backoff, external rate limits, robots.txt.
+
+What the sites received is read from a ``RequestRecord`` (the reference stack's emulators' logs,
+else the platform's own record, ``GET /admin/outbound/requests``); the 503 and 429 are caused by
+the run's fault hooks (``[faults] arxiv_down`` / ``site_down``, else the emulators' fault route).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,9 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import admin_settings
-from acceptance.support.ingestion import (
-    ARXIV_QUERY_PATH,
-    clear_fault,
-    gaps,
-    requests_of,
-    set_fault,
-    site,
-    wait_job,
-)
+from acceptance.support.faults import arxiv_fault, site_fault
+from acceptance.support.ingestion import ARXIV_QUERY_PATH, gaps, requests_of, wait_job
+from acceptance.support.outbound_record import arxiv_record, robots_site
 from service.waiting import poll_until
 
 
@@ -31,23 +30,23 @@ def test_arxiv_delay_and_backoff(
 ) -> None:
     """The configured delay is >= 3 s and shared by all processes; after a 503 with Retry-After
     the next arXiv request comes no sooner than Retry-After (the emulator's log)."""
-    cfg, timeout = config.ingestion, config.http_timeout_s
+    cfg = config.ingestion
     settings = admin_settings(admin_client)
-    info = site(target, "arxiv")
+    record = arxiv_record(target, config, admin_client)
     interval, shared = settings.get("arxiv_min_interval_s"), settings.get("arxiv_rate_state")
-    evidence.add(arxiv_min_interval_s=interval, arxiv_rate_state=shared)
+    evidence.add(arxiv_min_interval_s=interval, arxiv_rate_state=shared, source=record.what)
     assert interval is not None and interval >= cfg.arxiv_min_interval_s, (
         f"configured arXiv delay {interval} s < {cfg.arxiv_min_interval_s} s"
     )
     assert shared == "redis", f"arxiv_rate_state={shared!r}: the delay is kept per process only"
+    fault = arxiv_fault(target, config, status=503, retry_after_s=cfg.arxiv_retry_after_s, count=1)
+    evidence.add(fault_hook=fault.describe())
     started = time.time()
-    set_fault(info, timeout, status=503, retry_after_s=cfg.arxiv_retry_after_s, count=1)
+    fault.cause()
     try:
 
         def after_fault() -> list[dict[str, Any]] | None:
-            recent = [
-                r for r in requests_of(info, timeout, ARXIV_QUERY_PATH) if r["time"] >= started
-            ]
+            recent = requests_of(record, ARXIV_QUERY_PATH, since=started)
             failed = [i for i, r in enumerate(recent) if r["status"] == 503]
             return recent if failed and len(recent) > failed[0] + 1 else None
 
@@ -58,10 +57,10 @@ def test_arxiv_delay_and_backoff(
             message="a 503 and the request after it",
         )
     finally:
-        clear_fault(info, timeout)
+        fault.clear()
     index = next(i for i, r in enumerate(recent) if r["status"] == 503)
     backoff = recent[index + 1]["time"] - recent[index]["time"]
-    spacing = gaps(requests_of(info, timeout, ARXIV_QUERY_PATH))
+    spacing = gaps(requests_of(record, ARXIV_QUERY_PATH))
     evidence.add(
         retry_after_s=cfg.arxiv_retry_after_s,
         observed_backoff_s=round(backoff, 3),
@@ -91,24 +90,29 @@ def test_disallowed_pages_never_fetched(
     target: Target, admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """A page robots.txt disallows is never requested; an allowed one is (positive control)."""
-    info, timeout = site(target, "robots"), config.http_timeout_s
-    stamp = f"{time.time_ns()}"
-    allowed, denied = f"/models/open-{stamp}", f"/private/secret-{stamp}"
-    gated = f"/models/gated-{stamp}"
+    site, record = robots_site(target, config, admin_client)
+    cfg, stamp = config.ingestion, f"{time.time_ns()}"
+    allowed = f"{cfg.robots_allowed_prefix}{stamp}"
+    denied = [f"{prefix}{stamp}" for prefix in cfg.robots_disallowed_prefixes]
     jobs = {
-        path: _fetch(admin_client, info["url"] + path, config.ingestion.ingest_timeout_s)
-        for path in (allowed, denied, gated)
+        path: _fetch(admin_client, site + path, cfg.ingest_timeout_s) for path in (allowed, *denied)
     }
-    seen = {r["path"] for r in requests_of(info, timeout)}
+    seen = {r["path"] for r in record.requests()}
+    decisions = {r["path"]: r["allowed"] for r in record.robots_decisions() or []}
     evidence.add(
+        source=record.what,
         robots_txt_fetched="/robots.txt" in seen,
         requested={p: p in seen for p in jobs},
+        robots_decisions={p: decisions.get(p) for p in jobs} if decisions else None,
         results={p: j.get("result") for p, j in jobs.items()},
     )
     assert "/robots.txt" in seen, "robots.txt was never fetched"
     assert allowed in seen, f"the allowed page {allowed} was not fetched: {jobs[allowed]}"
-    fetched = [p for p in (denied, gated) if p in seen]
+    fetched = [p for p in denied if p in seen]
     assert not fetched, f"pages disallowed by robots.txt were fetched: {fetched}"
+    if record.robots_decisions() is not None:  # the platform says why it did not fetch them
+        undecided = [p for p in denied if decisions.get(p) is not False]
+        assert not undecided, f"no 'disallowed' robots.txt decision recorded for {undecided}"
 
 
 def _fetch_at_once(admin_client: httpx.Client, urls: list[str]) -> list[str]:
@@ -134,19 +138,23 @@ def test_outbound_waits_for_rate_limit_reset(
     """Page fetches to one site start at once; the site answers the first 429 with Retry-After.
     Its own request log shows no request after that answer and before the reset (whichever
     worker process sent it), and the fetches resume after the reset."""
-    info, timeout = site(target, "robots"), config.http_timeout_s
+    site, record = robots_site(target, config, admin_client)
     cfg = config.ingestion
     wait_s, slack = cfg.external_retry_after_s, config.timing_slack_s
-    prefix = f"/models/limited-{time.time_ns()}-"
+    prefix = f"{cfg.robots_allowed_prefix}limited-{time.time_ns()}-"
+    fault = site_fault(
+        target, config, status=429, retry_after_s=wait_s, count=1, path_prefix=prefix
+    )
+    evidence.add(source=record.what, fault_hook=fault.describe())
     started = time.time()
-    set_fault(info, timeout, status=429, retry_after_s=wait_s, count=1, path_prefix=prefix)
+    fault.cause()
     try:
-        urls = [f"{info['url']}{prefix}{i}" for i in range(cfg.external_rate_limit_fetches)]
+        urls = [f"{site}{prefix}{i}" for i in range(cfg.external_rate_limit_fetches)]
         ids = _fetch_at_once(admin_client, urls)
         jobs = [wait_job(admin_client, i, cfg.ingest_timeout_s + wait_s) for i in ids]
     finally:
-        clear_fault(info, timeout)
-    pages = [r for r in requests_of(info, timeout, since=started) if r["path"].startswith(prefix)]
+        fault.clear()
+    pages = [r for r in requests_of(record, since=started) if r["path"].startswith(prefix)]
     limited = [r for r in pages if r["status"] == 429]
     assert limited, f"the site never answered 429 ({len(pages)} requests): jobs {jobs}"
     signal = _answered_at(limited[0])

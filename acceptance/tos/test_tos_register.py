@@ -49,7 +49,7 @@ def outbound_agents(target: Target, services: list[dict[str, Any]]) -> set[str]:
     for name, info in stack.emulators.items():
         log = info.get("requests_log")
         if name in external and log and Path(log).is_file():
-            records, _ = read_records(Path(log))
+            records, _ = read_records(Path(log).read_text(encoding="utf-8", errors="replace"))
             # /health is the stack's own readiness probe, not the platform talking to the site.
             agents |= {
                 str(r.get("headers", {}).get("user-agent"))

@@ -14,6 +14,7 @@ from urllib.robotparser import RobotFileParser
 from redis.asyncio import Redis
 
 from service.keyspace import keys as c
+from service.outbound import request_log
 from service.outbound.client import EgressRefused, OutboundClient, OutboundError
 from service.settings import Settings
 
@@ -59,4 +60,8 @@ async def allowed(settings: Settings, redis: Redis, outbound: OutboundClient, ur
         return True
     parser = RobotFileParser()
     parser.parse((await rules_for(settings, redis, outbound, url)).splitlines())
-    return parser.can_fetch(AGENT, url)
+    verdict = parser.can_fetch(AGENT, url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    await request_log.record_robots(redis, f"{parts.hostname}:{port}", parts.path or "/", verdict)
+    return verdict

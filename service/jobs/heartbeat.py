@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.jobs.worker_metrics import own_figures
 from service.keyspace import keys as c
 from service.settings import Settings
 
@@ -47,10 +48,14 @@ def heartbeat_ttl_ms(settings: Settings) -> int:
 
 
 async def write_heartbeat(redis: Redis, settings: Settings, info: WorkerInfo) -> None:
-    """Renew one worker's heartbeat; ``beat_at`` uses the worker's clock (same host in practice)."""
+    """Renew one worker's heartbeat; ``beat_at`` uses the worker's clock (same host in practice).
+
+    The worker's process figures ride along (``service/jobs/worker_metrics.py``): the API
+    exports them, since no one can scrape a worker."""
     now = time.time()
     body = json.dumps(
         {
+            **own_figures(),
             "id": info.id,
             "pid": info.pid,
             "version": info.version,

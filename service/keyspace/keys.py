@@ -174,6 +174,20 @@ OUTBOUND_UNTIL_PREFIX: Final = KEY_PREFIX + "outbound:until:"
 OUTBOUND_INFLIGHT_PREFIX: Final = KEY_PREFIX + "outbound:inflight:"
 OUTBOUND_LOCK_MARGIN_S: Final = 5.0
 
+# What the platform sent to each destination, "pf:outbound:log:<host:port>" (a stream of JSON
+# entries: every request on the wire with its time, path, status and duration, and every
+# robots.txt decision), read by GET /admin/outbound/requests: how an operator (and the release
+# gate, on a deployment whose sites it cannot ask) proves the platform's cadence, its respect of
+# Retry-After and of robots.txt. One stream per destination so a chatty one never pushes a slow
+# one's history out; each is capped (MAXLEN ~) at OUTBOUND_LOG_MAXLEN entries, ten minutes of
+# fetches at the rate limits' pace and 50 minutes of arXiv's 3 s cadence, and expires
+# OUTBOUND_LOG_TTL_S after its last entry (the longest post-deployment window), so a destination
+# no longer called leaves nothing behind. The set indexes the streams (same TTL) for the route.
+OUTBOUND_LOG_PREFIX: Final = KEY_PREFIX + "outbound:log:"
+OUTBOUND_LOG_INDEX_KEY: Final = KEY_PREFIX + "outbound:log-index"
+OUTBOUND_LOG_MAXLEN: Final = 1000
+OUTBOUND_LOG_TTL_S: Final = 24 * 3600
+
 # Longest pause a destination may impose through its headers (seconds): a buggy or hostile
 # Retry-After of a year must not stop ingestion for a year.
 OUTBOUND_MAX_BACKOFF_S: Final = 3600

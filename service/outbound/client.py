@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Histogram
 
 from service import __version__
+from service.outbound import request_log
 from service.outbound.egress import EgressPolicy, EgressRefused, OutboundError, Vetted
 from service.outbound.limits import (
     DestinationBusyError,
@@ -111,6 +112,7 @@ class OutboundClient:
 
     def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
         self.settings = settings
+        self.redis = redis
         self.policy = EgressPolicy.from_settings(settings)
         self._deadline_s = settings.outbound_connect_timeout_s + settings.outbound_read_timeout_s
         wait = settings.outbound_max_rate_wait_s
@@ -209,7 +211,9 @@ class OutboundClient:
             # The answer is recorded before the turn ends: the next request (any process) sees it.
             async with self.gate.turn(key, name) as wait:
                 waited += wait
-                response, body = await self._send(method, hop, headers, content, max_bytes)
+                response, body = await self._send_recorded(
+                    name, method, hop, headers, content, max_bytes
+                )
                 delay = await self.gate.observe(key, response)
             if (
                 response.status_code == 429
@@ -253,6 +257,37 @@ class OutboundClient:
             )
             self._clients[key] = client
         return client
+
+    async def _send_recorded(
+        self,
+        destination: str,
+        method: str,
+        hop: Vetted,
+        headers: dict[str, str],
+        content: bytes | None,
+        max_bytes: int | None,
+    ) -> tuple[httpx.Response, bytes]:
+        """``_send``, with the request put on the platform's outbound record whatever happens."""
+        sent_at, status, outcome = time.time(), None, "error"
+        try:
+            response, body = await self._send(method, hop, headers, content, max_bytes)
+            status = response.status_code
+            outcome = "ok" if status < 400 else ("rate_limited" if status == 429 else "http_error")
+            return response, body
+        except OutboundTimeoutError:
+            outcome = "timeout"
+            raise
+        finally:
+            await request_log.record_request(
+                self.redis,
+                f"{hop.host}:{hop.port}",
+                destination=destination,
+                method=method,
+                path=hop.url.path,
+                sent_at=sent_at,
+                status=status,
+                outcome=outcome,
+            )
 
     async def _send(
         self,

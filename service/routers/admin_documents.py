@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.documents import backups
@@ -66,8 +66,19 @@ async def verify_backup(settings: SettingsDep, _admin: AdminKey) -> dict[str, An
 
 
 class PurgeIn(BaseModel):
+    """``as_of`` (dry runs only): count what the purge would remove at that later instant, so an
+    operator (or the release gate, without access to the store's files) sees that a document
+    past its retention is selected, without removing anything."""
+
     model_config = ConfigDict(extra="forbid")
     dry_run: bool = False
+    as_of: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _as_of_only_dry(self) -> PurgeIn:
+        if self.as_of is not None and not self.dry_run:
+            raise ValueError("as_of is only for dry runs")
+        return self
 
 
 @router.get("/retention")
@@ -88,7 +99,8 @@ async def purge_retention(
 ) -> dict[str, Any]:
     """The scheduled retention purge, now: documents per source (0 = keep forever) and job
     records (``service.scheduler.retention``); counts of what was removed."""
-    return await retention.purge(settings, store, redis, dry_run=body.dry_run if body else False)
+    body = body or PurgeIn()
+    return await retention.purge(settings, store, redis, dry_run=body.dry_run, as_of=body.as_of)
 
 
 class ProbeIn(BaseModel):

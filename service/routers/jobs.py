@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.deps import ApiKey, RedisDep, SettingsDep
 from service.errors import ApiError
 from service.jobs import metrics as job_metrics
-from service.jobs import queue
+from service.jobs import queue, worker_metrics
 from service.jobs.kinds import KINDS
 from service.logs import current_context
 from service.routers.job_models import JobRecord, error_responses
@@ -27,6 +27,7 @@ from service.routers.job_models import JobRecord, error_responses
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Point the job metrics collector at this app's datastore (merged into the app's lifespan)."""
     job_metrics.COLLECTOR.bind(app.state.settings.redis_url)
+    worker_metrics.COLLECTOR.bind(app.state.settings.redis_url)
     yield
 
 

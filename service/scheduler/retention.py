@@ -33,9 +33,12 @@ SCAN_BATCH = 500
 TERMINAL = frozenset({"succeeded", "dead"})
 
 
-def purge_documents(settings: Settings, store: DocumentStore, dry_run: bool) -> dict[str, int]:
-    """Documents purged (or, dry, that would be) per source with a finite retention."""
-    now = datetime.now(UTC)
+def purge_documents(
+    settings: Settings, store: DocumentStore, dry_run: bool, as_of: datetime | None = None
+) -> dict[str, int]:
+    """Documents purged (or, dry, that would be) per source with a finite retention; a dry run
+    may be asked ``as_of`` a later instant (what the purge would remove then)."""
+    now = as_of if dry_run and as_of is not None else datetime.now(UTC)
     purged: dict[str, int] = {}
     for source, days in settings.documents_retention_days.items():
         if days <= 0:
@@ -108,16 +111,22 @@ async def _bound(redis: Redis, settings: Settings, keys: list[str], dry_run: boo
 
 
 async def purge(
-    settings: Settings, store: DocumentStore, redis: Redis, *, dry_run: bool = False
+    settings: Settings,
+    store: DocumentStore,
+    redis: Redis,
+    *,
+    dry_run: bool = False,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply the whole retention policy once; what was (or, dry, would be) removed."""
-    documents = await asyncio.to_thread(purge_documents, settings, store, dry_run)
+    documents = await asyncio.to_thread(purge_documents, settings, store, dry_run, as_of)
     records = {
         "dead_letters_expired": await _prune_dead_index(redis, dry_run),
         "job_records_ttl_set": await _bound_unexpiring_jobs(redis, settings, dry_run),
     }
     return {
         "dry_run": dry_run,
+        "as_of": as_of.isoformat() if dry_run and as_of is not None else None,
         "purged": documents,
         "policy": dict(settings.documents_retention_days),
         "records": records,

@@ -77,7 +77,8 @@ def test_t(target, client):
 
 
 def test_missing_keys_are_not_verified(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
-    """admin_client without an admin key, stack against an external target: not verified."""
+    """admin_client without an admin key, log_source against an external target without a log
+    command: not verified, naming the setting."""
     pytester.makepyfile(
         test_k="""
 import pytest
@@ -87,14 +88,14 @@ def test_admin(admin_client):
     pass
 
 @pytest.mark.checklist("data.no-recent-errors")
-def test_stack(stack):
+def test_logs(log_source):
     pass
 """
     )
     run = run_suite()
     assert run.item("auth.admin-protected")["reason"].startswith("no admin key")
     assert run.item("data.no-recent-errors")["reason"] == (
-        "no ground truth: target is not a reference stack"
+        "no log access: set [logs] command (PREFLIGHT_LOGS__COMMAND)"
     )
 
 

@@ -47,6 +47,16 @@ def run_artefact_checks(
     return _run(extra, ids, workdir, config, dirs)
 
 
+def run_with(
+    extra: list[str], ids: list[str], workdir: Path, *, config: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Verdicts with the given target options (``--target=URL`` and keys: a stack checked as an
+    external target), collection narrowed to the checks' directories."""
+    checklist = load_checklist()
+    dirs = tuple(dict.fromkeys(checklist[i].directory for i in ids))
+    return _run(extra, ids, workdir, config, dirs)
+
+
 def _run(
     extra: list[str],
     ids: list[str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -122,3 +123,23 @@ def test_backups_disabled_409(start_api: StartApi) -> None:
     server = start_api(backups_enabled=False)
     with httpx.Client(base_url=server.url, timeout=10) as client:
         assert client.post("/admin/backups", headers=ADMIN).status_code == 409
+
+
+def test_purge_dry_run_as_of_a_later_day(seeded: tuple[LiveServer, httpx.Client]) -> None:
+    """A dry run as of a day past the upload retention counts a fresh upload; nothing is removed;
+    as_of outside a dry run is refused."""
+    _, client = seeded
+    files = {"file": ("fresh.md", b"# fresh upload\nretention probe", "text/markdown")}
+    assert client.post("/documents/upload", files=files, headers=API).status_code == 201
+    days = client.get("/admin/retention", headers=ADMIN).json()["documents_retention_days"]
+    later = (datetime.now(UTC) + timedelta(days=days["upload"] + 1)).isoformat()
+    now = client.post("/admin/retention/purge", json={"dry_run": True}, headers=ADMIN).json()
+    then = client.post(
+        "/admin/retention/purge", json={"dry_run": True, "as_of": later}, headers=ADMIN
+    ).json()
+    assert now["purged"]["upload"] == 0 and then["purged"]["upload"] >= 1, (now, then)
+    assert then["as_of"] is not None
+    again = client.post("/admin/retention/purge", json={"dry_run": True}, headers=ADMIN).json()
+    assert again["purged"] == now["purged"]  # the dry run as of later removed nothing
+    wet = client.post("/admin/retention/purge", json={"as_of": later}, headers=ADMIN)
+    assert wet.status_code == 422

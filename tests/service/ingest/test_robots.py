@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from service.emulators.robots import ROBOTS_TXT
 from service.ingest import robots
 from service.keyspace import keys as c
+from service.outbound import request_log
 from service.settings import Settings
 
 
@@ -80,3 +81,23 @@ def test_robots_ignored_when_setting_off(clean: str) -> None:
     outbound = FakeOutbound()
     assert _check(clean, "http://hub.test/private/x", outbound, robots_obey=False)
     assert outbound.calls == []
+
+
+def test_decisions_recorded_for_the_outbound_route(redis_server: str) -> None:
+    """Each decision lands in the destination's outbound record (GET /admin/outbound/requests)."""
+    outbound = FakeOutbound()
+    _check(redis_server, "https://decided.example/private/x", outbound)
+    _check(redis_server, "https://decided.example/models/open", outbound)
+
+    async def read() -> dict[str, Any]:
+        client = aioredis.Redis.from_url(redis_server, decode_responses=True)
+        try:
+            return await request_log.read(client, 0.0, 10)
+        finally:
+            await client.aclose()
+
+    decided = [e for e in asyncio.run(read())["decided.example:443"] if e["kind"] == "robots"]
+    assert [(e["path"], e["allowed"]) for e in decided][-2:] == [
+        ("/private/x", False),
+        ("/models/open", True),
+    ]
