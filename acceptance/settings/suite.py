@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from acceptance.settings.documents import DocumentSettings
 from acceptance.settings.ingestion import IngestionSettings
+from acceptance.settings.monitoring import MonitoringSettings
 from acceptance.settings.observability import (
     EnvironmentExpectations,
     ObservabilitySettings,
@@ -239,6 +240,9 @@ class SuiteConfig(BaseSettings):
     # --- release and post-deployment phases (acceptance/settings/performance.py) ---
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
     postdeploy: PostdeploySettings = Field(default_factory=PostdeploySettings)
+
+    # --- the platform's labels in Prometheus (acceptance/settings/monitoring.py) ---
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # --- operations artefacts: alerting, contacts, ToS register (acceptance/settings/ops.py) ---
     ops: OpsSettings = Field(default_factory=OpsSettings)
