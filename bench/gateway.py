@@ -2,7 +2,7 @@
 
     python -m bench.gateway overhead [--requests 64] [--concurrency 1 16] [--no-rate-limit]
                                      [--baseline PATH] [--floor] [--tls] [--profile FILE]
-                                     [--arrivals staggered|burst] [--stages FILE]
+                                     [--arrivals staggered|burst] [--stages FILE] [--ingress]
     python -m bench.gateway failover [--streams 50] [--mode refuse|503] [--no-resume]
 
 `overhead` streams the same requests directly to the vLLM emulator and through the gateway,
@@ -13,7 +13,9 @@ connect) and "after" (the emulator wrote its first chunk -> the client read it: 
 `--baseline PATH` adds a second gateway run from another checkout (e.g. a worktree of main), so
 before/after figures come from one run; `--floor` adds `bench.bare_proxy`, the least a Python
 streaming hop costs; `--stages FILE` splits the gateway's TTFT stage by stage
-(`bench.gateway_stages`). `failover` is in `bench.gateway_failover`.
+(`bench.gateway_stages`); `--ingress` adds nginx, configured as the stack's ingress, in front of
+the emulator and of the gateway (`bench.gateway_ingress`). `failover` is in
+`bench.gateway_failover`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench import gateway_stages
+from bench import gateway_ingress, gateway_stages
 from bench.common import Valkey
 from bench.gateway_failover import failover
 from bench.gateway_parts import (
@@ -183,14 +185,18 @@ async def overhead(args: argparse.Namespace) -> None:
         )
         providers = {"vllm": {"kind": "vllm", "base_url": vurl, "models": {MODEL: UPSTREAM_MODEL}}}
         redis_url = valkey.url if valkey else None
-        tls = write_tls(work / "tls", 1) if args.tls else None
+        # The ingress serves HTTPS whether or not the gateways do (--tls).
+        tls = write_tls(work / "tls", 1) if args.tls or args.ingress else None
         args.verify = ssl.create_default_context(cafile=str(tls.ca_file)) if tls else True
+        api_tls = tls if args.tls else None
         procs = [vproc]
         try:
             stages = Path(args.stages) if args.stages else None
             if stages is not None:
                 stages.write_text("")  # this run's stamps only
-            aproc, aurl = start_api(work, providers, redis_url=redis_url, tls=tls, stages=stages)
+            aproc, aurl = start_api(
+                work, providers, redis_url=redis_url, tls=api_tls, stages=stages
+            )
             procs.append(aproc)
             targets = {
                 "direct": (f"{vurl}/v1/chat/completions", UPSTREAM_MODEL),
@@ -198,7 +204,7 @@ async def overhead(args: argparse.Namespace) -> None:
             }
             if args.baseline:
                 bproc, burl = start_api(
-                    work, providers, redis_url=redis_url, source=args.baseline, tls=tls
+                    work, providers, redis_url=redis_url, source=args.baseline, tls=api_tls
                 )
                 procs.append(bproc)
                 targets["baseline"] = (f"{burl}/v1/chat/completions", MODEL)
@@ -206,11 +212,15 @@ async def overhead(args: argparse.Namespace) -> None:
                 fproc, furl = start_floor(vurl)
                 procs.append(fproc)
                 targets["floor"] = (f"{furl}/v1/chat/completions", UPSTREAM_MODEL)
+            if args.ingress and tls is not None:
+                procs += gateway_ingress.add_targets(targets, work, tls)
             with profiled(aproc.pid, args.profile):
                 for concurrency in args.concurrency:
                     rounds = max(1, args.requests // concurrency)
                     results = await _level(concurrency, rounds, targets, vurl, args)
                     _report(concurrency, results)
+                    if args.ingress:
+                        gateway_ingress.report(results)
                     if stages is not None:
                         gateway_stages.report(results["gateway"], gateway_stages.read(stages))
         finally:
@@ -257,6 +267,12 @@ def main() -> None:
         metavar="FILE",
         help="run the gateway as bench.stages (perf_counter stamps per stage, to FILE) and"
         " print where its time to first token goes, stage by stage",
+    )
+    o.add_argument(
+        "--ingress",
+        action="store_true",
+        help="also measure nginx as the stack runs it, in front of the emulator (TTFT added by"
+        " nginx alone) and of the gateway (bench.gateway_ingress)",
     )
     f = sub.add_parser("failover")
     f.add_argument("--streams", type=int, default=50, help="Default: %(default)r")

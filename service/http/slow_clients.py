@@ -8,10 +8,10 @@ connection, to complete its headers, then closes the connection and records a ``
 security event. An idle kept-alive connection (no byte of a next request yet) is uvicorn's
 ``--timeout-keep-alive`` to close, not a slow client: behind an ingress that keeps connections
 to the API open between requests, the idle ones are no attack, and the ingress's own
-keep-alive timeout must stay below the API's so it never reuses a connection the API closed. Request line and
-headers together may not exceed ``--h11-max-incomplete-event-size`` bytes (the cap uvicorn's h11
-protocol applies; httptools has none): past it the answer is uvicorn's 400 and the connection
-closes. Its writes go through `service.http.coalesced_writes.CoalescingTransport` (a
+keep-alive timeout must stay below the API's so it never reuses a connection the API closed.
+Request line and headers together may not exceed ``--h11-max-incomplete-event-size`` bytes (the
+cap uvicorn's h11 protocol applies; httptools has none): past it the answer is uvicorn's 400 and
+the connection closes. Its writes go through `service.http.coalesced_writes.CoalescingTransport` (a
 response's head leaves with its first body bytes).
 
 httptools (llhttp, C) rather than h11 (pure Python): parsing a request costs a fraction, which

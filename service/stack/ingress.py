@@ -59,7 +59,7 @@ def find_nginx(options: StackOptions, settings: StackSettings) -> tuple[str | No
     return None, f"not started: {why}; the API answers clients itself"
 
 
-def _run_as() -> str | None:
+def worker_user() -> str | None:
     """The workers' user when nginx starts as root: the stack directory's owner (it is 0700),
     not nginx's default ``nobody``. Other users cannot switch, and nginx needs no directive."""
     if os.geteuid() != 0:
@@ -100,7 +100,7 @@ class Ingress:
 
     def _build(self, upstreams: list[str], port: int) -> ManagedProcess:
         """The configuration for ``port`` written, and the process that runs it (not started)."""
-        text = render(self.policy, self.paths, port=port, upstreams=upstreams, run_as=_run_as())
+        text = render(self.policy, self.paths, port=port, upstreams=upstreams, run_as=worker_user())
         self.paths.config.write_text(text, encoding="utf-8")
         argv = [
             self.binary,

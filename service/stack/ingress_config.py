@@ -37,6 +37,8 @@ TLS12_CIPHERS = ":".join(
         "ECDHE-RSA-CHACHA20-POLY1305",
     )
 )
+# Where nginx's own 400 answer is rendered (internal: no client can ask for it).
+BAD_REQUEST_PAGE = "/.ingress/400.json"
 # The route whose answer may be an SSE stream: relayed as it comes, never collected first.
 STREAM_ROUTE = "/v1/chat/completions"
 
@@ -176,6 +178,7 @@ def render(
         "body_too_large",
         f"request body larger than {body_limit} bytes",
     )
+    malformed = _json_error(400, "invalid_request_error", "bad_request", "malformed request")
     bad_gateway = _json_error(502, "server_error", "bad_gateway", "the API did not answer")
     late = _json_error(504, "server_error", "gateway_timeout", "the API answered too late")
     buffering = "on" if policy.stream_buffering else "off"
@@ -234,6 +237,10 @@ http {{
         ssl_session_cache shared:preflight_tls:1m;
         # Plain HTTP sent to this port: a redirect to HTTPS, not nginx's 400 page.
         error_page 497 =301 https://$host:$server_port$request_uri;
+        # nginx's own refusals in the API's error shape: a path climbing above the root (400,
+        # before any API process sees it), a body over the limit, an API that does not answer.
+        # (a URI, not a named location: nginx cannot hand a request without one to the latter)
+        error_page 400 {BAD_REQUEST_PAGE};
         error_page 413 @body_too_large;
         error_page 502 @bad_gateway;
         error_page 504 @gateway_timeout;
@@ -256,6 +263,10 @@ http {{
         location = {STREAM_ROUTE} {{
             proxy_pass http://platform_api;
             proxy_buffering {buffering};
+        }}
+        location = {BAD_REQUEST_PAGE} {{
+            internal;
+            {malformed}
         }}
         location @body_too_large {{
             {too_large}
