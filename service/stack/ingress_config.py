@@ -82,7 +82,9 @@ class IngressPolicy(BaseModel):
         default=4096, ge=64, description="connections per worker, client and upstream sides"
     )
     stream_buffering: bool = Field(
-        default=False, description="buffer the chat route's answers (breaks streaming: off)"
+        default=False,
+        description="buffer the chat route's answers whatever the API's X-Accel-Buffering says,"
+        " as a load balancer that knows no such header does (breaks streaming: off)",
     )
     forward_request_id: bool = Field(
         default=True,
@@ -181,7 +183,7 @@ def render(
     malformed = _json_error(400, "invalid_request_error", "bad_request", "malformed request")
     bad_gateway = _json_error(502, "server_error", "bad_gateway", "the API did not answer")
     late = _json_error(504, "server_error", "gateway_timeout", "the API answered too late")
-    buffering = "on" if policy.stream_buffering else "off"
+    buffering = "on; proxy_ignore_headers X-Accel-Buffering" if policy.stream_buffering else "off"
     return f"""# Written by service/stack/ingress_config.py at every boot; edits are lost.
 {user}daemon off;
 master_process on;

@@ -44,7 +44,8 @@ CASES = [
     Misconfiguration(
         "response buffering on for the chat stream",
         {"stream_buffering": "true"},
-        # The whole stream arrives at once: the first token waits for the last.
+        # The whole stream arrives at once: the first token waits for the last. (The API asks
+        # for no buffering, X-Accel-Buffering: no; this edge ignores that, as many do.)
         {"latency.ttft": "TTFT p50"},
     ),
     Misconfiguration(
@@ -58,7 +59,7 @@ CASES = [
         "client's request id dropped",
         {"forward_request_id": "false"},
         {
-            "logging.correlation-ids": "request id not found in: ['echoed'",
+            "logging.correlation-ids": "access record",
             "logging.access-detail": "access record of request",
             "opsec.access-logs": "have no access record",
         },
