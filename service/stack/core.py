@@ -252,6 +252,7 @@ class Stack:
         return self._ingress.start(http, upstreams, timeout)
 
     def _logs(self, workers: list[str], *, managed_redis: bool) -> dict[str, Path]:
+        """``stack.json`` ``logs``: the layout's, each API process's output, the ingress's."""
         layout = self.layout
         assert self._monitoring is not None
         auxiliary = [*self._auxiliary, *self._monitoring.names]
