@@ -304,3 +304,18 @@ def test_choice_of_ingress() -> None:
         find_nginx(StackOptions(ingress="nginx"), absent)
     with pytest.raises(ValueError, match="need the ingress"):
         StackOptions(ingress="none", api_processes=2)
+
+
+def test_without_ingress_the_api_serves_https_and_trusts_no_proxy(tmp_path: Path) -> None:
+    """--ingress none: one API process on HTTPS is the public URL, stack.json says why there
+    is no ingress, HSTS comes with HTTPS, and no X-Forwarded-For is believed."""
+    options = StackOptions(workers=0, pollers=0, ingress="none", directory=tmp_path / "stack")
+    with running_stack(options) as direct:
+        info = direct.info
+        assert info.ingress.kind is None and "--ingress none" in str(info.ingress.skipped)
+        assert [p.url for p in info.api] == [info.url] and info.url.startswith("https://")
+        forged = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "direct-https-1"}
+        with _client(direct) as client:
+            answer = client.get(NO_JOB, headers=forged)
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        assert _access_record(direct, "direct-https-1")["client_ip"] == "127.0.0.1"
