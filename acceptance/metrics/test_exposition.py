@@ -47,9 +47,12 @@ def test_metrics_parse_as_prometheus(
         evidence.add(prometheus="no Prometheus server given: scraping not verified there")
         return
     wait_s = config.postdeploy.monitoring_wait_s
-    up, scraped = wait_scraped_up(prometheus, target, wait_s, config.http_timeout_s)
-    evidence.add(prometheus=prometheus, scrape_targets=scraped)
-    assert up, f"the target is not scraped up by {prometheus} within {wait_s} s: {scraped}"
+    up, scraped = wait_scraped_up(prometheus, target, config, wait_s, config.http_timeout_s)
+    selection = config.monitoring.model_dump()
+    evidence.add(prometheus=prometheus, selected_by=selection, scrape_targets=scraped)
+    assert up, (
+        f"the platform {selection} is not scraped up by {prometheus} within {wait_s} s: {scraped}"
+    )
 
 
 def _delta(before: list[Sample], after: list[Sample], name: str, **match: str) -> float:

@@ -218,9 +218,15 @@ def test_scraped_and_watchdog_reaches_alertmanager(
     if urls is None:
         not_verified(live.missing)
     prometheus, alertmanager = urls
-    up, scraped = wait_scraped_up(prometheus, target, post.monitoring_wait_s, timeout)
-    evidence.add(prometheus=prometheus, alertmanager=alertmanager, scrape_targets=scraped)
-    assert up, f"{target.url} not scraped up by {prometheus} within {post.monitoring_wait_s} s"
+    up, scraped = wait_scraped_up(prometheus, target, config, post.monitoring_wait_s, timeout)
+    selection = config.monitoring.model_dump()
+    evidence.add(
+        prometheus=prometheus,
+        alertmanager=alertmanager,
+        selected_by=selection,
+        scrape_targets=scraped,
+    )
+    assert up, f"{selection} not scraped up by {prometheus} within {post.monitoring_wait_s} s"
     watchdog = firing_alerts(alertmanager, post.watchdog_alert, post.monitoring_wait_s, timeout)
     evidence.add(
         watchdog_alerts=len(watchdog),

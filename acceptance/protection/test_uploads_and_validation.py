@@ -97,7 +97,9 @@ def test_injection_payloads_inert(
     assert oversized.status_code == 422, (
         f"a {config.documents.max_query_chars_max}+ char query was accepted"
     )
-    assert all(c in (200, 403, 404, 422) for c in codes.values()), f"unexpected answers: {codes}"
+    # 400: an ingress refuses a path that climbs above the root once decoded, before the API.
+    inert = (200, 400, 403, 404, 422)
+    assert all(c in inert for c in codes.values()), f"unexpected answers: {codes}"
 
 
 @pytest.mark.checklist("protection.input-validation")

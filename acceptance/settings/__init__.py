@@ -1,7 +1,8 @@
 """The suite's settings: `SuiteConfig` (preflight.toml and ``PREFLIGHT_*``), one model per section.
 
 `suite` holds the top-level keys and the loader; each other module is one table of the file
-(`documents`, `ingestion`, `observability`, `ops`, `performance`). Import from here.
+(`documents`, `ingestion`, `monitoring`, `observability`, `ops`, `performance`). Import from
+here.
 """
 
 from acceptance.settings.suite import (

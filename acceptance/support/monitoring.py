@@ -6,6 +6,11 @@ prometheus_url``, the older key, also names a Prometheus), else the ones the ref
 receiver whose record is ground truth; an Alertmanager named in the configuration notifies real
 people, whom the suite cannot ask.
 
+The platform's scrape targets are the ones its labels select (``[monitoring] job`` and
+``instance``), never the public URL: that is the ingress, while Prometheus scrapes the API
+processes at their own addresses, as a real one scrapes pods. On the reference stack the
+processes ``stack.json`` lists (``api``) must each be among them.
+
 A fresh Prometheus discovers its targets and its Alertmanager about 5 s after it starts, and a
 busy machine may fail one scrape; so the questions are polls bounded by ``[postdeploy]
 monitoring_wait_s`` that end as soon as the answer is yes.
@@ -23,6 +28,7 @@ import httpx
 
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
+from acceptance.settings.monitoring import MonitoringSettings
 from service.waiting import PollTimeout, poll_until
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -81,41 +87,57 @@ def _get(url: str, timeout: float, **params: str) -> Any:
     return answer.json()
 
 
-def scrape_targets(prometheus: str, target: Target, timeout: float) -> list[dict[str, Any]]:
-    """Prometheus' active targets whose scrape URL is the target's host and port."""
+def scrape_targets(
+    prometheus: str, selection: MonitoringSettings, timeout: float
+) -> list[dict[str, Any]]:
+    """Prometheus' active targets that are the platform's by their labels."""
     body = _get(f"{prometheus.rstrip('/')}/api/v1/targets", timeout, state="active")
-    wanted = _endpoint(target.url)
     return [
         t
         for t in body.get("data", {}).get("activeTargets", [])
-        if _endpoint(str(t.get("scrapeUrl", ""))) == wanted
+        if selection.selects({str(k): str(v) for k, v in (t.get("labels") or {}).items()})
     ]
+
+
+def stack_instances(target: Target) -> list[str]:
+    """The API processes' own addresses (host:port) a reference stack lists; [] otherwise."""
+    processes = getattr(target.stack, "api", None) or []
+    return [urlsplit(str(process.url)).netloc for process in processes]
 
 
 def summary(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a report needs of each scrape target."""
     keys = ("scrapeUrl", "health", "lastError", "lastScrape")
-    return [{k: t.get(k) for k in keys} | {"job": t.get("labels", {}).get("job")} for t in targets]
+    return [
+        {k: t.get(k) for k in keys}
+        | {label: t.get("labels", {}).get(label) for label in ("job", "instance")}
+        for t in targets
+    ]
 
 
 def wait_scraped_up(
-    prometheus: str, target: Target, wait_s: float, timeout: float
+    prometheus: str, target: Target, config: SuiteConfig, wait_s: float, timeout: float
 ) -> tuple[bool, list[dict[str, Any]] | str]:
-    """Poll until Prometheus scrapes the target and every such scrape target is up.
+    """Poll until Prometheus has scrape targets with the platform's labels, every one of them up
+    and, on a reference stack, each of its API processes among them.
 
     Returns (True, targets), or (False, the last targets seen or the last error) at the deadline.
     """
     last: list[dict[str, Any]] | str = "never answered"
+    expected = stack_instances(target)
 
     def up() -> list[dict[str, Any]] | None:
         nonlocal last
         try:
-            ours = scrape_targets(prometheus, target, timeout)
+            ours = scrape_targets(prometheus, config.monitoring, timeout)
         except (httpx.HTTPError, ValueError) as error:
             last = f"{prometheus}: {type(error).__name__}: {error}"
             return None
-        last = summary(ours)
-        return ours if ours and all(t.get("health") == "up" for t in ours) else None
+        scraped = {_endpoint(str(t.get("scrapeUrl", ""))) for t in ours}
+        unscraped = [a for a in expected if _endpoint(a) not in scraped]
+        last = summary(ours) + [{"instance": a, "health": "not scraped"} for a in unscraped]
+        healthy = ours and all(t.get("health") == "up" for t in ours)
+        return ours if healthy and not unscraped else None
 
     try:
         return True, summary(poll_until(up, timeout=wait_s, interval=0.25))

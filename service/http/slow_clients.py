@@ -3,11 +3,15 @@
 Uvicorn arms a timer only between requests on a kept-alive connection, and any byte received
 cancels it, so a client trickling header bytes holds a connection (and a slot of
 ``--limit-concurrency``) for ever. This protocol gives every request ``http_header_timeout_s``
-from the moment the connection opened, or the previous response ended, to complete its headers,
-then closes the connection and records a ``slow_headers`` security event. Request line and
-headers together may not exceed ``--h11-max-incomplete-event-size`` bytes (the cap uvicorn's h11
-protocol applies; httptools has none): past it the answer is uvicorn's 400 and the connection
-closes. Its writes go through `service.http.coalesced_writes.CoalescingTransport` (a
+from the moment the connection opened, or from the first byte of a later request on a kept-alive
+connection, to complete its headers, then closes the connection and records a ``slow_headers``
+security event. An idle kept-alive connection (no byte of a next request yet) is uvicorn's
+``--timeout-keep-alive`` to close, not a slow client: behind an ingress that keeps connections
+to the API open between requests, the idle ones are no attack, and the ingress's own
+keep-alive timeout must stay below the API's so it never reuses a connection the API closed.
+Request line and headers together may not exceed ``--h11-max-incomplete-event-size`` bytes (the
+cap uvicorn's h11 protocol applies; httptools has none): past it the answer is uvicorn's 400 and
+the connection closes. Its writes go through `service.http.coalesced_writes.CoalescingTransport` (a
 response's head leaves with its first body bytes).
 
 httptools (llhttp, C) rather than h11 (pure Python): parsing a request costs a fraction, which
@@ -64,6 +68,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_head, self._head_bytes = True, 0
+        if self._header_timer is None:  # a later request: its deadline runs from its first byte
+            self._arm_header_timer()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -75,13 +81,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
+        self._cancel_header_timer()
         super().on_headers_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._awaiting_head = True
-            self._arm_header_timer()
 
     def _count(self, size: int) -> None:
         self._head_bytes += size

@@ -1,4 +1,5 @@
-"""The local reference stack: Valkey, the API over HTTPS with its own CA, workers, emulators.
+"""The local reference stack: Valkey, the API behind nginx over HTTPS with its own CA, workers,
+emulators.
 
 Two ways in, booting the same thing (see docs/DESIGN.md, "Stack contract"):
 
@@ -19,7 +20,8 @@ Two ways in, booting the same thing (see docs/DESIGN.md, "Stack contract"):
     ``restarts``) and rewrites ``stack.json`` whenever it restarts a worker.
 
 Both wait (bounded polls) until ``GET /health/live`` answers over HTTPS verified with the
-generated CA and ``/health`` counts every worker alive; both stop everything on exit (workers,
+generated CA (through the ingress, where nginx runs: ``ingress.py``) and ``/health`` counts every
+worker alive; both stop everything on exit (workers,
 emulators and API, then Valkey: SIGTERM, bounded wait, SIGKILL), also when the boot fails, in
 which case ``StackError`` carries the tail of the failing child's log. Ports are free loopback
 ports with a retry on a clash and each stack has its own directory, so stacks run in parallel.

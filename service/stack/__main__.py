@@ -16,7 +16,7 @@ from types import FrameType
 
 from service.stack import StackError, StackOptions, StackSettings, running_stack
 from service.stack.info import MonitoringInfo
-from service.stack.options import parse_assignment
+from service.stack.options import INGRESS_MODES, parse_assignment
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -33,11 +33,18 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="preflight-stack",
-        description="Boot the local reference stack (Valkey, API over HTTPS, workers) on free "
-        "loopback ports and keep it running until Ctrl-C or SIGTERM.",
+        description="Boot the local reference stack (Valkey, the API behind nginx over HTTPS, "
+        "workers) on free loopback ports and keep it running until Ctrl-C or SIGTERM.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
@@ -67,6 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=30,
         metavar="N",
         help="validity of the server certificate in days (0 or less: already expired)",
+    )
+    add(
+        "--ingress",
+        choices=INGRESS_MODES,
+        default="auto",
+        help="nginx in front of the API (TLS, timeouts, body limit, request ids); auto: where "
+        "nginx is installed (PREFLIGHT_STACK_NGINX_BINARIES), else the API serves HTTPS itself",
+    )
+    add(
+        "--api-processes",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="API processes behind the ingress, each on its own port",
+    )
+    add(
+        "--ingress-set",
+        dest="ingress_overrides",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="ingress policy override (service/stack/ingress_config.py IngressPolicy), e.g. "
+        "--ingress-set client_header_timeout_s=60; repeatable",
     )
     add("--no-restart", action="store_true", help="do not restart workers that exit")
     add(
@@ -122,14 +153,8 @@ def _monitoring_lines(monitoring: MonitoringInfo) -> list[tuple[str, str]]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="preflight-stack: %(levelname)s %(message)s",
-    )
-    settings = StackSettings()
-    options = StackOptions(
+def _options(args: argparse.Namespace, settings: StackSettings) -> StackOptions:
+    return StackOptions(
         workers=args.workers,
         pollers=args.pollers,
         directory=args.dir,
@@ -141,7 +166,24 @@ def main(argv: list[str] | None = None) -> int:
         environment=args.environment,
         json_out=args.json_out,
         monitoring=not args.no_monitoring,
+        ingress=args.ingress,
+        api_processes=args.api_processes,
+        ingress_overrides=dict(args.ingress_overrides),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="preflight-stack: %(levelname)s %(message)s",
+    )
+    settings = StackSettings()
+    try:
+        options = _options(args, settings)
+    except ValueError as exc:
+        parser.error(str(exc))
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -149,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         with running_stack(options, settings) as stack:
             info = stack.info
             print(f"preflight stack up: {info.url}")
+            print(f"  ingress:    {info.ingress.kind or info.ingress.skipped}")
+            print(f"  API:        {', '.join(p.url for p in info.api)}")
             print(f"  CA file:    {info.ca_file}")
             also = f" (and {args.json_out})" if args.json_out else ""
             print(f"  stack.json: {info.stack_json}{also}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +167,7 @@ def worker_process(layout: Layout, env: Mapping[str, str], name: str) -> Managed
 def wait_for_workers(
     http: httpx.Client,
     url: str,
-    api_process: ManagedProcess,
+    api_processes: Sequence[ManagedProcess],
     workers: Mapping[str, ManagedProcess],
     supervisor: Supervisor,
     *,
@@ -177,16 +177,17 @@ def wait_for_workers(
 ) -> None:
     """Poll ``GET /health`` until ``components.workers.alive >= count``.
 
-    Gives up early, with the log tail of the culprit, when the API exits or a worker keeps
+    Gives up early, with the log tail of the culprit, when an API process exits or a worker keeps
     crashing (restarted more than ``max_restarts`` times while booting).
     """
     if count == 0:
         return
 
     def abort() -> str | None:
-        reason = api_process.exit_reason()
-        if reason is not None:
-            return reason
+        for api_process in api_processes:
+            reason = api_process.exit_reason()
+            if reason is not None:
+                return reason
         for name, n in supervisor.restarts.items():
             if n > max_restarts:
                 return f"{name} crashed {n} times while booting\n{workers[name].log_tail()}"

@@ -1,7 +1,8 @@
 """``Stack``: boots the parts in order, publishes ``stack.json``, stops everything on the way out.
 
-Order: TLS and keys, the datastore, auxiliary services (emulators), the API, the workers. Stop is
-the reverse (workers and API together), so that draining workers still reach the datastore.
+Order: TLS and keys, the datastore, auxiliary services (emulators), the API processes, the ingress
+in front of them (``ingress.py``, where nginx runs), the workers. Stop is the reverse (the ingress
+first, then workers and API together), so that draining workers still reach the datastore.
 Monitoring (``monitoring.py``) starts alongside and is only waited for at the end; it stops first.
 One lock guards the processes and ``info`` because the supervisor thread restarts workers while a
 check may be killing one.
@@ -10,6 +11,7 @@ check may be killing one.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,8 +36,9 @@ from service.stack.environment import (
     public_settings,
     service_env,
 )
-from service.stack.info import StackInfo
+from service.stack.info import ApiProcessInfo, IngressInfo, StackInfo
 from service.stack.ingestion import generate_ingest_secrets, ingest_env, poller_process
+from service.stack.ingress import Ingress, find_nginx, trusted_proxy
 from service.stack.monitoring import Monitoring
 from service.stack.options import StackOptions
 from service.stack.polling import StackError, wait_until
@@ -58,7 +62,8 @@ class Stack:
         self.layout = Layout(directory.resolve())
         self._lock = threading.RLock()
         self._valkey: Valkey | None = None
-        self._api: ManagedProcess | None = None
+        self._apis: dict[str, ManagedProcess] = {}
+        self._ingress: Ingress | None = None
         self._auxiliary: dict[str, ManagedProcess] = {}
         self._workers: dict[str, ManagedProcess] = {}
         self._supervisor: Supervisor | None = None
@@ -92,6 +97,11 @@ class Stack:
         layout.create()
         if options.json_out is not None:
             options.json_out.unlink(missing_ok=True)
+        nginx, no_ingress = find_nginx(options, self.settings)
+        if nginx is None and options.api_processes > 1:
+            raise StackError(
+                f"{options.api_processes} API processes need the ingress: {no_ingress}"
+            )
         tls = write_tls(layout.tls, options.cert_days)
         keys = options.keys or generate_keys()
         ingest_secrets = generate_ingest_secrets()
@@ -118,12 +128,15 @@ class Stack:
                 overrides=options.override_env(),
             )
         )
+        if nginx is not None:
+            self._ingress = Ingress(nginx, layout, env, options, tls.cert_file, tls.key_file)
         http = api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0)
         try:
             names = [f"worker-{n}" for n in range(1, options.workers + 1)]
             pollers = [f"poller-{n}" for n in range(1, options.pollers + 1)]
-            api_process, url = self._launch_api_seeded(http, tls, env, names, pollers, left)
-            monitoring.start_prometheus(url, tls.ca_file, emulators, left())
+            api_urls = self._launch_api_seeded(tls, env, names, pollers, left)
+            monitoring.start_prometheus(list(api_urls.values()), tls.ca_file, emulators, left())
+            url = self._start_ingress(http, api_urls, left())
             managed = self._valkey is not None
             self._info = StackInfo(
                 url=url,
@@ -133,9 +146,7 @@ class Stack:
                 redis_url=redis_url,
                 keys=keys,
                 key_ids=KEY_IDS,
-                logs=layout.logs_map(
-                    names + pollers, [*self._auxiliary, *monitoring.names], managed_redis=managed
-                ),
+                logs=self._logs(names + pollers, managed_redis=managed),
                 settings=public_settings(env),
                 emulators=emulators,
                 workers=names,
@@ -146,6 +157,8 @@ class Stack:
                 cert_file=tls.cert_file,
                 cert_not_after=tls.not_after.isoformat(),
                 started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                api=[ApiProcessInfo(name=n, url=u) for n, u in api_urls.items()],
+                ingress=self._ingress.info if self._ingress else IngressInfo(skipped=no_ingress),
             )
             with self._lock:
                 self._supervisor = Supervisor(
@@ -158,7 +171,7 @@ class Stack:
             wait_for_workers(
                 http,
                 url,
-                api_process,
+                list(self._apis.values()),
                 self._workers,
                 self._supervisor,
                 count=options.workers,
@@ -176,24 +189,43 @@ class Stack:
 
     def _launch_api_seeded(
         self,
-        http: httpx.Client,
         tls: TlsFiles,
         env: dict[str, str],
         workers: list[str],
         pollers: list[str],
         left: Callable[[], float],
-    ) -> tuple[ManagedProcess, str]:
-        """Boot the API and meanwhile seed the document store, then start workers and pollers
-        (supervised once the stack is described); return the API's process and URL.
+    ) -> dict[str, str]:
+        """Boot the API processes and meanwhile seed the document store, then start workers and
+        pollers (supervised once the stack is described); return each API process's own URL.
 
         Side by side, the boot waits for the slowest instead of the sum. The API opens the
         store on first use and nothing reaches it while it boots, so the seed (which migrates
         the store) races nobody; workers and pollers, which write documents, start after it. A
-        broken configuration is still reported by the API's own start: its error wins.
+        broken configuration is still reported by the API's own start: its error wins. Behind
+        the ingress each process serves plain HTTP and trusts the ingress's address only.
         """
-        layout = self.layout
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="boot-api") as pool:
-            launch = pool.submit(api.launch, http, tls, env, layout.out("api"), layout.root, left())
+        layout, options = self.layout, self.options
+        names = ["api", *(f"api-{n}" for n in range(2, options.api_processes + 1))]
+        proxy = trusted_proxy(self._ingress)
+        own_tls = None if self._ingress is not None else tls
+
+        def launch(name: str) -> tuple[ManagedProcess, str]:
+            # A client per thread: the probes run concurrently.
+            with api.client(tls.ca_file, ignore_expiry=options.cert_days <= 0) as http:
+                return api.launch(
+                    http,
+                    name,
+                    own_tls,
+                    env,
+                    layout.out(name),
+                    layout.root,
+                    left(),
+                    trusted_proxy=proxy,
+                )
+
+        urls: dict[str, str] = {}
+        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="boot-api") as pool:
+            launches = {name: pool.submit(launch, name) for name in names}
             try:
                 seed_documents(env, layout.root, left())
                 with self._lock:
@@ -205,13 +237,35 @@ class Stack:
                         self._workers[name].start()
             finally:
                 # Whatever happened meanwhile, a started API must be known to stop().
-                self._api, url = launch.result()
-        return self._api, url
+                for name, future in launches.items():
+                    with contextlib.suppress(Exception):
+                        self._apis[name], urls[name] = future.result()
+                for future in launches.values():
+                    future.result()  # the first failure, if any, is the boot's error
+        return urls
+
+    def _start_ingress(self, http: httpx.Client, api_urls: dict[str, str], timeout: float) -> str:
+        """The public URL: the ingress's in front of the API processes, else the API's own."""
+        if self._ingress is None:
+            return next(iter(api_urls.values()))
+        upstreams = [urlsplit(url).netloc for url in api_urls.values()]
+        return self._ingress.start(http, upstreams, timeout)
+
+    def _logs(self, workers: list[str], *, managed_redis: bool) -> dict[str, Path]:
+        """``stack.json`` ``logs``: the layout's, each API process's output, the ingress's."""
+        layout = self.layout
+        assert self._monitoring is not None
+        auxiliary = [*self._auxiliary, *self._monitoring.names]
+        logs = layout.logs_map(workers, auxiliary, managed_redis=managed_redis)
+        logs.update({f"{name}.out": layout.out(name) for name in self._apis})
+        if self._ingress is not None:
+            logs.update(self._ingress.logs)
+        return logs
 
     def _refresh_pids(self) -> None:
         pids = {"stack": os.getpid()}
         parts: dict[str, ManagedProcess | None] = {
-            "api": self._api,
+            **self._apis,
             "valkey": self._valkey.process if self._valkey else None,
             **self._auxiliary,
             **self._workers,
@@ -237,8 +291,10 @@ class Stack:
         logger.warning("%s restarted as pid %s", name, proc.pid)
 
     def stop(self) -> None:
-        """Stop workers and API, then auxiliary services, then the datastore; safe to call twice.
+        """Stop the ingress, workers and API, then auxiliary services, then the datastore; safe
+        to call twice.
 
+        The ingress goes first, so no new request reaches an API process that is stopping.
         Workers and API stop side by side (neither needs the other to drain, both still reach
         the datastore); pollers may still be talking to an emulator, so those go after.
         """
@@ -249,9 +305,11 @@ class Stack:
         timeout = self.settings.stop_timeout_s
         if self._monitoring is not None:
             self._monitoring.stop(timeout)
+        if self._ingress is not None:
+            self._ingress.stop(timeout)
         if self._supervisor is not None:
             self._supervisor.stop()
-        stop_all([*self._workers.values(), *([self._api] if self._api else [])], timeout)
+        stop_all([*self._workers.values(), *self._apis.values()], timeout)
         stop_all(self._auxiliary.values(), timeout)
         if self._valkey is not None:
             self._valkey.stop(timeout)

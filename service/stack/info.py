@@ -45,6 +45,29 @@ class MonitoringInfo(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
 
 
+class ApiProcessInfo(BaseModel):
+    """One API process at its own address (what Prometheus scrapes; clients use ``url``)."""
+
+    name: str
+    url: str
+
+
+class IngressInfo(BaseModel):
+    """The ingress in front of the API processes (``service/stack/ingress.py``).
+
+    ``kind`` None: the API answers clients itself (over HTTPS) and ``skipped`` says why.
+    """
+
+    kind: str | None = None
+    url: str | None = None
+    config: Path | None = None
+    # The effective IngressPolicy (timeouts, body limit, ...), for people reading the file.
+    policy: dict[str, Any] = Field(default_factory=dict)
+    # Kept apart from StackInfo.pids, like the monitoring's: nginx's master process.
+    pids: dict[str, int] = Field(default_factory=dict)
+    skipped: str | None = None
+
+
 class StackInfo(BaseModel):
     """Contents of ``stack.json`` (see docs/DESIGN.md, "Stack contract")."""
 
@@ -75,6 +98,10 @@ class StackInfo(BaseModel):
     # The configuration backup taken at boot (service/stack/snapshot.py).
     config_snapshot: Path | None = None
     monitoring: MonitoringInfo = Field(default_factory=MonitoringInfo)
+    # The API processes' own addresses; ``url`` is the public one (the ingress's, when there is
+    # one, else the single API process's).
+    api: list[ApiProcessInfo] = Field(default_factory=list)
+    ingress: IngressInfo = Field(default_factory=IngressInfo)
 
     @property
     def stack_json(self) -> Path:

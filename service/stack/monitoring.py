@@ -1,5 +1,6 @@
-"""The stack's monitoring: Prometheus scraping the API (and the vLLM emulator) and evaluating the
-repository's alert rules, Alertmanager routing the alerts to a loopback receiver.
+"""The stack's monitoring: Prometheus scraping the API processes at their own addresses (and the
+vLLM emulator) and evaluating the repository's alert rules, Alertmanager routing the alerts to a
+loopback receiver.
 
 Not an ``AuxiliaryService``: Prometheus needs the API's address, which exists only once the API
 runs, and neither should lengthen the boot. Alertmanager is started first thing, Prometheus the
@@ -165,12 +166,13 @@ class Monitoring:
 
     def start_prometheus(
         self,
-        api_url: str,
+        api_urls: list[str],
         ca_file: Path,
         emulators: Mapping[str, Mapping[str, Any]],
         timeout: float,
     ) -> None:
-        """Start Prometheus on the API (and the vLLM emulator); do not wait for it."""
+        """Start Prometheus on the API processes' own addresses (never the ingress, as a real
+        one scrapes pods) and the vLLM emulator; do not wait for it."""
         binary = self._binaries.get("prometheus")
         if binary is None:
             return
@@ -182,7 +184,8 @@ class Monitoring:
         vllm = emulators.get("vllm", {}).get("url")
         settings, directory = self.settings, self._directory("prometheus")
         config = prometheus_config(
-            api_address=urlsplit(api_url).netloc,
+            api_addresses=[urlsplit(url).netloc for url in api_urls],
+            api_scheme=urlsplit(api_urls[0]).scheme,
             ca_file=ca_file,
             rule_files=list(settings.alert_rules),
             scrape_interval_s=settings.scrape_interval_s,

@@ -78,26 +78,26 @@ def duration(seconds: float) -> str:
 
 def prometheus_config(
     *,
-    api_address: str,
+    api_addresses: list[str],
     ca_file: Path,
     rule_files: list[Path],
     scrape_interval_s: float,
     evaluation_interval_s: float,
     alertmanager_address: str | None = None,
     vllm_address: str | None = None,
+    api_scheme: str = "https",
 ) -> dict[str, Any]:
-    """Scrape the API's /metrics over HTTPS verified with the stack's CA (job ``platform``, the
-    job the rules' ``up{job="platform"}`` expects) and the vLLM emulator's (job ``vllm``);
-    evaluate ``rule_files``; send alerts to the Alertmanager at ``alertmanager_address``."""
+    """Scrape each API process's /metrics at its own address (job ``platform``, the job the
+    rules' ``up{job="platform"}`` and the suite's ``[monitoring] job`` expect; one ``instance``
+    per process), over HTTPS verified with the stack's CA where the API serves HTTPS itself, and
+    the vLLM emulator's (job ``vllm``); evaluate ``rule_files``; send alerts to the Alertmanager
+    at ``alertmanager_address``."""
     interval = duration(scrape_interval_s)
-    jobs: list[dict[str, Any]] = [
-        {
-            "job_name": "platform",
-            "scheme": "https",
-            "tls_config": {"ca_file": str(ca_file)},
-            "static_configs": [{"targets": [api_address]}],
-        }
-    ]
+    platform: dict[str, Any] = {"job_name": "platform", "scheme": api_scheme}
+    if api_scheme == "https":
+        platform["tls_config"] = {"ca_file": str(ca_file)}
+    platform["static_configs"] = [{"targets": list(api_addresses)}]
+    jobs: list[dict[str, Any]] = [platform]
     if vllm_address is not None:
         jobs.append({"job_name": "vllm", "static_configs": [{"targets": [vllm_address]}]})
     config: dict[str, Any] = {

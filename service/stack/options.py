@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from service.stack.info import StackKeys
 
 PREFIX = "PLATFORM_"
+# auto: nginx where its executable is found, else none (and stack.json says why).
+IngressMode = Literal["auto", "nginx", "none"]
+INGRESS_MODES: tuple[IngressMode, ...] = ("auto", "nginx", "none")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,13 @@ class StackOptions:
     # Keys to boot with instead of fresh random ones: a self-test that configures a key's value
     # a second time (say, an ordinary key pasted into the admin keys) must know it beforehand.
     keys: StackKeys | None = field(default=None, repr=False)
+    # The ingress in front of the API (service/stack/ingress.py) and how many API processes it
+    # balances over; without an ingress there is one, serving HTTPS itself.
+    ingress: IngressMode = "auto"
+    api_processes: int = 1
+    # IngressPolicy fields (service/stack/ingress_config.py) to override, as --ingress-set gives
+    # them: how self-tests build a misconfigured ingress.
+    ingress_overrides: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -43,6 +54,12 @@ class StackOptions:
             raise ValueError("pollers must be >= 0")
         if self.startup_timeout_s <= 0:
             raise ValueError("startup_timeout_s must be > 0")
+        if self.ingress not in INGRESS_MODES:
+            raise ValueError(f"ingress must be one of {INGRESS_MODES}")
+        if self.api_processes < 1:
+            raise ValueError("api_processes must be >= 1")
+        if self.api_processes > 1 and self.ingress == "none":
+            raise ValueError("several API processes need the ingress to balance over them")
 
     def override_env(self) -> dict[str, str]:
         """``overrides`` as ``PLATFORM_<NAME>`` environment variables."""

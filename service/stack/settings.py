@@ -31,6 +31,12 @@ class StackSettings(BaseSettings):
     max_startup_restarts: int = Field(
         default=3, ge=0, description="a worker restarted more often while booting fails the boot"
     )
+    # The ingress (service/stack/ingress.py): used by default where the executable is found.
+    nginx_binaries: list[str] = Field(
+        default_factory=lambda: ["nginx", "/usr/sbin/nginx"],
+        description="nginx executables tried in order (Debian's is in /usr/sbin, often not on a"
+        " user's PATH)",
+    )
     # Monitoring (service/stack/monitoring.py): started when the executables are found.
     prometheus_binary: str = Field(
         default="prometheus", description="Prometheus executable (name on PATH or path)"

@@ -1,8 +1,10 @@
 """The monitoring checks fail when the stack's own Prometheus/Alertmanager stop doing their job.
 
 Each case boots a stack whose monitoring is broken the way a deployment's breaks: Prometheus
-reloaded with a CA that does not sign the API's certificate (every scrape fails TLS), the
-Prometheus process killed, a rule file that lost the Watchdog. The checks then run in a
+reloaded to scrape over TLS with a CA that does not sign the API's certificate (every scrape
+fails TLS, whether the API process serves plain HTTP behind the ingress or HTTPS itself), the
+Prometheus process killed, a rule file that lost the Watchdog, the suite told a job label no
+target has. The checks then run in a
 subprocess against it, with a short ``monitoring_wait_s`` so that waiting for what never comes
 is brief; each case also pins the reason, so a failure for another cause does not count.
 """
@@ -60,20 +62,24 @@ def _platform_target(prometheus: str) -> dict[str, Any]:
 
 
 def test_scrape_with_the_wrong_ca_fails(tmp_path: Path) -> None:
-    """Prometheus reloaded with another CA: scrapes fail TLS verification, the target is down."""
+    """Prometheus reloaded to scrape over TLS with another CA: scrapes fail, the targets are
+    down."""
     with running_stack(StackOptions(workers=1, directory=tmp_path / "stack")) as stack:
         monitoring = stack.info.monitoring
         assert monitoring.prometheus_config is not None and monitoring.prometheus_url
         other = write_tls(tmp_path / "other-ca", 30).ca_file
         config = yaml.safe_load(monitoring.prometheus_config.read_text())
-        config["scrape_configs"][0]["tls_config"]["ca_file"] = str(other)
+        config["scrape_configs"][0].update(scheme="https", tls_config={"ca_file": str(other)})
         monitoring.prometheus_config.write_text(yaml.safe_dump(config))
         os.kill(monitoring.pids["prometheus"], signal.SIGHUP)  # Prometheus reloads its config
         prometheus = monitoring.prometheus_url
         wait_until(
-            lambda: "certificate" in _platform_target(prometheus).get("lastError", ""),
+            lambda: (
+                _platform_target(prometheus).get("scrapeUrl", "").startswith("https://")
+                and bool(_platform_target(prometheus).get("lastError"))
+            ),
             timeout=30,
-            what="a scrape failing TLS verification",
+            what="a scrape over TLS failing",
             interval=0.25,
         )
         items = run_checks(stack.info.stack_json, SCRAPE_IDS, tmp_path, config=QUICK)
@@ -117,3 +123,20 @@ def test_rules_without_watchdog_fail(tmp_path: Path) -> None:
     _assert_fail_because(
         items, {ids[0]: "no Watchdog alert", ids[1]: "has not loaded: ['Watchdog']"}
     )
+
+
+def test_platform_selected_by_another_job_label_fails(tmp_path: Path) -> None:
+    """The suite selects the platform by labels ([monitoring] job), not by the public URL: told
+    a job no scrape target has, it finds the platform unscraped, though Prometheus is healthy."""
+    with running_stack(StackOptions(workers=1, directory=tmp_path / "stack")) as stack:
+        prometheus = stack.info.monitoring.prometheus_url
+        assert prometheus
+        wait_until(
+            lambda: _platform_target(prometheus).get("health") == "up",
+            timeout=60,
+            what="the first successful scrape",
+            interval=0.25,
+        )
+        config = QUICK + '[monitoring]\njob = "platform-staging"\n'
+        items = run_checks(stack.info.stack_json, SCRAPE_IDS, tmp_path, config=config)
+    _assert_fail_because(items, dict.fromkeys(SCRAPE_IDS, "not scraped up"))

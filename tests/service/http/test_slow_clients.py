@@ -19,6 +19,10 @@ class QuickDeadline(HeaderTimeoutProtocol):
     header_timeout_s = 0.3
 
 
+# Well above the header deadline: an idle kept-alive connection outlives the deadline.
+KEEP_ALIVE_S = 5
+
+
 async def app(scope: dict[str, object], receive: object, send: object) -> None:
     assert scope["type"] in ("http", "lifespan")
     if scope["type"] == "http":
@@ -29,7 +33,13 @@ async def app(scope: dict[str, object], receive: object, send: object) -> None:
 @pytest.fixture
 def port() -> Iterator[int]:
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, http=QuickDeadline, lifespan="off", log_config=None
+        app,
+        host="127.0.0.1",
+        port=0,
+        http=QuickDeadline,
+        lifespan="off",
+        log_config=None,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -79,3 +89,29 @@ def test_oversized_head_refused(port: int) -> None:
         while chunk := sock.recv(4096):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+def test_idle_kept_alive_connection_outlives_the_header_deadline(port: int) -> None:
+    """Idle between requests is the keep-alive timeout's business (an ingress keeps such
+    connections): a request sent after the header deadline has passed is still answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        sock.settimeout(3 * QuickDeadline.header_timeout_s)
+        with pytest.raises(TimeoutError):  # the server neither closes nor sends meanwhile
+            sock.recv(1024)
+        sock.settimeout(5)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+
+
+def test_slow_second_request_closed(port: int) -> None:
+    """On a kept-alive connection, a later request's headers get the deadline from its first
+    byte: trickled past it, the connection is closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""
+        assert time.monotonic() - started < 3

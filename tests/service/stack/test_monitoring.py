@@ -58,7 +58,7 @@ def _notified(log: Path) -> set[str]:
 
 @needs_binaries
 def test_prometheus_scrapes_the_api_and_the_watchdog_reaches_the_receiver(tmp_path: Path) -> None:
-    """Prometheus scrapes the API over HTTPS (stack CA) and vLLM, has the repo's rules loaded;
+    """Prometheus scrapes the API process directly and vLLM, has the repo's rules loaded;
     the Watchdog goes through Alertmanager to the loopback receiver; stop ends both."""
     with start_stack(StackOptions(workers=1, directory=tmp_path / "stack")) as info:
         monitoring = info.monitoring
@@ -79,7 +79,8 @@ def test_prometheus_scrapes_the_api_and_the_watchdog_reaches_the_receiver(tmp_pa
         )
         targets = _targets(str(monitoring.prometheus_url))
         assert set(targets) == {"platform", "vllm"}
-        assert targets["platform"]["scrapeUrl"] == f"{info.url}/metrics"
+        # The API process's own address, not the public URL (the ingress, where nginx runs).
+        assert targets["platform"]["scrapeUrl"] == f"{info.api[0].url}/metrics"
         rules = httpx.get(f"{monitoring.prometheus_url}/api/v1/rules", timeout=5).json()
         groups = {g["name"] for g in rules["data"]["groups"]}
         assert groups == {g["name"] for g in yaml.safe_load(RULES.read_text())["groups"]}
@@ -104,7 +105,7 @@ def test_no_monitoring_option_starts_neither(tmp_path: Path) -> None:
     layout.create()
     monitoring = Monitoring(layout, StackSettings(), {}, enabled=False)
     monitoring.start_alertmanager()
-    monitoring.start_prometheus("https://127.0.0.1:1", tmp_path / "ca.pem", {}, timeout=5)
+    monitoring.start_prometheus(["https://127.0.0.1:1"], tmp_path / "ca.pem", {}, timeout=5)
     info = monitoring.wait_ready(timeout=5)
     assert monitoring.names == [] and monitoring.processes() == []
     assert info.prometheus_url is None and info.alertmanager_url is None
@@ -138,30 +139,39 @@ def test_absent_executables_are_skipped_with_a_log_line(
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_prometheus_config_passes_promtool(tmp_path: Path) -> None:
-    """The generated configuration is one Prometheus accepts, rule file included."""
+    """The generated configuration is one Prometheus accepts, rule file included: the API
+    over HTTPS (no ingress) or several API processes over plain HTTP (behind the ingress)."""
     tls = write_tls(tmp_path / "tls", 1)
-    config = prometheus_config(
-        api_address="127.0.0.1:8443",
-        ca_file=tls.ca_file,
-        rule_files=[RULES],
-        scrape_interval_s=1.5,
-        evaluation_interval_s=1.0,
-        alertmanager_address="127.0.0.1:9093",
-        vllm_address="127.0.0.1:8000",
-    )
-    path = tmp_path / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
     promtool = str(shutil.which("promtool"))
-    done = subprocess.run(
-        [promtool, "check", "config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert config["global"]["scrape_interval"] == "1500ms" == duration(1.5)
-    assert config["scrape_configs"][0]["job_name"] == "platform"  # ServiceDown: up{job="platform"}
+    for scheme, addresses in (
+        ("https", ["127.0.0.1:8443"]),
+        ("http", ["127.0.0.1:81", "[::1]:82"]),
+    ):
+        config = prometheus_config(
+            api_addresses=addresses,
+            api_scheme=scheme,
+            ca_file=tls.ca_file,
+            rule_files=[RULES],
+            scrape_interval_s=1.5,
+            evaluation_interval_s=1.0,
+            alertmanager_address="127.0.0.1:9093",
+            vllm_address="127.0.0.1:8000",
+        )
+        path = tmp_path / f"prometheus-{scheme}.yml"
+        path.write_text(yaml.safe_dump(config))
+        done = subprocess.run(
+            [promtool, "check", "config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert config["global"]["scrape_interval"] == "1500ms" == duration(1.5)
+        platform = config["scrape_configs"][0]
+        assert platform["job_name"] == "platform"  # ServiceDown: up{job="platform"}
+        assert platform["static_configs"] == [{"targets": addresses}]
+        assert ("tls_config" in platform) == (scheme == "https")
 
 
 def test_receiver_records_notifications_and_refuses_huge_bodies(tmp_path: Path) -> None:
