@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# pytester drops the modules an in-process run imported. Two of them must not be imported twice
+# in one process, so they are imported here, in the outer process, and never dropped: numpy (the
+# summary's charts draw with matplotlib), and httpcore, which httpx imports lazily and whose
+# exception classes httpx caches on first use: a second copy's ConnectError would escape
+# httpx's mapping in a later test of the same worker (seen: a stack boot's readiness poll).
+import httpcore  # noqa: F401
 import pytest
 
-# Inner runs draw the summary's charts with matplotlib, which imports numpy; numpy cannot be
-# imported twice in one process, and pytester drops the modules an in-process run imported.
-# Imported here, in the outer process, it is never dropped.
 import acceptance.harness.chart_svg  # noqa: F401
 
 FAKE_TARGET = "https://127.0.0.1:1"
