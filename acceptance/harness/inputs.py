@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from acceptance.harness.checklist import Checklist
-from acceptance.harness.report import SCHEMA
+from acceptance.reports.checklist_files import SCHEMA
 from acceptance.settings import Waiver
 
 CRITICAL = "critical"

@@ -1,8 +1,8 @@
 """The preflight pytest plugin: options, markers and hooks, and nothing else.
 
 Fixtures live in ``acceptance.harness.fixtures``, verdict logic in ``acceptance.harness.verdicts``
-and ``acceptance.harness.results``, report writing in ``acceptance.harness.report`` and
-``acceptance.harness.html_report``. The ``pytest11`` entry point ``acceptance.harness.plugin``
+and ``acceptance.harness.results``, report writing in ``acceptance.reports.checklist_files`` and
+``acceptance.reports.report_html``. The ``pytest11`` entry point ``acceptance.harness.plugin``
 (pyproject.toml) loads this module before pytest parses the command line, so its options work in
 any directory and with any path (``--stack /elsewhere/stack.json``); the run state lives in
 ``config.stash[RUN_STATE]``. Bad input ends the run in ``pytest_configure`` (``inputs``), the exit
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from acceptance.harness import exitcodes, html_report, report
+from acceptance.harness import exitcodes
 from acceptance.harness.artefacts import anchor_paths
 from acceptance.harness.checklist import PHASES, load_checklist
 from acceptance.harness.evidence import evidence_of
@@ -31,6 +31,7 @@ from acceptance.harness.results import aggregate
 from acceptance.harness.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
 from acceptance.harness.target import TargetSpec, identity_for_report
 from acceptance.harness.verdicts import Verdict, not_verified, verdict_of_phase, worst
+from acceptance.reports import checklist_files, report_html
 from acceptance.settings import ConfigError, SuiteConfig, find_config_file, load_suite_config
 
 pytest_plugins = ["acceptance.harness.fixtures"]
@@ -226,7 +227,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_STATE] = state
     config.pluginmanager.register(_Recorder(config), "preflight-recorder")
     if config.pluginmanager.hasplugin("html"):
-        config.pluginmanager.register(html_report.HtmlHooks(config), "preflight-html-hooks")
+        config.pluginmanager.register(report_html.HtmlHooks(config), "preflight-html-hooks")
         html_path = config.getoption("htmlpath")
         state.html_path = (
             config.invocation_params.dir / html_path
@@ -234,7 +235,7 @@ def pytest_configure(config: pytest.Config) -> None:
             else state.report_dir / "report.html"
         )
         if not html_path and not _is_worker(config):
-            gated = html_report.GatedHtmlReport(state.html_path, config)
+            gated = report_html.GatedHtmlReport(state.html_path, config)
             config.pluginmanager.register(gated, "preflight-html-report")
 
 
@@ -358,8 +359,8 @@ def pytest_runtest_makereport(
     result.user_properties = [*result.user_properties, (USER_PROPERTY, json.dumps(payload))]
     if result.when == "teardown":
         verdict, reasons = worst(phases)
-        href = html_report.summary_href(item.config) + "#charts"
-        extra = html_report.evidence_extras(ids, verdict.value, "; ".join(reasons), evidence, href)
+        href = report_html.summary_href(item.config) + "#charts"
+        extra = report_html.evidence_extras(ids, verdict.value, "; ".join(reasons), evidence, href)
         result.extras = [*getattr(result, "extras", []), *extra]  # type: ignore[attr-defined]
     return result
 
@@ -409,7 +410,7 @@ class _Recorder:
             dt.date.today(),
         )
         began = time.perf_counter()
-        report.write_reports(state)
+        checklist_files.write_reports(state)
         state.report_s = time.perf_counter() - began
         state.exit_code = exitcodes.gate_exit_code(
             session.exitstatus,
@@ -421,7 +422,7 @@ class _Recorder:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.state.items is not None:
-            line = report.summary_line(self.state).replace("**", "")
+            line = checklist_files.summary_line(self.state).replace("**", "")
             terminalreporter.write_sep("-", f"preflight: {line}")
             took = f" (written in {self.state.report_s:.1f} s)" if self.state.report_s else ""
             terminalreporter.write_line(f"preflight reports in {self.state.report_dir}{took}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acceptance.harness.charts import line_chart
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.verdicts import not_verified
+from acceptance.reports.charts import line_chart
 from acceptance.settings import SuiteConfig
 from acceptance.support.observe import endpoint_latencies
 from load.stats import percentile

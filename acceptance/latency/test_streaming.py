@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.harness.charts import histogram_chart, line_chart
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import USER_AGENT, Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.reports.charts import histogram_chart, line_chart
 from acceptance.settings import SuiteConfig
 from load.reference import ReferenceRun, run_reference_load
 from load.summary import StreamSummary, summarize

@@ -13,10 +13,10 @@ import time
 import httpx
 import pytest
 
-from acceptance.harness.charts import line_chart
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.reports.charts import line_chart
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import health
 from acceptance.support.loadgen import Call, LoadResult, run_load

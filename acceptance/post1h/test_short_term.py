@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from acceptance.harness import baseline
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.release import version_under_release
 from acceptance.harness.runstate import RUN_STATE
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.reports import baseline
 from acceptance.settings import SuiteConfig
 from acceptance.support import promtext
 from acceptance.support.api import get_json, health

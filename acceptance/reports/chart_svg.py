@@ -1,4 +1,4 @@
-"""Chart specs (``acceptance.harness.charts``) drawn by matplotlib as inline SVG.
+"""Chart specs (``acceptance.reports.charts``) drawn by matplotlib as inline SVG.
 
 matplotlib's object API (``Figure``, never pyplot): no global figure state and no GUI backend is
 ever chosen or loaded, which is what the Agg backend would give and stricter. Text stays text

@@ -2,7 +2,7 @@
 
 A spec is plain JSON (``evidence.add(ttft_chart=line_chart(...))``), so checklist.json keeps the
 figures behind every chart and a later run or tool can draw them again. Drawing is
-``acceptance.harness.chart_svg`` (matplotlib), imported only by the report writer: the checks and
+``acceptance.reports.chart_svg`` (matplotlib), imported only by the report writer: the checks and
 every xdist worker import this module, and must not pay for matplotlib's import.
 """
 

@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from acceptance.harness import baseline, summary_html
 from acceptance.harness.results import ItemResult, overall_verdict
 from acceptance.harness.runstate import RunState
 from acceptance.harness.verdicts import Verdict
+from acceptance.reports import baseline, summary_html
 
 SCHEMA = 1
 TITLE = "# Pre-Flight Checklist for Releases"

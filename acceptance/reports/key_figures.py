@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from acceptance.harness.baseline import figure
+from acceptance.reports.baseline import figure
 from acceptance.settings import SuiteConfig
 
 Better = Literal["lower", "higher"]

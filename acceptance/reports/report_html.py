@@ -19,11 +19,11 @@ from pytest_html.report_data import ReportData
 from pytest_html.selfcontained_report import SelfContainedReport
 from pytest_html.util import _process_css, _read_template
 
-from acceptance.harness.charts import is_chart
-from acceptance.harness.report import counts, summary_line, target_block
 from acceptance.harness.runstate import RUN_STATE
-from acceptance.harness.summary_html import FILENAME as SUMMARY_FILE
 from acceptance.harness.verdicts import Verdict
+from acceptance.reports.charts import is_chart
+from acceptance.reports.checklist_files import counts, summary_line, target_block
+from acceptance.reports.summary_html import FILENAME as SUMMARY_FILE
 
 _COLOURS = {
     Verdict.PASS: "#2e7d32",

@@ -1,6 +1,6 @@
 """Render a report page in headless Chromium: a PNG of its first screen, or its DOM.
 
-    python -m acceptance.harness.screenshot preflight-report/summary.html summary.png
+    python -m acceptance.reports.screenshot preflight-report/summary.html summary.png
 
 Chromium (Debian: ``apt-get install chromium``) runs with a throwaway profile and everything
 that would reach the network switched off, so the picture shows what a person opening the file
@@ -90,7 +90,7 @@ def screenshot(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m acceptance.harness.screenshot",
+        prog="python -m acceptance.reports.screenshot",
         description="PNG of a report page (e.g. preflight-report/summary.html) in headless "
         "Chromium, as a person opening the file sees it.",
     )

@@ -2,7 +2,7 @@
 
 Built from the written checklist.json document (and the baseline run's), not from pytest
 objects, so the page says exactly what the machine interface says and can be tested, and drawn
-again, from files alone. Rendering is ``acceptance.harness.summary_html``.
+again, from files alone. Rendering is ``acceptance.reports.summary_html``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from acceptance.harness.charts import is_chart
-from acceptance.harness.key_figures import FIGURE_ITEMS, FigureRow, key_figures
+from acceptance.reports.charts import is_chart
+from acceptance.reports.key_figures import FIGURE_ITEMS, FigureRow, key_figures
 from acceptance.settings import SuiteConfig
 
 # Severity of a box (acceptance/checklist.yaml `impact`); a checklist without it counts as medium.

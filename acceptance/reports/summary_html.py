@@ -15,9 +15,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from acceptance.harness.key_figures import FigureRow
-from acceptance.harness.summary import IMPACTS, Chart, Entry, Summary, build
-from acceptance.harness.summary_style import CSS
+from acceptance.reports.key_figures import FigureRow
+from acceptance.reports.summary import IMPACTS, Chart, Entry, Summary, build
+from acceptance.reports.summary_style import CSS
 from acceptance.settings import SuiteConfig
 
 FILENAME = "summary.html"
@@ -255,7 +255,7 @@ def _charts(charts: list[Chart]) -> str:
     body = '<p class="muted">No check of this run recorded a chart.</p>'
     if charts:
         # Imported here: matplotlib takes a second to import, and only runs with charts need it.
-        from acceptance.harness.chart_svg import render_svg
+        from acceptance.reports.chart_svg import render_svg
 
         body = "".join(
             f'<figure id="{c.anchor}">{render_svg(c.spec, salt=c.anchor)}'

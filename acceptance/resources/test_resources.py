@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from acceptance.harness.charts import line_chart
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
+from acceptance.reports.charts import line_chart
 from acceptance.settings import SuiteConfig
 from acceptance.support import promtext
 from acceptance.support.api import health

@@ -1,11 +1,11 @@
-"""Charts drawn by matplotlib (acceptance/harness/chart_svg.py): inline, labelled, repeatable."""
+"""Charts drawn by matplotlib (acceptance/reports/chart_svg.py): inline, labelled, repeatable."""
 
 from __future__ import annotations
 
 import re
 
-from acceptance.harness.chart_svg import render_svg
-from acceptance.harness.charts import histogram_chart, is_chart, line_chart
+from acceptance.reports.chart_svg import render_svg
+from acceptance.reports.charts import histogram_chart, is_chart, line_chart
 
 LINE = line_chart(
     "TTFT per request over the run",

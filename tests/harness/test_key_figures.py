@@ -1,10 +1,10 @@
-"""Key figures (acceptance/harness/key_figures.py): evidence -> value, SLO, change, direction."""
+"""Key figures (acceptance/reports/key_figures.py): evidence -> value, SLO, change, direction."""
 
 from __future__ import annotations
 
 import pytest
 
-from acceptance.harness.key_figures import (
+from acceptance.reports.key_figures import (
     FIGURES,
     KeyFigure,
     compare,

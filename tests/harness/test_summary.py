@@ -1,9 +1,9 @@
-"""The release summary's data (acceptance/harness/summary.py), read from checklist.json."""
+"""The release summary's data (acceptance/reports/summary.py), read from checklist.json."""
 
 from __future__ import annotations
 
-from acceptance.harness.charts import histogram_chart, line_chart
-from acceptance.harness.summary import (
+from acceptance.reports.charts import histogram_chart, line_chart
+from acceptance.reports.summary import (
     anchor,
     attention,
     build,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from acceptance.harness import summary_html
-from acceptance.harness.screenshot import INSTALL_HINT, dump_dom, find_chromium, main
+from acceptance.reports import summary_html
+from acceptance.reports.screenshot import INSTALL_HINT, dump_dom, find_chromium, main
 from acceptance.settings import SuiteConfig
 from tests.support.checklist_docs import document, figures, ttft_evidence
 

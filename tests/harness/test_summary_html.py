@@ -1,4 +1,4 @@
-"""summary.html: the page (acceptance/harness/summary_html.py) and the plugin writing it."""
+"""summary.html: the page (acceptance/reports/summary_html.py) and the plugin writing it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.harness.summary import build
-from acceptance.harness.summary_html import render
+from acceptance.reports.summary import build
+from acceptance.reports.summary_html import render
 from acceptance.settings import SuiteConfig
 from tests.support.checklist_docs import document, figures, ttft_evidence
 from tests.support.suite_runs import RunSuite
@@ -85,7 +85,7 @@ def test_text_from_checks_is_escaped() -> None:
 
 CHECK = """
 import pytest
-from acceptance.harness.charts import histogram_chart
+from acceptance.reports.charts import histogram_chart
 
 @pytest.mark.checklist("latency.ttft")
 def test_ttft(evidence):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from acceptance.harness.charts import histogram_chart, line_chart
 from acceptance.harness.checklist import load_checklist
+from acceptance.reports.charts import histogram_chart, line_chart
 
 TARGET = {
     "url": "https://127.0.0.1:8443",

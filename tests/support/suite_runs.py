@@ -21,7 +21,7 @@ from typing import Any
 import httpcore  # noqa: F401
 import pytest
 
-import acceptance.harness.chart_svg  # noqa: F401
+import acceptance.reports.chart_svg  # noqa: F401
 
 FAKE_TARGET = "https://127.0.0.1:1"
 BASE_ARGS = ("-p", "acceptance.harness.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
