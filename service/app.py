@@ -98,7 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         socket_timeout=REDIS_SOCKET_TIMEOUT_S,
         health_check_interval=30,
     )
-    limiter = RateLimiter(settings.redis_url)
+    limiter = RateLimiter(settings.redis_url, settings.rate_limit_lease)
     app.state.redis = client
     app.state.rate_limiter = limiter
     await _mark_schema(client)

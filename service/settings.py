@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         description="key id -> its own limit, in place of rate_limit or"
         " admin_rate_limit (a partner tier; the reference stack's rate-limit probe key)",
     )
+    rate_limit_lease: int = Field(
+        default=8,
+        ge=0,
+        description="hits of a key's window an API process reserves from Redis at once and then"
+        " admits without a round trip (at most a tenth of the limit): a window never admits more"
+        " than its limit, and refuses at most (API processes - 1) x lease early; 0 or 1: one"
+        " Redis round trip per request",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     http_header_timeout_s: float = Field(

@@ -228,3 +228,14 @@ def schedule_key(name: str) -> str:
 def schedule_lease_key(name: str) -> str:
     """Lease of a schedule's run in progress (exists = a run holds it)."""
     return SCHEDULE_LEASE_PREFIX + name
+
+# --- per-key rate limits (service/security/rate_limits.py, rate_leases.py) ---
+
+# Fixed-window counters, "pf:rl:LIMITER/<key id>/<amount>/<multiples>/<granularity>" (the
+# `limits` library's own key layout after this prefix), shared by every API process so a key has
+# one budget however many processes serve it. The counter's TTL is the window: it is set when the
+# window's first hit (or first lease) creates the key, so a window ends for every process at the
+# same instant and nothing is left behind. With leases the counter holds hits *reserved* by the
+# processes, never more than the limit: a reservation takes only what is left, so the key is
+# never over-admitted (docs/DESIGN.md, "Rate limits").
+RATE_LIMIT_PREFIX: Final = KEY_PREFIX + "rl"

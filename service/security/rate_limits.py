@@ -1,4 +1,4 @@
-"""Per-key rate limiting on Redis with the `limits` library (fixed window).
+"""Per-key rate limiting on Redis with the `limits` library (fixed window), optionally leased.
 
 Counters live in Redis so that every API process shares one budget per key. A fixed window is
 enough here (one INCR + EXPIRE per request) and its reset time is exact, which is what the
@@ -9,6 +9,10 @@ follows from it), and a window's reset time is fixed when the window opens, so e
 learns it once per window (from the TTL, or as now + window when its own increment opened it)
 instead of asking for count and TTL on every request, as the strategy's `hit` plus
 `get_window_stats` would (three round trips, on every chat request's time to first token).
+
+With ``rate_limit_lease`` above 1 a process reserves hits in batches instead and admits most
+requests without a round trip (``rate_leases.py``: the window never admits more than its limit;
+it can refuse up to (processes - 1) x lease early). 0 or 1 keeps the count of every hit here.
 
 If Redis cannot answer within `CHECK_TIMEOUT_S` the request is let through (fail open) and an
 error is logged: the rate limit protects capacity, and with Redis down the job routes fail anyway,
@@ -23,16 +27,14 @@ import math
 import time
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 
-from service.keyspace.keys import KEY_PREFIX
+from service.keyspace.keys import RATE_LIMIT_PREFIX
+from service.security.rate_leases import LeasedCounter, lease_size
 
 logger = logging.getLogger("platform.ratelimit")
-
-# Rate-limit counters: "pf:rl/<limit>/<key id>" (limits appends its own key layout); they
-# expire with their window, so nothing is left behind.
-RATE_LIMIT_PREFIX = KEY_PREFIX + "rl"
 
 # A limit check must not hold a request hostage to a slow Redis.
 CHECK_TIMEOUT_S = 1.0
@@ -67,9 +69,10 @@ class RateLimitResult:
 
 
 class RateLimiter:
-    """One per app: owns the `limits` storage (its own small connection pool)."""
+    """One per app: owns the `limits` storage (its own small connection pool) and, with leases,
+    a client for the reservations."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, lease: int = 1) -> None:
         self.storage = RedisStorage(
             "async+" + redis_url,
             implementation="redispy",
@@ -81,6 +84,13 @@ class RateLimiter:
         # Reset time of the current window per counter key; keys are configured key ids, so
         # this stays as small as the key list.
         self._resets: dict[str, float] = {}
+        self.lease = lease
+        self._leased: LeasedCounter | None = None
+        if lease > 1:
+            client = aioredis.Redis.from_url(
+                redis_url, socket_timeout=CHECK_TIMEOUT_S, socket_connect_timeout=CHECK_TIMEOUT_S
+            )
+            self._leased = LeasedCounter(client)
 
     def item(self, limit: str) -> RateLimitItem:
         if limit not in self._items:
@@ -90,6 +100,28 @@ class RateLimiter:
     async def hit(self, limit: str, key_id: str) -> RateLimitResult | None:
         """Count one request of `key_id` against `limit`; None when Redis could not tell."""
         item = self.item(limit)
+        size = lease_size(self.lease, item.amount)
+        if self._leased is not None and size > 1:
+            return await self._hit_leased(item, key_id, size)
+        return await self._hit_each(item, key_id)
+
+    async def _hit_leased(
+        self, item: RateLimitItem, key_id: str, size: int
+    ) -> RateLimitResult | None:
+        key = f"{RATE_LIMIT_PREFIX}:{item.key_for(key_id)}"  # the counter `limits` names
+        assert self._leased is not None
+        try:
+            # The lock wait counts too: with Redis stuck, requests queued behind one reservation
+            # fail open after this bound instead of trying one after another.
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                taken = await self._leased.take(key, item.amount, item.get_expiry(), size)
+        except Exception as exc:  # as below: fail open, loudly
+            logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
+            return None
+        return RateLimitResult(taken.allowed, item.amount, taken.remaining, taken.reset_at)
+
+    async def _hit_each(self, item: RateLimitItem, key_id: str) -> RateLimitResult | None:
+        """One Redis increment per request (lease 0 or 1, or a limit too small to lease)."""
         key = item.key_for(key_id)
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S):
@@ -113,6 +145,8 @@ class RateLimiter:
 
     async def aclose(self) -> None:
         """Close the storage's connections (called from the app lifespan)."""
+        if self._leased is not None:
+            await self._leased.aclose()
         bridge = getattr(self.storage, "bridge", None)
         client = getattr(bridge, "storage", None)
         close = getattr(client, "aclose", None)
