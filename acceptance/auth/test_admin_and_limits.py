@@ -10,7 +10,13 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import get_json
-from acceptance.support.promtext import parse, total
+from acceptance.support.platform_metrics import (
+    MetricsUnavailable,
+    PlatformMetrics,
+    incomparable,
+    platform_metrics,
+)
+from acceptance.support.promtext import total
 from service.waiting import poll_until
 
 ADMIN_PREFIX = "/admin/"
@@ -52,12 +58,19 @@ def test_admin_operations_need_admin_key(
     )
 
 
-def _rate_limited_events(client: httpx.Client) -> float | None:
-    """The target's count of rate-limit security events; None when it serves no /metrics."""
-    response = client.get("/metrics")
-    if response.status_code != 200:
+def _metrics(target: Target, config: SuiteConfig, client: httpx.Client) -> PlatformMetrics | None:
+    """Every process's metrics; None when the target serves no /metrics."""
+    try:
+        return platform_metrics(target, config, client)
+    except MetricsUnavailable:
         return None
-    return total(parse(response.text), SECURITY_EVENTS, event="rate_limited") or 0.0
+
+
+def _rate_limited_events(read: PlatformMetrics | None) -> float | None:
+    """The target's count of rate-limit security events, summed over its processes."""
+    if read is None:
+        return None
+    return total(read.samples, SECURITY_EVENTS, event="rate_limited") or 0.0
 
 
 def _exhaust(client: httpx.Client, limit: int) -> httpx.Response:
@@ -85,7 +98,7 @@ def test_rate_limit_per_key(
     The key spent is the target's rate-limit key when it has one (the reference stack's: the
     same limiter with its own 2 s window), else the ordinary API key.
     """
-    events_before = _rate_limited_events(anon_client)
+    metrics_before = _metrics(target, config, anon_client)
     first = raw_limit_client.get(NO_JOB_PATH)
     limit_header = first.headers.get("ratelimit-limit")
     assert limit_header, "no RateLimit-Limit header on an authenticated response"
@@ -98,7 +111,15 @@ def test_rate_limit_per_key(
     refused = _exhaust(raw_limit_client, limit)
     retry_after = refused.headers.get("retry-after", "")
     other = raw_client_2.get(NO_JOB_PATH)
-    events = _rate_limited_events(anon_client)
+    metrics_after = _metrics(target, config, anon_client)
+    events_before, events = (
+        _rate_limited_events(metrics_before),
+        _rate_limited_events(metrics_after),
+    )
+    # Reads through a balancing public URL from two processes do not compare: not asserted then.
+    why = incomparable(metrics_before, metrics_after) if metrics_before and metrics_after else None
+    if why:
+        events = None
     evidence.add(
         key="rate_limit" if target.rate_limit_key else "api",
         limit=limit,
@@ -106,6 +127,8 @@ def test_rate_limit_per_key(
         other_key_status=other.status_code,
         remaining=refused.headers.get("ratelimit-remaining"),
         rate_limited_events=None if events is None else events - (events_before or 0.0),
+        **(metrics_after.evidence() if metrics_after else {}),
+        **({"rate_limited_events_not_compared": why} if why else {}),
     )
     assert retry_after.isdigit() and int(retry_after) >= 1, f"Retry-After {retry_after!r}"
     assert refused.headers.get("ratelimit-remaining") == "0", "RateLimit-Remaining is not 0 at 429"

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.logs import LogSource, Record, read_logs
-from acceptance.support.promtext import scrape
+from acceptance.support.platform_metrics import platform_metrics
 
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 SUITE_JOB_KINDS = frozenset({"probe"})
@@ -35,13 +36,18 @@ def _recent_errors(log_source: LogSource, config: SuiteConfig) -> list[Record]:
 
 @pytest.mark.checklist("data.no-recent-errors")
 def test_no_recent_processing_errors(
-    anon_client: httpx.Client, log_source: LogSource, config: SuiteConfig, evidence: Evidence
+    anon_client: httpx.Client,
+    target: Target,
+    log_source: LogSource,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
     """Error records in the window and dead (non-probe) jobs are under their thresholds."""
     errors = _recent_errors(log_source, config)
+    # Job counters live in the shared Redis: every process exports the same, read once.
     dead = {
         f"{s.labels.get('kind')}/{s.labels.get('queue')}": s.value
-        for s in scrape(anon_client)
+        for s in platform_metrics(target, config, anon_client).shared()
         if s.name == "platform_jobs_total"
         and s.labels.get("outcome") == "dead"
         and s.labels.get("kind") not in SUITE_JOB_KINDS

@@ -8,7 +8,6 @@ provider_down`` / ``provider_up``, else the reference stack's emulator admin rou
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from typing import Any
@@ -21,8 +20,8 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
-from acceptance.support import promtext
 from acceptance.support.faults import provider_fault
+from acceptance.support.platform_metrics import MetricsUnavailable, platform_metrics
 from acceptance.support.providers import (
     chat_model,
     emulator,
@@ -65,15 +64,21 @@ def _route(anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence) -
 RESUMES = "platform_llm_stream_resumes_total"
 
 
-def _resumes_from(anon_client: httpx.Client, primary: str) -> float | None:
-    """Streams the target says it resumed after ``primary`` broke them; None when the target
-    does not export the counter at all (declared without samples: none resumed yet, 0)."""
-    text = anon_client.get("/metrics").text
-    if not re.search(rf"^# TYPE {RESUMES.removesuffix('_total')}(_total)? ", text, re.MULTILINE):
+def _resumes_from(
+    target: Target, config: SuiteConfig, anon_client: httpx.Client, primary: str
+) -> float | None:
+    """Streams the target says it resumed after ``primary`` broke them, summed over its
+    processes (whichever served the stream counted it); None when the target does not export
+    the counter at all (declared without samples: none resumed yet, 0)."""
+    try:
+        read = platform_metrics(target, config, anon_client)
+    except MetricsUnavailable:
+        return None
+    if not read.declares(RESUMES):
         return None
     return sum(
         s.value
-        for s in promtext.parse(text)
+        for s in read.samples
         if s.name == RESUMES and s.labels.get("from_provider") == primary
     )
 
@@ -147,7 +152,7 @@ def test_stream_survives_primary_crash(
     finish: str | None = None
     with openai_client(target, config) as client:
         _await_primary(client, model, primary, config)  # a previous check may have left it down
-        resumes_before = _resumes_from(anon_client, primary)
+        resumes_before = _resumes_from(target, config, anon_client, primary)
         try:
             streamed = client.chat.completions.with_raw_response.create(
                 model=model,
@@ -172,7 +177,7 @@ def test_stream_survives_primary_crash(
             recovery_s = _await_primary(client, model, primary, config)
         finally:
             fault.clear()
-    resumes_after = _resumes_from(anon_client, primary)
+    resumes_after = _resumes_from(target, config, anon_client, primary)
     cut = _cut_mid_stream(info, request_id, config.http_timeout_s, resumes_before, resumes_after)
     evidence.add(
         stream_served_by=streamed.headers.get("x-provider"),

@@ -129,7 +129,7 @@ def test_overload_spike_shed_and_recovered(
     starts = {n: start_ticks(p) for n, p in pids.items()}
     spike_began = time.time()
     calls = overload_calls(client, config, target.api_key)
-    before = read_counters(client)
+    before = read_counters(target, config, client)
     # Many users at once on open connections, streams first: more requests in flight than the
     # target serves at once. The spike ends once shown (``spike_shed_enough``).
     spike = run_load(
@@ -142,7 +142,7 @@ def test_overload_spike_shed_and_recovered(
         stop_after_shed=perf.spike_shed_enough,
         connect_first=True,
     )
-    after = read_counters(client)
+    after = read_counters(target, config, client)
     stats = spike.stats(errors_include_503=False)
     began = time.monotonic()
     recovered: dict[str, float] = {}
@@ -190,6 +190,7 @@ def test_overload_spike_shed_and_recovered(
     shed = stats["limited"] + stats["unavailable"]
     assert shed > 0, (
         f"overload not shed: {stats['requests']} requests from {perf.spike_users} users, no "
-        f"429/503 (target's in-flight limit: {before.limit})"
+        f"429/503 (target's in-flight limit: {before.limit} per process, "
+        f"{before.capacity} in all)"
     )
     assert_shed_by_target(spike, before, after)

@@ -11,7 +11,8 @@ from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.monitoring import monitoring, wait_scraped_up
-from acceptance.support.promtext import Sample, scrape, total
+from acceptance.support.platform_metrics import assert_comparable, platform_metrics
+from acceptance.support.promtext import Sample, total
 from acceptance.support.providers import first_model, stream_chat
 
 REQUESTS = "platform_http_requests_total"
@@ -61,13 +62,19 @@ def _delta(before: list[Sample], after: list[Sample], name: str, **match: str) -
 
 @pytest.mark.checklist("metrics.errors-latency")
 def test_errors_and_latency_per_route_and_status(
-    anon_client: httpx.Client, client: httpx.Client, evidence: Evidence
+    anon_client: httpx.Client,
+    client: httpx.Client,
+    target: Target,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
-    """A 404 and a 422 sent by the check are counted by route and status, with latency."""
-    before = scrape(anon_client)
+    """A 404 and a 422 sent by the check are counted by route and status, with latency (by
+    whichever process served them: the counters are read from every process)."""
+    read_before = platform_metrics(target, config, anon_client)
     not_found = anon_client.get(UNMATCHED_PATH)
     invalid = client.post("/enqueue", json={"kind": "no-such-kind"})
-    after = scrape(anon_client)
+    read_after = platform_metrics(target, config, anon_client)
+    before, after = read_before.samples, read_after.samples
     moved = {
         "404": _delta(before, after, REQUESTS, status="404"),
         "422 /enqueue": _delta(before, after, REQUESTS, route="/enqueue", status="422"),
@@ -82,34 +89,47 @@ def test_errors_and_latency_per_route_and_status(
         moved=moved,
         statuses_seen=statuses,
         latency_bucket_series=len(buckets),
+        **read_after.evidence(),
     )
     assert (not_found.status_code, invalid.status_code) == (404, 422), "probe requests misfired"
+    assert_comparable(read_before, read_after)
     stuck = {what: d for what, d in moved.items() if d < 1}
     assert not stuck, f"not counted: {stuck} ({REQUESTS} / {DURATION} by route and status)"
     assert buckets, f"no {DURATION} histogram buckets per route"
 
 
 def _per_label(samples: list[Sample], name: str, where: str) -> dict[str, dict[str, float]]:
-    """``{destination: {outcome: count}}`` of one counter family."""
+    """``{destination: {outcome: count}}`` of one counter family, summed over processes."""
     out: dict[str, dict[str, float]] = {}
     for s in samples:
         if s.name == name:
-            out.setdefault(s.labels.get(where, "?"), {})[s.labels.get("outcome", "?")] = s.value
+            counts = out.setdefault(s.labels.get(where, "?"), {})
+            outcome = s.labels.get("outcome", "?")
+            counts[outcome] = counts.get(outcome, 0.0) + s.value
     return out
 
 
 @pytest.mark.checklist("metrics.external-api")
 def test_outbound_calls_counted_per_destination(
-    anon_client: httpx.Client, client: httpx.Client, evidence: Evidence
+    anon_client: httpx.Client,
+    client: httpx.Client,
+    target: Target,
+    config: SuiteConfig,
+    evidence: Evidence,
 ) -> None:
     """Outbound calls (general client, gateway provider calls) counted per destination + outcome."""
     model = first_model(client)
     chat_status = stream_chat(client, model).status_code if model else None
-    samples = scrape(anon_client)
+    read = platform_metrics(target, config, anon_client)
+    samples = read.samples
     outbound = _per_label(samples, OUTBOUND, "destination")
     provider_calls = _per_label(samples, UPSTREAM, "provider")
-    evidence.add(outbound=outbound, provider_calls=provider_calls, chat_status=chat_status)
+    evidence.add(
+        outbound=outbound, provider_calls=provider_calls, chat_status=chat_status, **read.evidence()
+    )
     if not outbound and not provider_calls:
+        if chat_status == 200 and read.caveat:  # another process may have served the chat
+            not_verified(f"no outbound call counts in the process that answered: {read.caveat}")
         # A chat answered by a provider is an outbound call the target made: it must count it.
         assert chat_status != 200, f"a chat was served, yet neither {OUTBOUND} nor {UPSTREAM}"
         not_verified(f"the target exposes no outbound call counts ({OUTBOUND}, {UPSTREAM})")

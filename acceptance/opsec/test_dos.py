@@ -146,7 +146,7 @@ def test_flood_shed_while_alive(
     5xx) while liveness answers throughout, and a per-client limit bounds that client."""
     o = config.observability
     calls = overload_calls(anon_client, config, target.api_key_2)
-    before = read_counters(anon_client)
+    before = read_counters(target, config, anon_client)
     with LivenessWatch(anon_client, config.http_timeout_s) as watch:
         flood = run_load(
             target,
@@ -158,7 +158,7 @@ def test_flood_shed_while_alive(
             stop_after_shed=o.flood_shed_enough,
             connect_first=True,
         )
-    after = read_counters(anon_client)
+    after = read_counters(target, config, anon_client)
     limit = _limit_of(raw_client_2)
     stats = flood.stats(errors_include_503=False)
     if stats["limited"]:  # the flood spent the key's budget: give it back to the later checks

@@ -14,7 +14,8 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.logs import LogSource, new_request_id, read_logs, since_now
-from acceptance.support.promtext import scrape, values_by
+from acceptance.support.platform_metrics import assert_comparable, platform_metrics
+from acceptance.support.promtext import values_by
 from service.waiting import poll_until
 
 EVENTS = "platform_security_events_total"
@@ -50,7 +51,8 @@ def test_auth_failures_raise_events(
 ) -> None:
     """Missing, invalid and forbidden keys (and bad webhook signatures) count and log an event."""
     since = since_now(config)
-    before = values_by(scrape(anon_client), EVENTS, "event")
+    read_before = platform_metrics(target, config, anon_client)
+    before = values_by(read_before.samples, EVENTS, "event")
     ids = {what: new_request_id(f"sec-{what}") for what in ("missing", "invalid", "forbidden")}
     answers = {
         "missing": anon_client.get(STATUS_PATH, headers={"X-Request-ID": ids["missing"]}),
@@ -65,7 +67,8 @@ def test_auth_failures_raise_events(
         headers = {**dict(WEBHOOKS)[path], "X-Request-ID": ids[path]}
         answers[path] = anon_client.post(path, json={"preflight": True}, headers=headers)
     statuses = {what: r.status_code for what, r in answers.items()}
-    after = values_by(scrape(anon_client), EVENTS, "event")
+    read_after = platform_metrics(target, config, anon_client)
+    after = values_by(read_after.samples, EVENTS, "event")
     moved = {e: after[e] - before.get(e, 0.0) for e in after if after[e] > before.get(e, 0.0)}
 
     def logged() -> set[str] | None:
@@ -86,10 +89,13 @@ def test_auth_failures_raise_events(
     except AssertionError:
         found = set()
     unlogged = [what for what, rid in ids.items() if rid not in found]
-    evidence.add(statuses=statuses, events_moved=moved, unlogged=unlogged)
+    evidence.add(
+        statuses=statuses, events_moved=moved, unlogged=unlogged, **read_after.evidence()
+    )
     assert statuses["missing"] == 401 and statuses["invalid"] == 401, statuses
     assert statuses["forbidden"] == 403, statuses
     refused = [p for p in ids if p.startswith("/webhooks/") and statuses[p] not in (401, 403)]
     assert not refused, f"bad webhook signatures accepted: {refused}"
-    assert sum(moved.values()) >= len(ids), f"{EVENTS} grew by {moved} for {len(ids)} events"
     assert not unlogged, f"no security log record for {unlogged}"
+    assert_comparable(read_before, read_after)
+    assert sum(moved.values()) >= len(ids), f"{EVENTS} grew by {moved} for {len(ids)} events"

@@ -4,7 +4,8 @@ CPU and memory are judged under one fixed, bounded reference load (a request rat
 saturation test) shared by both checks. With a stack the figures come from /proc for every
 service process; against an external target from the deployment's Prometheus, per process of the
 platform's scrape job (``acceptance/support/processes.py``); without one, from the API's own
-process metrics on /metrics (one process), and without those the item is not verified.
+process metrics on /metrics (per process it could read, ``platform_metrics``), and without those
+the item is not verified.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.reports.charts import line_chart
 from acceptance.settings import SuiteConfig
-from acceptance.support import promtext
 from acceptance.support.api import health
 from acceptance.support.loadgen import LoadResult, run_load
 from acceptance.support.observe import api_calls, http_client
+from acceptance.support.platform_metrics import PlatformMetrics, incomparable, platform_metrics
 from acceptance.support.processes import ProcessWatch
 
 
@@ -40,15 +41,15 @@ class Reference:
 
     load: LoadResult
     watch: ProcessWatch
-    before: list[promtext.Sample]
-    after: list[promtext.Sample]
+    before: PlatformMetrics
+    after: PlatformMetrics
 
 
 @pytest.fixture(scope="module")
 def reference(target: Target, config: SuiteConfig) -> Reference:
     perf = config.performance
     with http_client(target, config) as http:
-        before = promtext.scrape(http)
+        before = platform_metrics(target, config, http)
         with ProcessWatch(target, config, perf.sample_interval_s) as watch:
             load = run_load(
                 target,
@@ -58,19 +59,32 @@ def reference(target: Target, config: SuiteConfig) -> Reference:
                 timeout_s=config.http_timeout_s,
                 rps=perf.reference_rps,
             )
-        after = promtext.scrape(http)
+        after = platform_metrics(target, config, http)
     return Reference(load, watch, before, after)
 
 
 def _is_api(name: str, watch: ProcessWatch) -> bool:
-    """The API's processes: ``api`` on the stack, every scraped instance (not a worker) else."""
-    return name == "api" if watch.sampler is not None else not name.startswith("worker ")
+    """The API's processes: ``api``, ``api-2``... on the stack, every scraped instance (not a
+    worker) else."""
+    if watch.sampler is not None:
+        return name == "api" or name.startswith("api-")
+    return not name.startswith("worker ")
 
 
-def _api_cpu_from_metrics(ref: Reference) -> float | None:
-    used = promtext.delta(ref.before, ref.after, "process_cpu_seconds_total")
-    known = promtext.total(ref.after, "process_cpu_seconds_total") is not None
-    return round(100.0 * used / ref.load.wall_s, 2) if known and ref.load.wall_s else None
+def _per_process_change(ref: Reference, name: str) -> dict[str, float] | None:
+    """How much ``name`` changed in each process over the reference load; None when the target
+    does not export it or the two reads do not compare (a balancing public URL)."""
+    before, after = ref.before.per_instance(name), ref.after.per_instance(name)
+    if not after or incomparable(ref.before, ref.after):
+        return None
+    return {f"api {i}": v - before.get(i, 0.0) for i, v in after.items()}
+
+
+def _api_cpu_from_metrics(ref: Reference) -> dict[str, float | None] | None:
+    used = _per_process_change(ref, "process_cpu_seconds_total")
+    if used is None or not ref.load.wall_s:
+        return None
+    return {n: round(100.0 * v / ref.load.wall_s, 2) for n, v in used.items()}
 
 
 @pytest.mark.checklist("resources.cpu")
@@ -91,7 +105,10 @@ def test_cpu_within_range(reference: Reference, config: SuiteConfig, evidence: E
         api = _api_cpu_from_metrics(reference)
         if api is None:
             not_verified(f"{watch.missing}; and no process_cpu_seconds_total in /metrics")
-        cpu, source = {"api": api}, f"/metrics process_cpu_seconds_total ({watch.missing})"
+        cpu = api
+        source = (
+            f"/metrics process_cpu_seconds_total from {reference.after.source} ({watch.missing})"
+        )
     evidence.add(
         cpu_percent={n: None if v is None else round(v, 2) for n, v in cpu.items()}, source=source
     )
@@ -121,15 +138,12 @@ def test_memory_stable_under_load(
             )
         )
     else:
-        rss = [
-            promtext.total(m, "process_resident_memory_bytes")
-            for m in (reference.before, reference.after)
-        ]
-        if rss[0] is None or rss[1] is None:
+        grown = _per_process_change(reference, "process_resident_memory_bytes")
+        if grown is None:
             not_verified(
                 f"{reference.watch.missing}; and no process_resident_memory_bytes in /metrics"
             )
-        slopes = {"api": (rss[1] - rss[0]) / 2**20 / reference.load.wall_s * 60}
+        slopes = {n: v / 2**20 / reference.load.wall_s * 60 for n, v in grown.items()}
     rounded = {n: None if v is None else round(v, 2) for n, v in slopes.items()}
     evidence.add(
         rss_slope_mb_per_min=rounded, threshold_mb_per_min=limit, source=reference.watch.source
