@@ -25,6 +25,7 @@ from acceptance.support import promtext
 from acceptance.support.api import get_json, health
 from acceptance.support.loadgen import run_load
 from acceptance.support.observe import api_calls, deployment_start, endpoint_latencies, parse_time
+from acceptance.support.platform_metrics import assert_comparable, platform_metrics
 from acceptance.support.queue_sla import queue_sla_figures, sla_breaches
 from acceptance.support.shedding import shed_requests
 from load.stats import percentile
@@ -143,7 +144,7 @@ def test_error_ratio_over_window(
 ) -> None:
     """The 5xx share of all requests served during the observation window is within budget."""
     window = config.postdeploy.sample_s.get(PHASE, 1.5)
-    before = promtext.scrape(anon_client)
+    read_before = platform_metrics(target, config, anon_client)
     load = run_load(
         target,
         api_calls(target),
@@ -152,7 +153,9 @@ def test_error_ratio_over_window(
         timeout_s=config.http_timeout_s,
         rps=10.0,
     )
-    diff = promtext.increase(before, promtext.scrape(anon_client))
+    read_after = platform_metrics(target, config, anon_client)
+    assert_comparable(read_before, read_after)
+    diff = promtext.increase(read_before.samples, read_after.samples)
     counted = [
         s
         for s in diff
@@ -171,6 +174,7 @@ def test_error_ratio_over_window(
         error_ratio=round(ratio, 5),
         budget=config.postdeploy.error_ratio_max,
         probe=load.stats(),
+        **read_after.evidence(),
     )
     assert total > 0, "no request was served in the window"
     assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"

@@ -22,7 +22,6 @@ from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.post24h import schedules
 from acceptance.settings import SuiteConfig
-from acceptance.support import promtext
 from acceptance.support.api import health
 from acceptance.support.monitoring import (
     firing_alerts,
@@ -31,6 +30,7 @@ from acceptance.support.monitoring import (
     wait_scraped_up,
 )
 from acceptance.support.observe import deployment_start, endpoint_latencies, parse_time
+from acceptance.support.platform_metrics import incomparable, platform_metrics
 from acceptance.support.processes import ProcessWatch
 from acceptance.support.prometheus_series import PrometheusError, down_since, started_since
 from acceptance.support.shedding import shed_requests
@@ -70,8 +70,10 @@ def test_no_restarts_and_within_slo(
 ) -> None:
     """No process restarted since the deployment; health latency and 5xx ratio within SLO."""
     since = deployment_start(config, target, PHASE)
-    samples = promtext.scrape(anon_client)
-    api_start = promtext.total(samples, "process_start_time_seconds")
+    read = platform_metrics(target, config, anon_client)
+    samples = read.samples
+    # The latest start among the API processes: any of them restarting is a restart.
+    api_start = max(read.per_instance("process_start_time_seconds").values(), default=None)
     if target.stack is not None:
         restarts: dict[str, object] = dict(target.stack.restarts)
         source = "stack supervisor"
@@ -99,6 +101,7 @@ def test_no_restarts_and_within_slo(
         slo_ms=config.slo.endpoint_p95_ms.get("health"),
         error_ratio=round(ratio, 5),
         shed_503=shed,
+        **read.evidence(),
     )
     restarted = {n: c for n, c in restarts.items() if c}
     unknown_start = config.postdeploy.deployed_at is None and target.stack is None
@@ -123,24 +126,27 @@ def test_memory_and_disk_growth_bounded(
     post = config.postdeploy
     window = post.sample_s.get(PHASE, 1.5)
     disk_before = health(anon_client)["components"].get("disk", {}).get("free_bytes")
-    before = promtext.scrape(anon_client)
+    before = platform_metrics(target, config, anon_client)
     observing = threading.Event()  # never set: its wait() paces the observation window
     with ProcessWatch(target, config, window / 10) as watch:
         # The window is the observation itself: sample while polling /health, as a scraper would.
         for _ in range(10):
             health(anon_client)
             observing.wait(window / 10)
-    after = promtext.scrape(anon_client)
+    after = platform_metrics(target, config, anon_client)
     growth = {
         n: round((s.points[-1][2] - s.points[0][2]) / 2**20, 2)
         for n, s in watch.series.items()
         if len(s.points) > 1
     }
     if watch.missing is not None:
-        rss = [promtext.total(m, "process_resident_memory_bytes") for m in (before, after)]
-        if rss[0] is None or rss[1] is None:
-            not_verified(f"{watch.missing}; and no process_resident_memory_bytes in /metrics")
-        growth = {"api": round((rss[1] - rss[0]) / 2**20, 2)}
+        rss = [m.per_instance("process_resident_memory_bytes") for m in (before, after)]
+        if not rss[1] or incomparable(before, after):
+            not_verified(
+                f"{watch.missing}; and no process_resident_memory_bytes of the same processes "
+                "in two reads of /metrics"
+            )
+        growth = {f"api {i}": round((v - rss[0].get(i, v)) / 2**20, 2) for i, v in rss[1].items()}
     disk_after = health(anon_client)["components"].get("disk", {}).get("free_bytes")
     disk_loss = None
     if disk_before is not None and disk_after is not None:

@@ -14,11 +14,11 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
-from acceptance.support import promtext
 from acceptance.support.api import get_json, health
 from acceptance.support.logs import LogSource, read_logs
 from acceptance.support.monitoring import monitoring
 from acceptance.support.observe import deployment_start, parse_time
+from acceptance.support.platform_metrics import platform_metrics
 from acceptance.support.procstat import service_pids, start_ticks
 from acceptance.support.prometheus_series import PrometheusError, scraped_instances
 from acceptance.support.shedding import shed_requests
@@ -106,10 +106,12 @@ def test_no_error_records_since_deployment(
 
 @pytest.mark.checklist("post5m.metrics-normal")
 def test_metrics_show_normal_operation(
-    anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """Requests are flowing, the 5xx ratio is within budget, queue depths within their bands."""
-    samples = promtext.scrape(anon_client)
+    """Requests are flowing, the 5xx ratio is within budget, queue depths within their bands
+    (requests and errors summed over the platform's processes)."""
+    read = platform_metrics(target, config, anon_client)
+    samples = read.samples
     by_route = [s for s in samples if s.name == "platform_http_requests_total"]
     served = [s for s in by_route if s.labels.get("route") != "/metrics"]
     counted = [s for s in served if not s.labels.get("route", "").startswith(INDUCED_ROUTES)]
@@ -127,6 +129,7 @@ def test_metrics_show_normal_operation(
         error_ratio_max=config.postdeploy.error_ratio_max,
         depths=depths,
         bands=bands,
+        **read.evidence(),
     )
     assert traffic >= config.postdeploy.min_requests, f"no traffic: {traffic} requests served"
     assert ratio <= config.postdeploy.error_ratio_max, f"5xx ratio {ratio:.4f} over budget"

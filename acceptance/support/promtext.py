@@ -2,7 +2,8 @@
 
 Parsing is prometheus_client's own parser, so the suite reads /metrics exactly as a Prometheus
 server would; quantiles follow PromQL's ``histogram_quantile`` (linear within the bucket), so a
-figure in the report matches what a dashboard shows for the same buckets.
+figure in the report matches what a dashboard shows for the same buckets. The checks read the
+samples through ``platform_metrics`` (every process of the platform, labelled ``instance``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -31,13 +31,6 @@ def parse(text: str) -> list[Sample]:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     ]
-
-
-def scrape(client: httpx.Client) -> list[Sample]:
-    """GET /metrics and parse it; a non-200 answer fails the check."""
-    response = client.get("/metrics")
-    assert response.status_code == 200, f"GET /metrics: {response.status_code}"
-    return parse(response.text)
 
 
 def _matches(sample: Sample, match: dict[str, str]) -> bool:
@@ -91,11 +84,6 @@ def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
             )
         lower_bound, lower_count = bound, count
     return lower_bound
-
-
-def delta(before: list[Sample], after: list[Sample], name: str, **match: str) -> float:
-    """Increase of a counter between two scrapes (0 when absent from both)."""
-    return (total(after, name, **match) or 0.0) - (total(before, name, **match) or 0.0)
 
 
 def increase(before: list[Sample], after: list[Sample]) -> list[Sample]:

@@ -16,7 +16,7 @@ from types import FrameType
 
 from service.stack import StackError, StackOptions, StackSettings, running_stack
 from service.stack.info import MonitoringInfo
-from service.stack.options import INGRESS_MODES, parse_assignment
+from service.stack.options import DEFAULT_API_PROCESSES, INGRESS_MODES, parse_assignment
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -85,9 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--api-processes",
         type=_positive,
-        default=1,
+        default=None,
         metavar="N",
-        help="API processes behind the ingress, each on its own port",
+        help="API processes behind the ingress, each on its own port (default: "
+        f"{DEFAULT_API_PROCESSES} with the ingress, 1 without)",
     )
     add(
         "--ingress-set",

@@ -63,6 +63,7 @@ class Stack:
         self._lock = threading.RLock()
         self._valkey: Valkey | None = None
         self._apis: dict[str, ManagedProcess] = {}
+        self._api_count = 1  # decided at boot, once it is known whether the ingress runs
         self._ingress: Ingress | None = None
         self._auxiliary: dict[str, ManagedProcess] = {}
         self._workers: dict[str, ManagedProcess] = {}
@@ -98,10 +99,9 @@ class Stack:
         if options.json_out is not None:
             options.json_out.unlink(missing_ok=True)
         nginx, no_ingress = find_nginx(options, self.settings)
-        if nginx is None and options.api_processes > 1:
-            raise StackError(
-                f"{options.api_processes} API processes need the ingress: {no_ingress}"
-            )
+        self._api_count = options.api_process_count(ingress=nginx is not None)
+        if nginx is None and self._api_count > 1:
+            raise StackError(f"{self._api_count} API processes need the ingress: {no_ingress}")
         tls = write_tls(layout.tls, options.cert_days)
         keys = options.keys or generate_keys()
         ingest_secrets = generate_ingest_secrets()
@@ -205,7 +205,7 @@ class Stack:
         the ingress each process serves plain HTTP and trusts the ingress's address only.
         """
         layout, options = self.layout, self.options
-        names = ["api", *(f"api-{n}" for n in range(2, options.api_processes + 1))]
+        names = ["api", *(f"api-{n}" for n in range(2, self._api_count + 1))]
         proxy = trusted_proxy(self._ingress)
         own_tls = None if self._ingress is not None else tls
 

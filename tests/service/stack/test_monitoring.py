@@ -79,8 +79,14 @@ def test_prometheus_scrapes_the_api_and_the_watchdog_reaches_the_receiver(tmp_pa
         )
         targets = _targets(str(monitoring.prometheus_url))
         assert set(targets) == {"platform", "vllm"}
-        # The API process's own address, not the public URL (the ingress, where nginx runs).
-        assert targets["platform"]["scrapeUrl"] == f"{info.api[0].url}/metrics"
+        # The API processes' own addresses, not the public URL (the ingress, where nginx runs).
+        body = httpx.get(f"{monitoring.prometheus_url}/api/v1/targets", timeout=5).json()
+        scraped = {
+            t["scrapeUrl"]
+            for t in body["data"]["activeTargets"]
+            if t["labels"]["job"] == "platform"
+        }
+        assert scraped == {f"{p.url}/metrics" for p in info.api}
         rules = httpx.get(f"{monitoring.prometheus_url}/api/v1/rules", timeout=5).json()
         groups = {g["name"] for g in rules["data"]["groups"]}
         assert groups == {g["name"] for g in yaml.safe_load(RULES.read_text())["groups"]}
