@@ -111,16 +111,51 @@ def test_outbound_checks_pass_on_the_platforms_record(stack: StackInfo, tmp_path
 def test_process_checks_pass_from_prometheus(stack: StackInfo, tmp_path: Path) -> None:
     """As an external target (no pids), CPU and memory come from the stack's Prometheus."""
     ids = ["resources.cpu", "resources.memory", "load.memory-leaks"]
+    config = f"[postdeploy]\nprometheus_url = {stack.monitoring.prometheus_url!r}\n"
+    items = run_with(_external(stack), ids, tmp_path, config=config)
+    verdicts = _verdicts(items, ids)
+    assert all(v.startswith("pass") for v in verdicts.values()), verdicts
+    assert "Prometheus" in str(items["resources.memory"].get("evidence")), items["resources.memory"]
+
+
+def _external(stack: StackInfo) -> list[str]:
+    """The stack as an external target: its public URL (nginx over its API processes), keys."""
     keys = stack.keys
-    extra = [
+    return [
         f"--target={stack.url}",
         f"--ca-file={stack.ca_file}",
         f"--api-key={keys.api}",
         f"--api-key-2={keys.api_2}",
         f"--admin-key={keys.admin}",
     ]
+
+
+COUNTER_IDS = ["metrics.errors-latency", "metrics.kpis", "metrics.queue", "post1h.error-rates"]
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not installed")
+def test_counter_checks_sum_every_process_from_prometheus(stack: StackInfo, tmp_path: Path) -> None:
+    """Behind the balancing ingress, the counter checks read the platform's series of every API
+    process from Prometheus and pass."""
     config = f"[postdeploy]\nprometheus_url = {stack.monitoring.prometheus_url!r}\n"
-    items = run_with(extra, ids, tmp_path, config=config)
-    verdicts = _verdicts(items, ids)
+    items = run_with(_external(stack), COUNTER_IDS, tmp_path, config=config)
+    verdicts = _verdicts(items, COUNTER_IDS)
     assert all(v.startswith("pass") for v in verdicts.values()), verdicts
-    assert "Prometheus" in str(items["resources.memory"].get("evidence")), items["resources.memory"]
+    evidence = items["metrics.errors-latency"]["evidence"]
+    assert str(evidence["metrics_source"]).startswith("prometheus"), evidence
+    assert len(evidence["metrics_instances"]) == len(stack.api) >= 2, evidence
+
+
+def test_counter_checks_through_a_balancing_url_never_fail_for_it(
+    stack: StackInfo, tmp_path: Path
+) -> None:
+    """With neither the processes nor Prometheus, the counter checks read the public URL: they
+    pass or are not verified naming [postdeploy] prometheus_url, never fail for the balancing."""
+    ids = ["metrics.errors-latency", "post1h.error-rates"]
+    items = run_with(_external(stack), ids, tmp_path)
+    verdicts = _verdicts(items, ids)
+    assert all(v.startswith(("pass", "not_verified")) for v in verdicts.values()), verdicts
+    assert all("prometheus_url" in v for v in verdicts.values() if v.startswith("not_verified"))
+    for i in ids:
+        if verdicts[i].startswith("pass"):
+            assert items[i]["evidence"]["metrics_source"] == "public URL", items[i]
