@@ -1,6 +1,6 @@
 """A rate limit's admission under many clients: ``python -m bench.rate_admission``.
 
-``[--clients 64] [--api-processes 2] [--limit "200 per 2 seconds"] [--leases 1 8] [--windows 5]``
+``[--clients 64] [--api-processes 2] [--limit "400 per 4 seconds"] [--leases 1 8] [--windows 4]``
 
 Per lease size, boots the reference stack (nginx terminating TLS in front of N API processes,
 no workers or monitoring, ``max_in_flight`` out of the way) with the stack's rate-limit key
@@ -8,12 +8,13 @@ given ``--limit``, and has C clients, each on its own kept-alive connection thro
 send ``GET /status/<no job>`` with that key back to back for W windows. Every answer is a 404
 (admitted: the limiter let it through, the job is unknown) or a 429 (refused). Answers are
 grouped by the window they were counted in (``X-RateLimit-Reset``, the epoch second the
-window ends, as the answering process knows it: processes' views of one window differ by
-milliseconds, windows by the window's length) and per window the bench prints admitted vs
-the limit, the over-admission (admitted - limit, must be 0) and the early refusals' room
-(limit - admitted in a window that refused: hits leased to another process and not used, at
-most (N - 1) x lease). The last window, cut by the end of the run, is shown and not judged.
-Exit 1 when a window admitted more than its limit or refused earlier than the bound.
+window ends, as the answering process knows it: processes' views of one window differ by up
+to 2 s, windows by the window's length, so windows of 4 s or more are told apart) and per
+window the bench prints admitted vs the limit, the over-admission (admitted - limit, must be
+0) and the early refusals' room (limit - admitted in a window that refused: hits leased to
+another process and not used, at most (N - 1) x lease). The last window, cut by the end of
+the run, is shown and not judged. Exit 1 when a window admitted more than its limit or
+refused earlier than the bound.
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ async def _hammer(info: StackInfo, clients: int, seconds: float) -> list[tuple[i
     return answers
 
 
-def _windows(answers: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    """Answers grouped by window: reset values within a second of each other are one window."""
+def _windows(answers: list[tuple[int, int]], window_s: int) -> list[dict[str, Any]]:
+    """Answers grouped by window: a window's reset as the processes report it spreads over up
+    to 2 s (whole seconds; a process counting each hit learns it from the TTL in whole
+    seconds), windows are ``window_s`` apart, so values within half a window of a window's
+    first are that window."""
     out: list[dict[str, Any]] = []
     for status, reset in sorted(answers, key=lambda a: a[1]):
-        if not out or reset - out[-1]["reset"] > 1:
-            out.append({"reset": reset, "admitted": 0, "refused": 0, "other": 0})
+        if not out or reset - out[-1]["first"] > window_s / 2:
+            out.append({"first": reset, "reset": reset, "admitted": 0, "refused": 0, "other": 0})
         window = out[-1]
         window["reset"] = reset
         key = {404: "admitted", 429: "refused"}.get(status, "other")
@@ -98,7 +102,7 @@ def measure(args: argparse.Namespace, lease: int) -> dict[str, Any]:
             ended = time.time()
     size = lease_size(lease, item.amount)
     bound = (args.api_processes - 1) * size if size > 1 else 0
-    windows = _windows(answers)
+    windows = _windows(answers, item.get_expiry())
     for window in windows:
         window["complete"] = window["reset"] <= ended
         window["over"] = max(0, window["admitted"] - item.amount)
@@ -130,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--api-processes", type=int, default=2)
-    parser.add_argument("--limit", default="200 per 2 seconds")
+    parser.add_argument("--limit", default="400 per 4 seconds")
     parser.add_argument("--leases", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--windows", type=int, default=5)
+    parser.add_argument("--windows", type=int, default=4)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     results = [measure(args, lease) for lease in args.leases]

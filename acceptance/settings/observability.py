@@ -89,7 +89,8 @@ class ObservabilitySettings(BaseModel):
         default=96,
         ge=1,
         description="parallel connections of one client's flood; above the"
-        " target's in-flight limit (the stack's: 32). Default: 96",
+        " target's in-flight capacity, its limit times its API processes (the stack's: 32 x 2)."
+        " Default: 96",
     )
     flood_requests: int = Field(default=600, ge=1, description="flood size at most. Default: 600")
     flood_max_s: float = Field(default=5.0, gt=0, description="flood cut-off. Default: 5.0")

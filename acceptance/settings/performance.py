@@ -87,7 +87,7 @@ class PerformanceSettings(BaseModel):
         default=96,
         ge=1,
         description="concurrent users of the spike; above the target's in-flight"
-        " limit (the stack's: 32). Default: 96",
+        " capacity, its limit times its API processes (the stack's: 32 x 2). Default: 96",
     )
     spike_requests: int = Field(default=600, ge=1, description="spike size at most. Default: 600")
     spike_max_s: float = Field(default=5.0, gt=0, description="spike cut-off. Default: 5.0")
