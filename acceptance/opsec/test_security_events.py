@@ -89,9 +89,7 @@ def test_auth_failures_raise_events(
     except AssertionError:
         found = set()
     unlogged = [what for what, rid in ids.items() if rid not in found]
-    evidence.add(
-        statuses=statuses, events_moved=moved, unlogged=unlogged, **read_after.evidence()
-    )
+    evidence.add(statuses=statuses, events_moved=moved, unlogged=unlogged, **read_after.evidence())
     assert statuses["missing"] == 401 and statuses["invalid"] == 401, statuses
     assert statuses["forbidden"] == 403, statuses
     refused = [p for p in ids if p.startswith("/webhooks/") and statuses[p] not in (401, 403)]

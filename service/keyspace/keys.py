@@ -229,6 +229,7 @@ def schedule_lease_key(name: str) -> str:
     """Lease of a schedule's run in progress (exists = a run holds it)."""
     return SCHEDULE_LEASE_PREFIX + name
 
+
 # --- per-key rate limits (service/security/rate_limits.py, rate_leases.py) ---
 
 # Fixed-window counters, "pf:rl:LIMITER/<key id>/<amount>/<multiples>/<granularity>" (the
