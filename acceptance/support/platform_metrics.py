@@ -101,7 +101,8 @@ class PlatformMetrics:
         return out
 
 
-def _parsed(text: str, instance: str) -> tuple[list[Sample], set[str]]:
+def instance_samples(text: str, instance: str) -> tuple[list[Sample], set[str]]:
+    """One process's exposition: its samples labelled with ``instance``, its declared families."""
     samples, families = [], set()
     for family in text_string_to_metric_families(text):
         families.add(family.name)
@@ -124,7 +125,7 @@ def _from_processes(target: Target, config: SuiteConfig) -> PlatformMetrics | No
             answer = http.get(f"{url}/metrics")
             if answer.status_code != 200:
                 raise MetricsUnavailable(f"GET {url}/metrics: {answer.status_code}")
-            found, declared = _parsed(answer.text, urlsplit(url).netloc)
+            found, declared = instance_samples(answer.text, urlsplit(url).netloc)
             samples += found
             families |= declared
     instances = tuple(urlsplit(str(p.url)).netloc for p in processes)
@@ -176,7 +177,7 @@ def _from_public_url(client: httpx.Client) -> PlatformMetrics:
     answer = client.get("/metrics")
     if answer.status_code != 200:
         raise MetricsUnavailable(f"GET /metrics: {answer.status_code}")
-    samples, families = _parsed(answer.text, PUBLIC)
+    samples, families = instance_samples(answer.text, PUBLIC)
     started = [s.value for s in samples if s.name == STARTED]
     return PlatformMetrics(
         samples,

@@ -1,0 +1,84 @@
+"""How the platform's metrics of several processes are combined (no target needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from acceptance.support import promtext
+from acceptance.support.platform_metrics import (
+    PUBLIC,
+    PlatformMetrics,
+    instance_samples,
+    assert_comparable,
+    incomparable,
+)
+from acceptance.support.promtext import Sample
+
+EXPOSITION = """\
+# HELP platform_http_requests_total Requests.
+# TYPE platform_http_requests_total counter
+platform_http_requests_total{route="/enqueue",status="202"} 3.0
+# HELP platform_queue_depth Jobs waiting per queue.
+# TYPE platform_queue_depth gauge
+platform_queue_depth{queue="hot"} 4.0
+# HELP platform_llm_stream_resumes_total Streams resumed.
+# TYPE platform_llm_stream_resumes_total counter
+"""
+
+
+def _two_processes(second_requests: float = 5.0) -> PlatformMetrics:
+    first, families = instance_samples(EXPOSITION, "127.0.0.1:1")
+    second, _ = instance_samples(
+        EXPOSITION.replace("} 3.0", f"}} {second_requests}"), "127.0.0.1:2"
+    )
+    instances = ("127.0.0.1:1", "127.0.0.1:2")
+    return PlatformMetrics(first + second, "processes", instances, frozenset(families))
+
+
+def test_own_counters_sum_and_shared_series_count_once() -> None:
+    """Requests each process counted add up; a queue both read from Redis is counted once."""
+    metrics = _two_processes()
+    assert promtext.total(metrics.samples, "platform_http_requests_total") == 8.0
+    assert promtext.values_by(metrics.shared(), "platform_queue_depth", "queue") == {"hot": 4.0}
+    assert metrics.per_instance("platform_http_requests_total") == {
+        "127.0.0.1:1": 3.0,
+        "127.0.0.1:2": 5.0,
+    }
+
+
+def test_increase_pairs_each_process_with_itself() -> None:
+    """Between two reads, one process's growth is not offset by another's larger count."""
+    before, after = _two_processes(5.0), _two_processes(9.0)
+    grown = promtext.increase(before.samples, after.samples)
+    assert promtext.total(grown, "platform_http_requests_total") == 4.0
+
+
+def test_a_declared_counter_without_samples_is_declared() -> None:
+    """A labelled counter nobody incremented yet is exported (HELP/TYPE), with no sample."""
+    metrics = _two_processes()
+    assert metrics.declares("platform_llm_stream_resumes_total")
+    assert not metrics.declares("platform_no_such_total")
+
+
+def test_public_url_reads_of_different_processes_do_not_compare() -> None:
+    """Two public-URL reads answered by processes started at different times do not compare;
+    reads of every process always do."""
+    one = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
+    same = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
+    other = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=200.0)
+    assert incomparable(one, same) is None
+    reason = incomparable(one, other)
+    assert reason is not None and "prometheus_url" in reason
+    assert incomparable(_two_processes(), _two_processes()) is None
+    with pytest.raises(pytest.skip.Exception, match="prometheus_url"):
+        assert_comparable(one, other)
+
+
+def test_evidence_names_the_source_and_the_caveat() -> None:
+    """A check's evidence says where its counters came from."""
+    metrics = PlatformMetrics([Sample("x", {}, 1.0)], PUBLIC, (PUBLIC,), caveat="balancing")
+    assert metrics.evidence() == {
+        "metrics_source": PUBLIC,
+        "metrics_instances": (PUBLIC,),
+        "metrics_caveat": "balancing",
+    }
