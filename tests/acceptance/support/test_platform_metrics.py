@@ -8,9 +8,9 @@ from acceptance.support import promtext
 from acceptance.support.platform_metrics import (
     PUBLIC,
     PlatformMetrics,
-    instance_samples,
     assert_comparable,
     incomparable,
+    instance_samples,
 )
 from acceptance.support.promtext import Sample
 
