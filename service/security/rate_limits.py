@@ -102,23 +102,11 @@ class RateLimiter:
         item = self.item(limit)
         size = lease_size(self.lease, item.amount)
         if self._leased is not None and size > 1:
-            return await self._hit_leased(item, key_id, size)
+            return await _hit_leased(self._leased, item, key_id, size)
         return await self._hit_each(item, key_id)
 
-    async def _hit_leased(
-        self, item: RateLimitItem, key_id: str, size: int
-    ) -> RateLimitResult | None:
-        key = f"{RATE_LIMIT_PREFIX}:{item.key_for(key_id)}"  # the counter `limits` names
-        assert self._leased is not None
-        try:
-            # The lock wait counts too: with Redis stuck, requests queued behind one reservation
-            # fail open after this bound instead of trying one after another.
-            async with asyncio.timeout(CHECK_TIMEOUT_S):
-                taken = await self._leased.take(key, item.amount, item.get_expiry(), size)
-        except Exception as exc:  # as below: fail open, loudly
-            logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
-            return None
-        return RateLimitResult(taken.allowed, item.amount, taken.remaining, taken.reset_at)
+        # The lock wait counts too: with Redis stuck, requests queued behind one reservation
+        # fail open after this bound instead of trying one after another.
 
     async def _hit_each(self, item: RateLimitItem, key_id: str) -> RateLimitResult | None:
         """One Redis increment per request (lease 0 or 1, or a limit too small to lease)."""
@@ -152,3 +140,19 @@ class RateLimiter:
         close = getattr(client, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _hit_leased(
+    leased: LeasedCounter, item: RateLimitItem, key_id: str, size: int
+) -> RateLimitResult | None:
+    """One request against the process's lease of the window (``rate_leases.py``)."""
+    key = f"{RATE_LIMIT_PREFIX}:{item.key_for(key_id)}"  # the counter `limits` names
+    try:
+        # The lock wait counts too: with Redis stuck, requests queued behind one reservation
+        # fail open after this bound instead of trying one after another.
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            taken = await leased.take(key, item.amount, item.get_expiry(), size)
+    except Exception as exc:  # as in RateLimiter: fail open, loudly
+        logger.error("rate limit check failed, request let through: %s", type(exc).__name__)
+        return None
+    return RateLimitResult(taken.allowed, item.amount, taken.remaining, taken.reset_at)
