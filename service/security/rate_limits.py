@@ -105,9 +105,6 @@ class RateLimiter:
             return await _hit_leased(self._leased, item, key_id, size)
         return await self._hit_each(item, key_id)
 
-        # The lock wait counts too: with Redis stuck, requests queued behind one reservation
-        # fail open after this bound instead of trying one after another.
-
     async def _hit_each(self, item: RateLimitItem, key_id: str) -> RateLimitResult | None:
         """One Redis increment per request (lease 0 or 1, or a limit too small to lease)."""
         key = item.key_for(key_id)
