@@ -11,9 +11,12 @@ its ``instance``, from the first source that has them all:
    ``[monitoring] job`` (=~ ``instance``), once every instance has been scraped after the read
    was asked (bounded by ``[monitoring] sample_wait_s``), so a read is never older than the
    check's own requests;
-3. the public URL, the honest fallback: right for one process, and for several the evidence
-   says so, and ``assert_comparable`` makes a check that compares two reads not verified when
-   the reads were answered by different processes (``process_start_time_seconds`` differs).
+3. the public URL, the honest fallback: right for one process. Whether it balances over
+   several is asked once per run: ``BALANCE_PROBES`` reads answered by more than one process
+   (``process_start_time_seconds`` differs). Then the evidence says so, and
+   ``assert_comparable`` makes a check that compares two reads not verified naming
+   ``[postdeploy] prometheus_url``: even two reads answered by one process miss what the
+   others counted of the check's own requests.
 
 Per-process counters (requests, security events, shed requests, LLM and outbound calls,
 datastore timings) are then summed over the instances by ``promtext.total``/``values_by``/
@@ -46,11 +49,20 @@ STARTED = "process_start_time_seconds"
 PUBLIC = "public URL"
 # Labels Prometheus adds to every series: not the platform's own, dropped when series are merged.
 TARGET_LABELS = frozenset({INSTANCE, "job"})
+SET_PROMETHEUS = "set [postdeploy] prometheus_url (PREFLIGHT_POSTDEPLOY__PROMETHEUS_URL)"
 FALLBACK_CAVEAT = (
-    "read through the public URL: where it balances over several processes each read is one "
-    "process's and counters of two reads may not compare; set [postdeploy] prometheus_url "
-    "(PREFLIGHT_POSTDEPLOY__PROMETHEUS_URL) to read every process"
+    "read through the public URL, which answered every probe from one process; if it balances "
+    f"over several, counters of two reads may not compare: {SET_PROMETHEUS}"
 )
+BALANCED_CAVEAT = (
+    "the public URL balances over several processes: each read of /metrics is one process's, "
+    f"and the check's own requests may be counted by another; {SET_PROMETHEUS} to read them all"
+)
+# Reads of /metrics that decide whether the public URL balances: round robin over 2 processes
+# shows both by the second read; a random balancer sends all 8 to one of 2 once in 128 runs.
+BALANCE_PROBES = 8
+# Public URL -> whether it balances: a property of the deployment, asked once per run.
+_BALANCING: dict[str, bool] = {}
 
 
 class MetricsUnavailable(AssertionError):
@@ -68,6 +80,7 @@ class PlatformMetrics:
     families: frozenset[str] = frozenset()  # declared metric families (with or without samples)
     caveat: str | None = None
     answered_by: float | None = None  # public URL only: the answering process's start time
+    balanced: bool = False  # public URL only: it balances over several processes
 
     def shared(self) -> list[Sample]:
         """One copy of each series regardless of instance: for what every process reads from
@@ -173,19 +186,36 @@ def _from_prometheus(prometheus: str, config: SuiteConfig) -> PlatformMetrics:
     )
 
 
-def _from_public_url(client: httpx.Client) -> PlatformMetrics:
+def _started(samples: list[Sample]) -> float | None:
+    return next((s.value for s in samples if s.name == STARTED), None)
+
+
+def _read_public(client: httpx.Client) -> tuple[list[Sample], set[str]]:
     answer = client.get("/metrics")
     if answer.status_code != 200:
         raise MetricsUnavailable(f"GET /metrics: {answer.status_code}")
-    samples, families = instance_samples(answer.text, PUBLIC)
-    started = [s.value for s in samples if s.name == STARTED]
+    return instance_samples(answer.text, PUBLIC)
+
+
+def _balances(client: httpx.Client) -> bool:
+    url = str(client.base_url)
+    if url not in _BALANCING:
+        seen = {_started(_read_public(client)[0]) for _ in range(BALANCE_PROBES)}
+        _BALANCING[url] = len(seen) > 1
+    return _BALANCING[url]
+
+
+def _from_public_url(client: httpx.Client) -> PlatformMetrics:
+    samples, families = _read_public(client)
+    balanced = _balances(client)
     return PlatformMetrics(
         samples,
         PUBLIC,
         (PUBLIC,),
         frozenset(families),
-        caveat=FALLBACK_CAVEAT,
-        answered_by=started[0] if started else None,
+        caveat=BALANCED_CAVEAT if balanced else FALLBACK_CAVEAT,
+        answered_by=_started(samples),
+        balanced=balanced,
     )
 
 
@@ -208,17 +238,18 @@ def platform_metrics(target: Target, config: SuiteConfig, client: httpx.Client) 
 
 
 def incomparable(before: PlatformMetrics, after: PlatformMetrics) -> str | None:
-    """Why two reads' counters do not compare (both through the public URL, answered by
-    different processes), else None."""
+    """Why two reads' counters do not compare (through a public URL that balances, or answered
+    by different processes), else None."""
     if before.source != PUBLIC or after.source != PUBLIC:
         return None
+    if before.balanced or after.balanced:
+        return BALANCED_CAVEAT
     if before.answered_by == after.answered_by:
         return None
     return (
         "two reads of /metrics through the public URL were answered by different processes "
         f"(started at {before.answered_by} and {after.answered_by}): their counters do not "
-        "compare; set [postdeploy] prometheus_url (PREFLIGHT_POSTDEPLOY__PROMETHEUS_URL) so "
-        "every process is read"
+        f"compare; {SET_PROMETHEUS} so every process is read"
     )
 
 

@@ -85,10 +85,14 @@ def raw_samples(prometheus: str, series: str, start: float, end: float, timeout:
 
 
 def wait_sample_after(prometheus: str, series: str, after: float, config: SuiteConfig) -> bool:
-    """Poll until Prometheus holds a sample of ``series`` taken after ``after``."""
+    """Poll until Prometheus holds a sample of every series of ``series`` taken after ``after``:
+    the oldest newest sample, since the API processes are scraped at different moments (one
+    scrape after the window must not make another process's earlier last sample look like a
+    process that died). A process that died has no current series (Prometheus marks them stale
+    when its scrape fails), so it does not hold the wait up."""
 
     def newest() -> bool:
-        found = query(prometheus, f"max(timestamp({series}))", config.http_timeout_s)
+        found = query(prometheus, f"min(timestamp({series}))", config.http_timeout_s)
         return bool(found) and float(found[0]["value"][1]) >= after
 
     try:

@@ -61,8 +61,8 @@ def test_a_declared_counter_without_samples_is_declared() -> None:
 
 
 def test_public_url_reads_of_different_processes_do_not_compare() -> None:
-    """Two public-URL reads answered by processes started at different times do not compare;
-    reads of every process always do."""
+    """Two public-URL reads answered by processes started at different times do not compare,
+    nor any two through a URL that balances; reads of every process always do."""
     one = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
     same = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
     other = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=200.0)
@@ -70,6 +70,8 @@ def test_public_url_reads_of_different_processes_do_not_compare() -> None:
     reason = incomparable(one, other)
     assert reason is not None and "prometheus_url" in reason
     assert incomparable(_two_processes(), _two_processes()) is None
+    balancing = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0, balanced=True)
+    assert "balances" in str(incomparable(one, balancing))
     with pytest.raises(pytest.skip.Exception, match="prometheus_url"):
         assert_comparable(one, other)
 
