@@ -116,6 +116,8 @@ class EmulatorState:
         self.rng = random.Random(baseline.seed)  # noqa: S311 - fault injection, not crypto
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.reset_hooks: list[Callable[[], None]] = []
+        # More facts for GET /_emulator/state (queue depths of the Ollama and batching modes).
+        self.state_hooks: list[Callable[[], dict[str, Any]]] = []
 
     def loading(self) -> bool:
         return time.monotonic() - self.started < self.config.slow_start_s

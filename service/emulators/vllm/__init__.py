@@ -41,6 +41,7 @@ def create_app(
     created = int(time.time())
     driver = BatchingDriver(state, metrics)
     metrics.load_source = driver.load
+    state.state_hooks.append(driver.describe)
     chat = ChatHandler(state, served, max_model_len, errors, metrics, driver)
     app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
 

@@ -116,6 +116,11 @@ class BatchingDriver:
         pending = len(self.tickets) - len(engine.running) - len(engine.waiting)
         return len(engine.running), len(engine.waiting) + max(pending, 0), engine.kv.usage
 
+    def describe(self) -> dict[str, Any]:
+        """For GET /_emulator/state: the engine's queue, batch and cache right now."""
+        running, waiting, usage = self.load()
+        return {"engine_running": running, "engine_waiting": waiting, "kv_cache_usage": usage}
+
     def reset(self) -> None:
         """A fresh engine (empty prefix cache) as soon as nothing is in flight."""
         self._rebuild = True
