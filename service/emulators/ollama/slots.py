@@ -14,6 +14,8 @@ from collections import deque
 
 from starlette.types import Receive
 
+from service.emulators.disconnect import disconnected
+
 # envconfig defaults (envconfig/config.go: NumParallel 1, MaxQueue 512).
 DEFAULT_NUM_PARALLEL = 1
 DEFAULT_MAX_QUEUE = 512
@@ -68,11 +70,10 @@ class Slots:
 async def acquire_or_leave(slots: Slots, receive: Receive) -> bool:
     """Take a slot, or give up the place in line when the client disconnects first (False).
 
-    Go cancels a request's context when its client goes, and Ollama's scheduler then drops the
-    request; an ASGI handler is not cancelled, so the disconnect is watched for here.
+    Go cancels a request's context when its client goes and Ollama's scheduler drops it.
     """
     turn = asyncio.ensure_future(slots.acquire())
-    gone = asyncio.ensure_future(_disconnected(receive))
+    gone = asyncio.ensure_future(disconnected(receive))
     try:
         await asyncio.wait({turn, gone}, return_when=asyncio.FIRST_COMPLETED)
     except BaseException:
@@ -89,8 +90,3 @@ async def acquire_or_leave(slots: Slots, receive: Receive) -> bool:
         return False
     turn.result()  # raises QueueFull
     return True
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

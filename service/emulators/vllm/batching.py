@@ -129,8 +129,8 @@ class BatchingDriver:
     def submit(self, prompt: list[str], output_tokens: int) -> Ticket:
         """Hand a request (its prompt's tokens, the length of its answer) to the engine now.
         Raises `RequestTooLarge` for one the engine could never hold."""
-        self._maybe_rebuild()
         self._sync_params(self.state.config)
+        self._maybe_rebuild()
         hashes = block_hashes(prompt, self.runner.engine.params.cache.block_size)
         request = EngineRequest(f"r{next(self._ids)}", len(prompt), output_tokens, hashes)
         now = time.monotonic()

@@ -113,7 +113,9 @@ class ChatHandler:
             ignore_eos=body.get("ignore_eos") is True,
         )
         try:
-            delivery = start_delivery(self.state, self.driver, plan, context, messages)
+            delivery = start_delivery(
+                self.state, self.driver, plan, context, messages, request.receive
+            )
         except RequestTooLarge as exc:
             return self.errors.response(str(exc), 400)
         request_id = f"chatcmpl-{request.headers.get('x-request-id') or uuid.uuid4().hex}"
@@ -154,7 +156,9 @@ class ChatHandler:
     ) -> JSONResponse:
         self.state.running += 1
         try:
-            await delivery.whole()
+            if not await delivery.whole():  # the client left: vLLM aborts, nobody reads this
+                context.disconnected = True
+                return JSONResponse({}, status_code=499)
         finally:
             self.state.running -= 1
             delivery.close()

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from starlette.types import Receive
+
 from service.emulators import tokens as tok
+from service.emulators.disconnect import unless_disconnected
 from service.emulators.generation import Plan, paced_chunks, wait_whole
 from service.emulators.state import EmulatorState, RequestContext
 from service.emulators.vllm.batching import BatchingDriver, Ticket
@@ -25,8 +28,10 @@ class Delivery:
     def chunks(self) -> AsyncIterator[tuple[int, str]]:
         return paced_chunks(self.plan, self.context, self.state.config)
 
-    async def whole(self) -> None:
+    async def whole(self) -> bool:
+        """Wait until the whole answer is ready; False when the client left before."""
         await wait_whole(self.plan, self.context, self.state.config)
+        return True
 
     def close(self) -> None:
         """The answer ended (completely or not); idempotent."""
@@ -37,10 +42,10 @@ class EngineDelivery(Delivery):
 
     def __init__(
         self, state: EmulatorState, plan: Plan, context: RequestContext, ticket: Ticket,
-        driver: BatchingDriver,
+        driver: BatchingDriver, receive: Receive,
     ) -> None:  # fmt: skip
         super().__init__(state, plan, context)
-        self.ticket, self.driver = ticket, driver
+        self.ticket, self.driver, self.receive = ticket, driver, receive
 
     def chunks(self) -> AsyncIterator[tuple[int, str]]:
         ends, total = [], 0
@@ -52,8 +57,10 @@ class EngineDelivery(Delivery):
             self.plan, self.context, self.state.config, self.ticket.ticks(ends[:count])
         )
 
-    async def whole(self) -> None:
-        await self.ticket.complete()
+    async def whole(self) -> bool:
+        """vLLM aborts a non-streaming request whose client disconnects (its routes are
+        wrapped in `with_cancellation`); an ASGI handler is not cancelled, so watch for it."""
+        return await unless_disconnected(self.ticket.complete(), self.receive)
 
     def close(self) -> None:
         """Abort what is still running (client gone, stream cut short) and log the schedule."""
@@ -67,12 +74,13 @@ def start_delivery(
     plan: Plan,
     context: RequestContext,
     messages: Sequence[Mapping[str, Any]],
+    receive: Receive,
 ) -> Delivery:
     """The delivery for this request in the current mode; in batching mode the request is
     submitted to the engine now. Raises `RequestTooLarge` when the engine cannot hold it."""
     if state.config.engine != "batching":
         return Delivery(state, plan, context)
     ticket = driver.submit(tok.chat_tokens(messages), len(plan.tokens))
-    delivery = EngineDelivery(state, plan, context, ticket, driver)
+    delivery = EngineDelivery(state, plan, context, ticket, driver, receive)
     context.cleanups.append(delivery.close)  # also when the response never started
     return delivery
