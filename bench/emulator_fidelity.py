@@ -25,6 +25,7 @@ import asyncio
 import random
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +45,7 @@ from bench.fidelity_parts import (
     user_job,
     words,
 )
+from load.streaming import StreamResult
 from service.emulators.batching.knee import Workload, knee_rate, saturation_rate
 from service.emulators.batching.params import EngineParams, SchedulerLimits
 from service.emulators.config import EmulatorConfig, engine_params
@@ -187,29 +189,42 @@ def knee(url: str, params: EngineParams, args: argparse.Namespace) -> bool:
         f"--prompt-tokens 1024 --output-tokens 128 --max-num-seqs {seqs} --time-scale "
         f"{params.cost.time_scale:g}` prints the same.")  # fmt: skip
     out()
-    out("| offered rate | requests | waiting, first half (mean) | second half (mean) | max |")
-    out("| ---: | ---: | ---: | ---: | ---: |")
-    admin(url, "POST", "/config", json={"max_num_seqs": seqs})
+    out(
+        "| offered rate | requests | waiting: first half (mean) | second half (mean) | max | "
+        "TTFT p50 / p95 ms, measured (predicted) | ITL p50 / p95 ms, measured (predicted) |"
+    )
+    out("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")  # fmt: skip
     growth = {}
     for factor in (0.8, 1.2):
         admin(url, "POST", "/reset")
         admin(url, "POST", "/config", json={"max_num_seqs": seqs})
         rate = found.rate * factor
-        count = int(rate * args.knee_seconds)
-        jobs = [user_job(f"k{factor}-{i}", 1024, 128) for i in range(count)]
-        samples = asyncio.run(sampled(url, run_open_loop(url, jobs, rate), args.knee_seconds))
+        jobs = [user_job(f"k{factor}-{i}", 1024, 128) for i in range(int(rate * args.knee_seconds))]
+        load = run_open_loop(url, jobs, rate)
+        samples, results = asyncio.run(sampled(url, load, args.knee_seconds))
         half = len(samples) // 2
         first, second = sum(samples[:half]) / half, sum(samples[half:]) / (len(samples) - half)
         growth[factor] = second - first
-        out(f"| {factor:.1f} x knee = {rate:.2f}/s | {count} | {first:.1f} | {second:.1f} | "
-            f"{max(samples)} |")  # fmt: skip
+        logged = records(url)
+        compared = pairs(jobs, results, logged, predicted(jobs, logged, knee_params))
+        cells = []
+        for measured, model in (([p.ttft for p in compared], [p.ttft_model for p in compared]),
+                                ([g for p in compared for g in p.gaps],
+                                 [g for p in compared for g in p.gaps_model])):  # fmt: skip
+            m, q = spread(measured), spread(model)
+            cells.append(f"{m['p50']:.1f} / {m['p95']:.1f} ({q['p50']:.1f} / {q['p95']:.1f})")
+        out(f"| {factor:.1f} x knee = {rate:.2f}/s | {len(jobs)} | {first:.1f} | {second:.1f} | "
+            f"{max(samples)} | {cells[0]} | {cells[1]} |")  # fmt: skip
     admin(url, "POST", "/reset")
     out()
     return growth[1.2] > 2 and growth[0.8] < 1
 
 
-async def sampled(url: str, load: Any, seconds: float) -> list[int]:
-    """The emulator's waiting queue every 0.25 s while the open-loop arrivals last."""
+async def sampled(
+    url: str, load: Coroutine[Any, Any, dict[str, StreamResult]], seconds: float
+) -> tuple[list[int], dict[str, StreamResult]]:
+    """The emulator's waiting queue every 0.25 s while the open-loop arrivals last, and the
+    results of the load once it is done."""
     task = asyncio.ensure_future(load)
     samples: list[int] = []
     deadline = time.monotonic() + seconds
@@ -217,8 +232,7 @@ async def sampled(url: str, load: Any, seconds: float) -> list[int]:
         state = await asyncio.to_thread(admin, url, "GET", "/state")
         samples.append(state["engine_waiting"])
         await asyncio.sleep(0.25)  # sampling period
-    await task
-    return samples
+    return samples, await task
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import statistics
 import time
 from collections.abc import Iterator, Sequence
@@ -46,8 +47,10 @@ class Job:
 
 
 def words(count: int, salt: str) -> str:
-    """`count` word tokens that no other salt shares (no accidental prefix hits)."""
-    return " ".join(f"w{salt}_{i}" for i in range(count))
+    """`count` word tokens that no other salt shares (no accidental prefix hits). Only word
+    characters: the emulator's tokenizer splits at punctuation."""
+    word = re.sub(r"\W", "_", salt)
+    return " ".join(f"w{word}_{i}" for i in range(count))
 
 
 def user_job(request_id: str, prompt_tokens: int, max_tokens: int) -> Job:
@@ -154,6 +157,8 @@ def pairs(
     out = []
     for job in jobs:
         result, record = results[job.request_id], logged[job.request_id]
+        if record["prompt_tokens"] != len(tok.chat_tokens(job.messages)):
+            raise RuntimeError(f"{job.request_id}: the server counted another prompt length")
         prediction = model.requests[job.request_id]
         due = prediction.due(model.delivery_s)
         if not result.ok or result.ttft_ms is None or not due:
