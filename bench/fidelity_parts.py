@@ -89,37 +89,49 @@ def metric(url: str, name: str) -> float:
     raise KeyError(name)
 
 
-async def run_streams(url: str, streams: Sequence[Sequence[Job]]) -> dict[str, StreamResult]:
-    """Each stream sends its jobs back to back (closed loop); results by request id."""
+# What a client saw of one request: when it started (time.monotonic(), the emulator's clock
+# too on one machine) and the measurement.
+Measured = tuple[float, StreamResult]
+
+
+async def _measure(client: httpx.AsyncClient, job: Job) -> Measured:
+    start = time.monotonic()
+    headers = {"X-Request-ID": job.request_id}
+    return start, await measure_stream_async(
+        client, job.body(), headers=headers, clock=time.monotonic
+    )
+
+
+async def run_streams(
+    url: str, streams: Sequence[Sequence[Job]], ramp_s: float = 0.0
+) -> dict[str, Measured]:
+    """Each stream sends its jobs back to back (closed loop), stream k starting k / N of
+    `ramp_s` after the first (as Locust spawns users); results by request id."""
     limits = httpx.Limits(max_connections=len(streams), max_keepalive_connections=len(streams))
-    results: dict[str, StreamResult] = {}
+    results: dict[str, Measured] = {}
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
         await asyncio.gather(*(client.get("/v1/models") for _ in streams))  # warm connections
+        start = time.monotonic()
 
-        async def stream(jobs: Sequence[Job]) -> None:
+        async def stream(index: int, jobs: Sequence[Job]) -> None:
+            await asyncio.sleep(max(start + ramp_s * index / len(streams) - time.monotonic(), 0))
             for job in jobs:
-                headers = {"X-Request-ID": job.request_id}
-                results[job.request_id] = await measure_stream_async(
-                    client, job.body(), headers=headers, clock=time.monotonic
-                )
+                results[job.request_id] = await _measure(client, job)
 
-        await asyncio.gather(*(stream(jobs) for jobs in streams))
+        await asyncio.gather(*(stream(i, jobs) for i, jobs in enumerate(streams)))
     return results
 
 
-async def run_open_loop(url: str, jobs: Sequence[Job], rate: float) -> dict[str, StreamResult]:
+async def run_open_loop(url: str, jobs: Sequence[Job], rate: float) -> dict[str, Measured]:
     """Send job i at i / rate seconds whatever happened to the others (open loop)."""
-    results: dict[str, StreamResult] = {}
+    results: dict[str, Measured] = {}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=600) as client:
         start = time.monotonic()
 
         async def send(index: int, job: Job) -> None:
             await asyncio.sleep(max(start + index / rate - time.monotonic(), 0))
-            headers = {"X-Request-ID": job.request_id}
-            results[job.request_id] = await measure_stream_async(
-                client, job.body(), headers=headers
-            )
+            results[job.request_id] = await _measure(client, job)
 
         await asyncio.gather(*(send(i, job) for i, job in enumerate(jobs)))
     return results
@@ -148,15 +160,20 @@ class Pair:
     gaps: list[float]
     gaps_model: list[float]
     engine_exact: bool  # the emulator's own schedule equals the replay's
+    # The TTFT difference split: client start -> the emulator's parser; the emulator's first
+    # write after its due time; that write -> the client has it.
+    request_leg: float
+    lateness: float
+    response_leg: float
 
 
 def pairs(
-    jobs: Sequence[Job], results: dict[str, StreamResult], logged: dict[str, dict[str, Any]],
+    jobs: Sequence[Job], results: dict[str, Measured], logged: dict[str, dict[str, Any]],
     model: Replay,
 ) -> list[Pair]:  # fmt: skip
     out = []
     for job in jobs:
-        result, record = results[job.request_id], logged[job.request_id]
+        (start, result), record = results[job.request_id], logged[job.request_id]
         if record["prompt_tokens"] != len(tok.chat_tokens(job.messages)):
             raise RuntimeError(f"{job.request_id}: the server counted another prompt length")
         prediction = model.requests[job.request_id]
@@ -167,8 +184,11 @@ def pairs(
         engine_first = record["first_token_engine_ms"]
         exact = abs((prediction.produced[0] - t0) * 1000 - engine_first) < 0.002
         model_gaps = [(b - a) * 1000 for a, b in itertools.pairwise(due)]
+        write = t0 + record["ttft_ms"] / 1000
+        legs = ((t0 - start) * 1000, record["ttft_ms"] - record["first_token_due_ms"],
+                (start + result.ttft_ms / 1000 - write) * 1000)  # fmt: skip
         out.append(Pair(job.request_id, result.ttft_ms, (due[0] - t0) * 1000, result.itl_ms,
-                        model_gaps, exact))  # fmt: skip
+                        model_gaps, exact, *legs))  # fmt: skip
     return out
 
 
