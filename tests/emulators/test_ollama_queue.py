@@ -122,3 +122,17 @@ def test_client_leaving_the_queue_frees_its_place(queued: Emulator) -> None:
 
     results = asyncio.run(main())
     assert all(isinstance(r, str) and len(r.split()) == TOKENS for r in results), results
+
+
+def test_client_leaving_a_whole_answer_frees_its_slot(queued: Emulator) -> None:
+    """Non-streaming clients that time out release their slots at once (Go cancels the
+    request), so the next request does not wait for answers nobody reads."""
+    body = {"model": "llama3.2", "messages": MESSAGES, "stream": False}
+    for _ in range(2):  # both slots
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{queued.url}/api/chat", json=body, timeout=httpx.Timeout(10, read=0.2))
+    with ollama.Client(host=queued.url) as client:
+        client.chat(model="llama3.2", messages=MESSAGES, stream=False, options={"seed": 7})
+    records = queued.requests("/api/chat")
+    assert [r["disconnected"] for r in records] == [True, True, False]
+    assert records[-1]["queue_wait_ms"] < 500  # an answer takes ~1 s

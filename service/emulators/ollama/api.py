@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
+from service.emulators.disconnect import unless_disconnected
 from service.emulators.generation import Plan, make_plan, paced_chunks, wait_whole
 from service.emulators.middleware import context_of
 from service.emulators.ollama.models import Catalogue, go_time
@@ -108,7 +109,10 @@ class OllamaHandlers:
             return StreamingResponse(lines, media_type=NDJSON_TYPE)
         self.state.running += 1
         try:
-            await wait_whole(plan, context, self.state.config)
+            whole = wait_whole(plan, context, self.state.config)
+            if not await unless_disconnected(whole, request.receive):  # Go cancels the request
+                context.disconnected = True
+                return error(499, "request canceled")
         finally:
             self.state.running -= 1
         context.tokens, context.finish_reason = len(plan.tokens), plan.finish_reason
