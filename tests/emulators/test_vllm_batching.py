@@ -231,3 +231,20 @@ def test_switching_to_constant_mode_at_run_time(vllm: Emulator) -> None:
     with openai.OpenAI(base_url=f"{vllm.url}/v1", api_key="k", max_retries=0) as api:
         rec = record(vllm, stream(api, words(10), max_tokens=2)[2])
     assert rec["ttft_ms"] >= 300 and "engine" not in rec
+
+
+def test_empty_answer_waits_for_its_prefill(vllm: Emulator) -> None:
+    """A model that answers nothing still reads the prompt first: the closing chunk comes after
+    the prefill step and the delivery delay, not at once."""
+    vllm.configure(output_tokens=0)
+    with openai.OpenAI(base_url=f"{vllm.url}/v1", api_key="k", max_retries=0) as api:
+        chunks = list(
+            api.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": words(500)}], stream=True
+            )
+        )
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    rec = vllm.requests("/v1/chat/completions")[0]
+    prefill_ms = COST.step_s(rec["prompt_tokens"], 0, 0) * 1000
+    assert rec["engine_tokens"] == 0 and rec["scheduled_ms"] is not None
+    assert rec["first_byte_ms"] >= rec["scheduled_ms"] + prefill_ms

@@ -57,8 +57,11 @@ class Ticket:
         self._changed.clear()
         await self._changed.wait()
 
-    async def ticks(self, chunk_ends: list[int]) -> AsyncIterator[int]:
-        """Yield chunk k when its last token (index `chunk_ends[k]`) is due."""
+    async def ticks(self, chunk_ends: list[int], *, done_first: bool = False) -> AsyncIterator[int]:
+        """Yield chunk k when its last token (index `chunk_ends[k]`) is due; `done_first`: not
+        before the engine is done with the request (an empty answer waits for its prefill)."""
+        if done_first:
+            await self.complete()
         for k, last in enumerate(chunk_ends):
             while len(self.due) <= last:
                 await self._changed_or_failed()
@@ -110,11 +113,10 @@ class BatchingDriver:
         state.reset_hooks.append(self.reset)
 
     def load(self) -> tuple[int, int, float]:
-        """(running, waiting, KV-cache usage) as vLLM's gauges report them; requests still in
-        the API server's queue (not yet admitted) count as waiting."""
+        """(running, waiting, KV-cache usage) as vLLM's gauges report them: the engine core's
+        scheduler state (a request still in the API server's admission delay is in neither)."""
         engine = self.runner.engine
-        pending = len(self.tickets) - len(engine.running) - len(engine.waiting)
-        return len(engine.running), len(engine.waiting) + max(pending, 0), engine.kv.usage
+        return len(engine.running), len(engine.waiting), engine.kv.usage
 
     def describe(self) -> dict[str, Any]:
         """For GET /_emulator/state: the engine's queue, batch and cache right now."""

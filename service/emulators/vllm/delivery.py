@@ -53,9 +53,8 @@ class EngineDelivery(Delivery):
             total += size
             ends.append(total - 1)
         count = len(ends) if self.plan.error_after_chunks is None else self.plan.error_after_chunks
-        return paced_chunks(
-            self.plan, self.context, self.state.config, self.ticket.ticks(ends[:count])
-        )
+        ticks = self.ticket.ticks(ends[:count], done_first=not ends)
+        return paced_chunks(self.plan, self.context, self.state.config, ticks)
 
     async def whole(self) -> bool:
         """vLLM aborts a non-streaming request whose client disconnects (its routes are
