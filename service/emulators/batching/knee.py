@@ -15,6 +15,9 @@ step or so of its admission. Two ways to get it, which must agree:
   drains at, i.e. the knee.
 
 Lengths are the server's token counts (`usage.prompt_tokens`, including the chat template).
+For lengths drawn from a distribution, give the means: the costs are linear in them (prompts
+uniform in 100-1500 tokens and answers in 32-128, `max_num_seqs` 32, time scale 3.5: 9.98
+requests/s from the means, 9.93 measured on the engine with the drawn lengths).
 """
 
 from __future__ import annotations
