@@ -27,18 +27,8 @@ API_KEY = "b" * 32  # the key bench.common.KEYS gives the platform
 
 def serve(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    argv = [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port),
+            "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -59,15 +49,8 @@ def rate(url: str, seconds: int, concurrency: int) -> float:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk not found: apt-get install wrk")
-    argv = [
-        wrk,
-        "-t1",
-        f"-c{concurrency}",
-        f"-d{int(seconds)}s",
-        "-H",
-        f"Authorization: Bearer {API_KEY}",
-        url,
-    ]
+    argv = [wrk, "-t1", f"-c{concurrency}", f"-d{int(seconds)}s",
+            "-H", f"Authorization: Bearer {API_KEY}", url]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
     if "Non-2xx" in out.stdout:
         raise RuntimeError(f"{url} answered errors under load:\n{out.stdout}")
@@ -88,21 +71,14 @@ def main() -> int:
         valkey.start()
         procs: list[subprocess.Popen[bytes]] = []
         try:
-            env = platform_env(
-                valkey.url,
-                rate_limit="100000000 per minute",
-                log_dir=str(work / "logs"),
-                data_dir=str(work / "data"),
-            )
+            env = platform_env(valkey.url, rate_limit="100000000 per minute",
+                               log_dir=str(work / "logs"), data_dir=str(work / "data"))
             ours, ours_url = serve("service.app:create_app", env, work / "ours.log")
             bare_env = {**env, "BENCH_REDIS_URL": valkey.url}
             bare, bare_url = serve("bench.bare_app:create_app", bare_env, work / "bare.log")
             procs += [ours, bare]
-            job = httpx.post(
-                ours_url + "/enqueue",
-                json={"kind": "noop", "payload": {}},
-                headers={"Authorization": f"Bearer {API_KEY}"},
-            ).json()["job_id"]
+            job = httpx.post(ours_url + "/enqueue", json={"kind": "noop", "payload": {}},
+                             headers={"Authorization": f"Bearer {API_KEY}"}).json()["job_id"]
             redis.Redis.from_url(valkey.url).hset(f"bench:job:{job}", mapping={"status": "queued"})
             print(f"{'route':<10}{'platform rps':>14}{'bare rps':>12}{'ratio':>8}")
             for route, path in (("/health", "/health"), ("/status", f"/status/{job}")):
