@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from service.waiting import poll_until
+
 coverage = pytest.importorskip("coverage", reason="the mutation bench needs the bench extra")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,7 +18,6 @@ STEP_TIMEOUT_S = 30.0
 CHILD = """
 import sys, time
 from pathlib import Path
-from service.waiting import poll_until
 
 def during_a():
     return 1
