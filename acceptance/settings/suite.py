@@ -91,7 +91,8 @@ class SloSettings(BaseModel):
     """Service level objectives, shared by the latency checks and Locust's exit code
     (``load/slo.py``), so a release gate and a load test cannot disagree on "fast enough".
 
-    Defaults suit the reference stack (emulated TTFT 150 ms, 20 ms per token) with headroom.
+    Defaults suit the reference stack (its batching vLLM emulator: TTFT ~40-60 ms for a short
+    prompt when idle, ~20 ms per token) with headroom for load.
     """
 
     model_config = ConfigDict(extra="forbid")

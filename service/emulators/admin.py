@@ -77,7 +77,10 @@ async def read_requests(
 @router.get("/state")
 async def read_state(state: StateDep) -> dict[str, Any]:
     """Facts a test polls for: still loading? how many streams in flight?"""
-    return {"name": state.name, "loading": state.loading(), "running": state.running}
+    facts = {"name": state.name, "loading": state.loading(), "running": state.running}
+    for hook in state.state_hooks:
+        facts |= hook()
+    return facts
 
 
 @router.post("/reset")

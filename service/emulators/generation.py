@@ -61,15 +61,21 @@ def interval_s(config: EmulatorConfig) -> float:
 
 
 async def paced_chunks(
-    plan: Plan, context: RequestContext, config: EmulatorConfig
+    plan: Plan,
+    context: RequestContext,
+    config: EmulatorConfig,
+    ticks: AsyncIterator[int] | None = None,
 ) -> AsyncIterator[tuple[int, str]]:
     """Yield (index, text) on schedule; record TTFT and token counts once each is written.
 
-    Code after `yield` runs when the consumer asks for the next chunk, i.e. after the server
-    wrote this one: that is the moment TTFT is defined by.
+    `ticks` yields each chunk index when it is due (default: `ttft_ms`, then one chunk per
+    `interval_s`, from the request's origin). Code after `yield` runs when the consumer asks for
+    the next chunk, i.e. after the server wrote this one: that is the moment TTFT is defined by.
     """
     count = len(plan.chunks) if plan.error_after_chunks is None else plan.error_after_chunks
-    async for k in schedule(count, context.t0, config.ttft_ms / 1000, interval_s(config)):
+    if ticks is None:
+        ticks = schedule(count, context.origin, config.ttft_ms / 1000, interval_s(config))
+    async for k in ticks:
         yield k, plan.chunks[k]
         now = time.monotonic()
         plan.sent_at.append(now)
@@ -83,4 +89,4 @@ async def paced_chunks(
 async def wait_whole(plan: Plan, context: RequestContext, config: EmulatorConfig) -> None:
     """A non-streaming answer is ready when its last token would have been generated."""
     last = max(len(plan.chunks) - 1, 0)
-    await sleep_until(context.t0 + config.ttft_ms / 1000 + last * interval_s(config))
+    await sleep_until(context.origin + config.ttft_ms / 1000 + last * interval_s(config))

@@ -81,6 +81,8 @@ class EmulatorMiddleware:
             context.disconnected = True
             raise
         finally:
+            for cleanup in context.cleanups:
+                cleanup()
             self.state.recorder.add(context.to_record(time.monotonic()))
 
     async def _send_fault(self, fault: Fault, send: Send) -> None:

@@ -59,6 +59,15 @@ class RequestContext:
     fault: str | None = None
     disconnected: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # When the answer's pacing starts: t0, or later when the request waited for a slot.
+    started: float | None = None
+    # Run when the response is over however it ended (even before its body started), so a
+    # request's resources (engine place, Ollama slot) cannot outlive it.
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> float:
+        return self.t0 if self.started is None else self.started
 
     def to_record(self, end: float) -> dict[str, Any]:
         """The log line; durations in milliseconds because that is how checks state SLOs."""
@@ -107,6 +116,8 @@ class EmulatorState:
         self.rng = random.Random(baseline.seed)  # noqa: S311 - fault injection, not crypto
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.reset_hooks: list[Callable[[], None]] = []
+        # More facts for GET /_emulator/state (queue depths of the Ollama and batching modes).
+        self.state_hooks: list[Callable[[], dict[str, Any]]] = []
 
     def loading(self) -> bool:
         return time.monotonic() - self.started < self.config.slow_start_s

@@ -46,6 +46,19 @@ def prompt_of(messages: Iterable[Mapping[str, Any]]) -> tuple[str, int]:
     return "\n".join(parts), count
 
 
+def chat_tokens(messages: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The prompt as a token sequence, as long as `prompt_of` counts it: the batching engine
+    keys its prefix cache by these (a shared system prompt is a shared prefix)."""
+    tokens: list[str] = []
+    for message in messages:
+        role = str(message.get("role", ""))
+        # The template's tokens around each message (_TEMPLATE_TOKENS_PER_MESSAGE of them).
+        tokens += ["<|start|>", role, "<|sep|>"]
+        tokens += _TOKEN_RE.findall(message_text(message))
+        tokens.append("<|end|>")
+    return tokens
+
+
 def count_tokens(text: str) -> int:
     return len(_TOKEN_RE.findall(text))
 

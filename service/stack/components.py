@@ -95,8 +95,16 @@ def _provider_env(
     return env
 
 
+# The vLLM emulator batches like vLLM (service/emulators/batching/): Llama-3.1-8B on one H100
+# slowed 3.5 times, so an idle stack's inter-token gap stays ~20 ms (a Python emulator and the
+# gateway relay every token on a small machine) while load, prompt length and the prefix cache
+# show as they would.
+VLLM_ENGINE_ARGS = ("--engine", "batching", "--time-scale", "3.5")
+VLLM_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
 def _emulator(
-    name: str, module: str, model: str, ready_path: str, priority: int
+    name: str, module: str, model: str, ready_path: str, priority: int, *extra: str
 ) -> AuxiliaryService:
     """An emulator of ``service/emulators/`` with its request log as ground truth."""
 
@@ -117,6 +125,7 @@ def _emulator(
             model,
             "--requests-log",
             str(log(ctx)),
+            *extra,
         ],
         ready_path=ready_path,
         info=lambda ctx: {
@@ -132,7 +141,7 @@ def _emulator(
 
 # The providers the platform routes chat to; wire-exact emulators (service/emulators/).
 AUXILIARY_SERVICES: list[AuxiliaryService] = [
-    _emulator("vllm", "service.emulators.vllm", "meta-llama/Llama-3.1-8B-Instruct", "/health", 0),
+    _emulator("vllm", "service.emulators.vllm", VLLM_MODEL, "/health", 0, *VLLM_ENGINE_ARGS),
     _emulator("ollama", "service.emulators.ollama", "llama3.1:8b", "/api/version", 1),
 ]
 

@@ -2,7 +2,9 @@
 
 The faults are injected at run time through the vLLM emulator's admin route (stack.json
 ``emulators.vllm.admin_url``), the way a slow GPU or an overloaded model would show: the
-gateway passes the slowness through, and the checks must see it.
+gateway passes the slowness through, and the checks must see it. The stack's emulator runs the
+batching engine, so the faults are its cost model's: a front end that takes a second before
+the scheduler sees a request (TTFT), a GPU whose decode steps take 50 ms more per request.
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ def _configure_vllm(stack: Stack, patch: dict[str, Any]) -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     ("patch", "ids"),
-    [({}, []), ({"ttft_ms": 2000}, [TTFT]), ({"itl_ms": 300}, [TPS])],
+    [({}, []), ({"queue_us": 1_000_000}, [TTFT]), ({"decode_us_per_seq": 50_000}, [TPS])],
     ids=["healthy", "slow first token", "throttled tokens"],
 )
 def test_latency_checks_follow_the_model_server(
     latency_stack: Stack, tmp_path: Path, patch: dict[str, Any], ids: list[str]
 ) -> None:
-    """Healthy: both pass. TTFT 2 s: latency.ttft fails; 300 ms per token: tokens/s fails.
+    """Healthy: both pass. +1 s (x the stack's time scale) before scheduling: latency.ttft
+    fails; +50 ms per decoding request per step (x the scale): tokens/s fails.
 
     (A slow first token also lowers aggregate throughput, so the other check may fail too.)
     """

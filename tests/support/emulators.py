@@ -8,9 +8,10 @@ ones reset it (`Emulator.reset`) so no configuration or log leaks from one test 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,12 @@ class Emulator:
         return self
 
 
-def start_emulator(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `python -m service.emulators.<kind>` on port 0; wait until it answers."""
+def start_emulator(
+    kind: str, workdir: Path, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `python -m service.emulators.<kind>` on port 0 (``env`` added to this process's
+    environment: e.g. OLLAMA_NUM_PARALLEL, which the emulator reads as Ollama does); wait until
+    it answers."""
     port_file = workdir / f"{kind}.port"
     argv = [
         sys.executable,
@@ -71,7 +76,8 @@ def start_emulator(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Pop
     ]
     stderr = workdir / f"{kind}.stderr"
     with stderr.open("wb") as log:  # the child holds its own descriptor
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        child_env = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=child_env)
 
     def answers() -> str | None:
         if not port_file.exists():
@@ -108,10 +114,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_emulator(kind: str, workdir: Path, *args: str) -> Iterator[Emulator]:
+def running_emulator(
+    kind: str, workdir: Path, *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[Emulator]:
     """An emulator that records its requests in ``workdir/requests.jsonl``, stopped on exit."""
     log = workdir / "requests.jsonl"
-    proc, url = start_emulator(kind, workdir, "--requests-log", str(log), *args)
+    proc, url = start_emulator(kind, workdir, "--requests-log", str(log), *args, env=env)
     admin = httpx.Client(base_url=url, timeout=10.0)
     try:
         yield Emulator(url, log, admin)

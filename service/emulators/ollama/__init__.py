@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from service.emulators.ollama.api import JSON_TYPE, OllamaHandlers, dumps
 from service.emulators.ollama.models import Catalogue
+from service.emulators.ollama.slots import DEFAULT_MAX_QUEUE, DEFAULT_NUM_PARALLEL, Slots
 from service.emulators.server import build_app
 from service.emulators.state import EmulatorState, Fault
 
@@ -22,11 +23,20 @@ def render_fault(fault: Fault) -> tuple[bytes, str]:
     return dumps({"error": fault.message}), JSON_TYPE
 
 
-def create_app(state: EmulatorState, *, models: list[str]) -> FastAPI:
+def create_app(
+    state: EmulatorState,
+    *,
+    models: list[str],
+    num_parallel: int = DEFAULT_NUM_PARALLEL,
+    max_queue: int = DEFAULT_MAX_QUEUE,
+) -> FastAPI:
+    """The app; `num_parallel` requests generate at once, `max_queue` more may wait."""
     catalogue = Catalogue(models)
     state.reset_hooks.append(catalogue.forget)
     app = build_app(state, render_fault)
-    handlers = OllamaHandlers(state, catalogue)
+    slots = Slots(num_parallel, max_queue)
+    state.state_hooks.append(lambda: {"busy": slots.busy, "waiting": slots.waiting})
+    handlers = OllamaHandlers(state, catalogue, slots)
     app.add_api_route("/api/chat", handlers.chat, methods=["POST"])
     app.add_api_route("/api/generate", handlers.generate, methods=["POST"])
 

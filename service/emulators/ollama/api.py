@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
+from service.emulators.disconnect import unless_disconnected
 from service.emulators.generation import Plan, make_plan, paced_chunks, wait_whole
 from service.emulators.middleware import context_of
 from service.emulators.ollama.models import Catalogue, go_time
+from service.emulators.ollama.slots import QueueFull, Slots, acquire_or_leave
 from service.emulators.state import EmulatorState, RequestContext
 from service.emulators.tokens import Prompt, chat_prompt, count_tokens
 
@@ -38,8 +40,8 @@ def error(status: int, message: str) -> Response:
 class OllamaHandlers:
     """Both generation routes; they differ only in input parsing and the shape of a piece."""
 
-    def __init__(self, state: EmulatorState, catalogue: Catalogue) -> None:
-        self.state, self.catalogue = state, catalogue
+    def __init__(self, state: EmulatorState, catalogue: Catalogue, slots: Slots) -> None:
+        self.state, self.catalogue, self.slots = state, catalogue, slots
 
     async def chat(self, request: Request) -> Response:
         return await self._handle(request, chat=True)
@@ -91,13 +93,26 @@ class OllamaHandlers:
         num_predict = options.get("num_predict") if options else None
         cap = num_predict if isinstance(num_predict, int) and num_predict >= 0 else None
         context.prompt_tokens, context.max_tokens = prompt.tokens, cap
+        try:
+            if not await acquire_or_leave(self.slots, request.receive):
+                context.disconnected = True
+                return error(499, "request canceled")  # what Ollama answers, to nobody
+        except QueueFull as exc:
+            context.fault = "queue_full"
+            return error(503, str(exc))
+        context.cleanups.append(self.slots.release)  # when the response is over, however
+        context.started = time.monotonic()
+        context.extra["queue_wait_ms"] = round((context.started - context.t0) * 1000, 3)
         plan = make_plan(self.state.config, prompt, cap)
         if stream:
             lines = self._stream(plan, context, model, shape, chat)
             return StreamingResponse(lines, media_type=NDJSON_TYPE)
         self.state.running += 1
         try:
-            await wait_whole(plan, context, self.state.config)
+            whole = wait_whole(plan, context, self.state.config)
+            if not await unless_disconnected(whole, request.receive):  # Go cancels the request
+                context.disconnected = True
+                return error(499, "request canceled")
         finally:
             self.state.running -= 1
         context.tokens, context.finish_reason = len(plan.tokens), plan.finish_reason
@@ -132,12 +147,14 @@ class OllamaHandlers:
         """Ollama's timings in ns; zero values dropped as Go's omitempty does."""
         config = self.state.config
         now = time.monotonic()
-        first = plan.sent_at[0] if plan.sent_at else context.t0 + config.ttft_ms / 1000
+        first = plan.sent_at[0] if plan.sent_at else context.origin + config.ttft_ms / 1000
         last = plan.sent_at[-1] if plan.sent_at else now
-        prefill = max(first - context.t0, 0.0)
+        prefill = max(first - context.origin, 0.0)
+        # Waiting for a slot is scheduling, which Ollama counts into load_duration.
+        waited = context.origin - context.t0
         metrics = {
             "total_duration": int((now - context.t0) * 1e9),
-            "load_duration": int(prefill * 0.05 * 1e9),  # the model is warm: a sliver
+            "load_duration": int((waited + prefill * 0.05) * 1e9),  # warm model: a sliver
             "prompt_eval_count": plan.prompt_tokens,
             "prompt_eval_duration": int(prefill * 0.95 * 1e9),
             "eval_count": len(plan.tokens),

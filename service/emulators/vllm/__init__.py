@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from service.emulators.server import build_app
 from service.emulators.state import EmulatorState
+from service.emulators.vllm.batching import BatchingDriver
 from service.emulators.vllm.chat import ChatHandler
 from service.emulators.vllm.errors import ErrorFormat
 from service.emulators.vllm.metrics import VllmMetrics
@@ -38,7 +39,10 @@ def create_app(
     state.reset_hooks.append(metrics.rebuild)
     app = build_app(state, errors.render_fault)
     created = int(time.time())
-    chat = ChatHandler(state, served, max_model_len, errors, metrics)
+    driver = BatchingDriver(state, metrics)
+    metrics.load_source = driver.load
+    state.state_hooks.append(driver.describe)
+    chat = ChatHandler(state, served, max_model_len, errors, metrics, driver)
     app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
 
     @app.get("/v1/models")

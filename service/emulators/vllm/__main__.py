@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m service.emulators.vllm",
         description="Emulated vLLM OpenAI-compatible server.",
     )
-    add_arguments(parser, default_port=8000)
+    add_arguments(parser, default_port=8000, batching=True)
     parser.add_argument(
         "--model", default="Qwen/Qwen2.5-0.5B-Instruct", help="Default: %(default)r"
     )

@@ -18,10 +18,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from service.emulators.generation import Plan, make_plan, paced_chunks, wait_whole
+from service.emulators.batching.engine import RequestTooLarge
+from service.emulators.generation import Plan, make_plan
 from service.emulators.middleware import context_of
 from service.emulators.state import EmulatorState, RequestContext
 from service.emulators.tokens import Prompt, chat_prompt
+from service.emulators.vllm.batching import BatchingDriver
+from service.emulators.vllm.delivery import Delivery, start_delivery
 from service.emulators.vllm.errors import ErrorFormat
 from service.emulators.vllm.metrics import VllmMetrics
 
@@ -49,9 +52,10 @@ class ChatHandler:
         max_model_len: int,
         errors: ErrorFormat,
         metrics: VllmMetrics,
+        driver: BatchingDriver,
     ) -> None:
         self.state, self.served, self.max_model_len = state, served, max_model_len
-        self.errors, self.metrics = errors, metrics
+        self.errors, self.metrics, self.driver = errors, metrics, driver
 
     async def __call__(self, request: Request) -> Response:
         context = context_of(request)
@@ -79,7 +83,8 @@ class ChatHandler:
             return self.errors.response(
                 "Stream options can only be defined when `stream=True`.", 400
             )
-        templated = self._template(body, [m for m in messages if isinstance(m, dict)], context)
+        messages = [m for m in messages if isinstance(m, dict)]
+        templated = self._template(body, messages, context)
         if isinstance(templated, Response):
             return templated
         prompt, role = templated
@@ -107,14 +112,20 @@ class ChatHandler:
             room if cap is None else cap,
             ignore_eos=body.get("ignore_eos") is True,
         )
+        try:
+            delivery = start_delivery(
+                self.state, self.driver, plan, context, messages, request.receive
+            )
+        except RequestTooLarge as exc:
+            return self.errors.response(str(exc), 400)
         request_id = f"chatcmpl-{request.headers.get('x-request-id') or uuid.uuid4().hex}"
         if stream:
             options = options if isinstance(options, dict) else {}
             return StreamingResponse(
-                self._stream(plan, context, request_id, str(model), options, role),
+                self._stream(plan, context, request_id, str(model), options, role, delivery),
                 media_type="text/event-stream",
             )
-        return await self._whole(plan, context, request_id, str(model), role)
+        return await self._whole(plan, context, request_id, str(model), role, delivery)
 
     def _template(
         self, body: dict[str, Any], messages: list[dict[str, Any]], context: RequestContext
@@ -135,13 +146,22 @@ class ChatHandler:
         return prompt, "assistant" if add_generation_prompt else last_role
 
     async def _whole(
-        self, plan: Plan, context: RequestContext, request_id: str, model: str, role: str
+        self,
+        plan: Plan,
+        context: RequestContext,
+        request_id: str,
+        model: str,
+        role: str,
+        delivery: Delivery,
     ) -> JSONResponse:
         self.state.running += 1
         try:
-            await wait_whole(plan, context, self.state.config)
+            if not await delivery.whole():  # the client left: vLLM aborts, nobody reads this
+                context.disconnected = True
+                return JSONResponse({}, status_code=499)
         finally:
             self.state.running -= 1
+            delivery.close()
         n = len(plan.tokens)
         context.tokens, context.finish_reason = n, plan.finish_reason
         self._observe(plan, context, [])
@@ -185,6 +205,7 @@ class ChatHandler:
         model: str,
         options: dict[str, Any],
         role: str,
+        delivery: Delivery,
     ) -> AsyncIterator[bytes]:
         created = int(time.time())
         role_delta = f'{{"role":{_dumps(role)},"content":""}}'
@@ -197,7 +218,7 @@ class ChatHandler:
         sent = 0
         self.state.running += 1
         try:
-            async for k, text in paced_chunks(plan, context, self.state.config):
+            async for k, text in delivery.chunks():
                 out = b""
                 if k == 0:  # vLLM opens with the role, at the first output (after prefill)
                     out = self._event(
@@ -246,6 +267,7 @@ class ChatHandler:
             raise
         finally:
             self.state.running -= 1
+            delivery.close()
 
     def _event(
         self,

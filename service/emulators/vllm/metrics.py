@@ -6,9 +6,13 @@ counters, and a reset rebuilds the registry as a restarted vLLM would start from
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from service.emulators.config import engine_params
 from service.emulators.state import EmulatorState
+from service.emulators.vllm.engine_metrics import EngineMetrics
 
 # vLLM's own bucket boundaries, so dashboards' histogram_quantile() reads the same.
 TTFT_BUCKETS = (
@@ -80,9 +84,12 @@ E2E_BUCKETS = (
     7680.0,
 )
 TOKEN_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
-# vLLM's scheduler default: the KV-cache and GPU figures are derived against it.
+# The constant mode's stand-in for a scheduler: the KV-cache and GPU figures are derived against
+# it. The batching mode reports its engine's real state instead (`load_source`).
 MAX_NUM_SEQS = 256
 _LABELS = ("model_name", "engine")
+# (running, waiting, KV-cache usage) of the batching engine.
+LoadSource = Callable[[], tuple[int, int, float]]
 
 
 class VllmMetrics:
@@ -90,6 +97,7 @@ class VllmMetrics:
 
     def __init__(self, model_name: str) -> None:
         self.model_name = model_name
+        self.load_source: LoadSource | None = None  # set by the batching driver
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -161,6 +169,7 @@ class VllmMetrics:
             buckets=TOKEN_BUCKETS,
             registry=r,
         ).labels(**labels)
+        self.engine = EngineMetrics(r, self.model_name)
         self.gpu_util = Gauge(
             "DCGM_FI_DEV_GPU_UTIL",
             "GPU utilization (in %).",
@@ -200,11 +209,17 @@ class VllmMetrics:
 
     def render(self, state: EmulatorState) -> bytes:
         """Refresh the load-derived gauges (configured values win), then expose."""
-        running = state.running
-        self.running.set(min(running, MAX_NUM_SEQS))
-        self.waiting.set(max(running - MAX_NUM_SEQS, 0))
+        if state.config.engine == "batching" and self.load_source is not None:
+            running, waiting, usage = self.load_source()
+        else:
+            running = min(state.running, MAX_NUM_SEQS)
+            waiting = max(state.running - MAX_NUM_SEQS, 0)
+            usage = min(state.running / MAX_NUM_SEQS, 1.0)
+        self.running.set(running)
+        self.waiting.set(waiting)
+        self.engine.describe_cache(engine_params(state.config).cache)
         kv = state.config.kv_cache_usage
-        kv = min(running / MAX_NUM_SEQS, 1.0) if kv is None else kv
+        kv = usage if kv is None else kv
         self.gpu_cache.set(kv)
         self.kv_cache.set(kv)
         gpu = state.config.gpu_util
