@@ -12,8 +12,10 @@ its ``instance``, from the first source that has them all:
    was asked (bounded by ``[monitoring] sample_wait_s``), so a read is never older than the
    check's own requests;
 3. the public URL, the honest fallback: right for one process. Whether it balances over
-   several is asked once per run: ``BALANCE_PROBES`` reads answered by more than one process
-   (``process_start_time_seconds`` differs). Then the evidence says so, and
+   several is asked once per run: ``BALANCE_PROBES`` reads in a row answered by more than one
+   process (``process_start_time_seconds`` differs, or a process's own counter went backwards
+   from one read to the next: processes started side by side can share a start time, which has
+   the clock tick's resolution, but not their CPU time). Then the evidence says so, and
    ``assert_comparable`` makes a check that compares two reads not verified naming
    ``[postdeploy] prometheus_url``: even two reads answered by one process miss what the
    others counted of the check's own requests.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +49,8 @@ from service.waiting import PollTimeout, poll_until
 
 INSTANCE = "instance"
 STARTED = "process_start_time_seconds"
+# Counters one process only ever increases: a read lower than the one before came from another.
+MONOTONIC = ("process_cpu_seconds_total", "platform_http_requests_total")
 PUBLIC = "public URL"
 # Labels Prometheus adds to every series: not the platform's own, dropped when series are merged.
 TARGET_LABELS = frozenset({INSTANCE, "job"})
@@ -197,11 +202,22 @@ def _read_public(client: httpx.Client) -> tuple[list[Sample], set[str]]:
     return instance_samples(answer.text, PUBLIC)
 
 
+def several_processes(reads: list[list[Sample]]) -> bool:
+    """Whether reads made one after another were answered by more than one process."""
+    if len({_started(r) for r in reads}) > 1:
+        return True
+    for name in MONOTONIC:
+        values = [sum(s.value for s in r if s.name == name) for r in reads]
+        if any(later < earlier for earlier, later in pairwise(values)):
+            return True
+    return False
+
+
 def _balances(client: httpx.Client) -> bool:
     url = str(client.base_url)
     if url not in _BALANCING:
-        seen = {_started(_read_public(client)[0]) for _ in range(BALANCE_PROBES)}
-        _BALANCING[url] = len(seen) > 1
+        reads = [_read_public(client)[0] for _ in range(BALANCE_PROBES)]
+        _BALANCING[url] = several_processes(reads)
     return _BALANCING[url]
 
 

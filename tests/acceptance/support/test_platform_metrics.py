@@ -11,6 +11,7 @@ from acceptance.support.platform_metrics import (
     assert_comparable,
     incomparable,
     instance_samples,
+    several_processes,
 )
 from acceptance.support.promtext import Sample
 
@@ -84,3 +85,18 @@ def test_evidence_names_the_source_and_the_caveat() -> None:
         "metrics_instances": (PUBLIC,),
         "metrics_caveat": "balancing",
     }
+
+
+def _read(started: float, cpu: float) -> list[Sample]:
+    return [
+        Sample("process_start_time_seconds", {}, started),
+        Sample("process_cpu_seconds_total", {}, cpu),
+    ]
+
+
+def test_a_balancing_url_is_told_by_start_time_or_a_counter_going_back() -> None:
+    """Processes started in the same clock tick share a start time: a process's CPU time that
+    goes backwards between two reads in a row gives the second process away."""
+    assert not several_processes([_read(100.0, 1.0), _read(100.0, 1.0), _read(100.0, 1.5)])
+    assert several_processes([_read(100.0, 1.0), _read(101.0, 1.2)])
+    assert several_processes([_read(100.0, 2.0), _read(100.0, 1.0), _read(100.0, 2.1)])

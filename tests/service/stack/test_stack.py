@@ -113,14 +113,18 @@ def test_boot_serves_health_over_https_verified_by_its_ca(stack_dir: Path) -> No
 
 
 def test_stop_leaves_no_process_behind(stack_dir: Path) -> None:
-    """Every pid in stack.json is gone once the context exits."""
+    """Every pid in stack.json is gone once the context exits (the ingress's too)."""
     with start_stack(StackOptions(workers=2, directory=stack_dir)) as info:
         pids = {name: pid for name, pid in info.pids.items() if name != "stack"}
-    for name, pid in pids.items():
+        ingress = dict(info.ingress.pids)
+        # Two API processes behind the ingress by default, one without it.
+        apis = {"api", *(f"api-{n}" for n in range(2, len(info.api) + 1))}
+    for name, pid in {**pids, **ingress}.items():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
         assert name  # the loop ran for every child
-    processes = {"valkey", "api", "worker-1", "worker-2", "poller-1"}
+    assert len(apis) == (2 if ingress else 1)
+    processes = {"valkey", *apis, "worker-1", "worker-2", "poller-1"}
     assert set(pids) == processes | {"vllm", "ollama", "arxiv", "robots", "github"}
 
 
