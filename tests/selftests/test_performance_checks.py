@@ -102,7 +102,10 @@ def test_threshold_breaches_fail(tmp_path: Path) -> None:
     fast = {"health": 0.01, "enqueue": 0.01, "status": 0.01}
     previous.write_text(
         json.dumps(
-            {"items": [{"id": "latency.api", "verdict": "pass", "evidence": {"p95_ms": fast}}]}
+            {
+                "schema": 1,
+                "items": [{"id": "latency.api", "verdict": "pass", "evidence": {"p95_ms": fast}}],
+            }
         )
     )
     with _boot(tmp_path) as stack, _fake_monitoring(stack.info.url) as monitoring:
