@@ -100,16 +100,16 @@ class GateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     duration_s: float = Field(
-        default=5.0, gt=0, description="the run at `rate` the latency boxes judge. Default: 5"
+        default=4.0, gt=0, description="the run at `rate` the latency boxes judge. Default: 4"
     )
-    warmup_s: float = Field(default=1.0, ge=0, description="of that run. Default: 1")
+    warmup_s: float = Field(default=0.5, ge=0, description="of that run. Default: 0.5")
     request_timeout_s: float = Field(
         default=15.0,
         gt=0,
         description="a request still open this long fails (beyond every SLO). Default: 15",
     )
     capacity_steps: int = Field(
-        default=2, ge=0, description="capacity steps after the run at `rate`. Default: 2"
+        default=1, ge=0, description="capacity steps after the run at `rate`. Default: 1"
     )
     step_duration_s: float = Field(
         default=3.5, gt=0, description="counted sending time of each step. Default: 3.5"
