@@ -197,7 +197,8 @@ http {{
     server_tokens off;
     # No URI, query or header a client controls (personal data): the path is in the API's
     # access record, found by the request id.
-    log_format preflight escape=json '{{"ts": "$time_iso8601", "logger": "ingress.access", '
+    log_format preflight escape=json '{{"ts": "$time_iso8601", "level": "INFO", '
+        '"logger": "ingress.access", "message": "request", '
         '"request_id": "$preflight_request_id", "client_ip": "$remote_addr", '
         '"method": "$request_method", "status": $status, "bytes": $body_bytes_sent, '
         '"request_time_s": $request_time, "upstream": "$upstream_addr", '
