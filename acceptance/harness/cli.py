@@ -16,6 +16,15 @@ import pytest
 # -p names the plugin's entry point (a no-op where it is installed): the command also works where
 # the package is importable but its metadata is not installed (PYTHONPATH, an older install).
 PYTEST_ARGS = ("-p", "acceptance.harness.plugin", "-m", "preflight", "--pyargs", "acceptance")
+# This module runs from inside the package, so `acceptance` and `acceptance.harness` are imported
+# before pytest marks the entry point's package for assertion rewriting, and pytest warns on every
+# run. Only those two __init__ modules and this one escape rewriting (they hold no assert); the
+# plugin and the checks import later and are rewritten. The filter names this one message.
+QUIET_ARGS = (
+    "-W",
+    "ignore:Module already imported so cannot be rewritten; acceptance"
+    ":pytest.PytestAssertRewriteWarning",
+)
 USAGE = """usage: preflight [OPTIONS...]
 
 Fill in the release checklist: runs
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if "-h" in args or "--help" in args:
         print(usage())
         return 0
-    return int(pytest.main([*PYTEST_ARGS, *args]))
+    return int(pytest.main([*PYTEST_ARGS, *QUIET_ARGS, *args]))
 
 
 if __name__ == "__main__":

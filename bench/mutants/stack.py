@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service.waiting import WaitFailed, poll_until
+
 GIT = shutil.which("git") or "git"
 # Seconds the stack gets to stop its children after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 90.0
@@ -120,13 +122,16 @@ def booted_stack(
         )
     try:
         # The stack gives up by itself after timeout_s; the margin covers its stopping.
-        deadline = started + timeout_s + 30
-        while not stack_json.exists():
-            if proc.poll() is not None:
-                raise BootFailed(f"stack exited with {proc.returncode}: {_tail(log)}")
-            if time.monotonic() > deadline:
-                raise BootFailed(f"stack not up after {timeout_s:.0f} s: {_tail(log)}")
-            time.sleep(POLL_S)  # readiness poll interval
+        try:
+            poll_until(
+                stack_json.exists,
+                timeout=timeout_s + 30,
+                interval=POLL_S,
+                message=f"the stack to write {stack_json.name}",
+                abort=lambda: None if proc.poll() is None else f"it exited with {proc.returncode}",
+            )
+        except WaitFailed as exc:
+            raise BootFailed(f"{exc}: {_tail(log)}") from exc
         yield Booted(stack_json, time.monotonic() - started)
     finally:
         _stop(proc)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from service.waiting import poll_until
 
 coverage = pytest.importorskip("coverage", reason="the mutation bench needs the bench extra")
 
@@ -41,11 +42,13 @@ while time.monotonic() < deadline and seen != "END":
 
 
 def _wait_for(path: Path, text: str, child: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while not (path.exists() and path.read_text() == text):
-        assert child.poll() is None, "the child exited early"
-        assert time.monotonic() < deadline, f"the child did not acknowledge {text}"
-        time.sleep(0.02)  # poll interval
+    poll_until(
+        lambda: path.exists() and path.read_text() == text,
+        timeout=STEP_TIMEOUT_S,
+        interval=0.02,
+        message=f"the child to acknowledge {text}",
+        abort=lambda: None if child.poll() is None else "the child exited early",
+    )
 
 
 def test_lines_are_labelled_with_the_label_of_their_time(tmp_path: Path) -> None:
