@@ -6,11 +6,12 @@ workers, poller: ``COVERAGE_PROCESS_START`` and the ``.pth`` file coverage insta
 labelled with the checks that ran while it executed (``covctx``/``labels``). Node ids become
 checklist ids through that run's checklist.json, whose verdicts are also kept as the baseline.
 
-A mutant on line L is run against the boxes whose checks executed L. A line executed only while
-the stack booted (module-level constants, app wiring) affects whatever uses it later: it gets
-every box that executed any line of its module. A module coverage cannot reach (the sandbox's
-child process, whose environment is rebuilt from nothing) gets the boxes that
-``bench/mutants_fallback.yaml`` names. Anything else is executed by no check: no-coverage.
+A mutant on line L is run against the boxes whose checks executed L. A line executed while the
+stack booted (module-level constants, app wiring, the seed's first backup) affects whatever uses
+it later: it gets every box that executed any line of its module (as well as its own). A module
+coverage cannot reach (the sandbox's child process, whose environment is rebuilt from nothing)
+gets the boxes that ``bench/mutants_fallback.yaml`` names. Anything else is executed by no
+check: no-coverage.
 """
 
 from __future__ import annotations
@@ -113,13 +114,16 @@ class CoverageMap:
     def select(self, path: str, line: int) -> Selection:
         by_line = self.lines.get(path, {})
         here = by_line.get(line, frozenset())
-        checks = sorted(here - {BOOT})
+        checks = set(here - {BOOT})
+        module = {i for ids in by_line.values() for i in ids} - {BOOT}
+        if checks and BOOT in here:
+            # Executed at boot too: what the boot did with it (the seed's first backup) is
+            # judged by the module's boxes, not only by the checks that ran it again.
+            return Selection(sorted(checks | module), "line")
         if checks:
-            return Selection(checks, "line")
-        if here:  # executed, but only while booting
-            module = {i for ids in by_line.values() for i in ids} - {BOOT}
-            if module:
-                return Selection(sorted(module), "module")
+            return Selection(sorted(checks), "line")
+        if here and module:  # executed, but only while booting
+            return Selection(sorted(module), "module")
         if path in self.fallback:
             return Selection(self._expand(self.fallback[path]), "fallback")
         return Selection([], "none")
