@@ -1,0 +1,35 @@
+"""Checks strengthened after the mutation bench's survivors fail on the defect that survived.
+
+Each case is a one-line change a release could make (the bench's mutant, or the change it
+stands for) and the boxes that must now turn to ``fail``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.selftests.broken import failed, run_checks
+from tests.selftests.mutated import Defect, defective_stack
+
+CASES = {
+    # service.routers.jobs:76:arg_removal:3: the refusal of an admin-only kind lost its code
+    "admin-only kind refused without a code": (
+        Defect("service/routers/jobs.py", 'code="admin_only_kind",', "code=None,"),
+        ["auth.admin-protected"],
+    ),
+    # service.jobs.kinds:86:arg_removal:3: an ordinary key may enqueue the probe kind
+    "admin-only kind open to ordinary keys": (
+        Defect("service/jobs/kinds.py", "run_probe, admin_only=True", "run_probe, admin_only=None"),
+        ["auth.admin-protected"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_fails_on_surviving_defect(case: str, tmp_path: Path) -> None:
+    defect, ids = CASES[case]
+    with defective_stack(defect, tmp_path) as stack_json:
+        items = run_checks(stack_json, ids, tmp_path)
+    assert not failed(items, ids), f"{case}: {failed(items, ids)}"
