@@ -61,7 +61,16 @@ def _run(args: argparse.Namespace) -> int:
         total_s=args.budget_s,
         stop_at_first_fail=not args.all_boxes,
     )
-    again = runner.Round(plan.get("round", 0), frozenset(plan.get("rerun") or ()))
+    equivalents = report.load_equivalents(report.DEFAULT_EQUIVALENTS)
+    again = runner.Round(
+        plan.get("round", 0),
+        frozenset(plan.get("rerun") or ()),
+        frozenset(
+            m.id
+            for m in mutants
+            if m.id in equivalents and equivalents[m.id].fingerprint in (None, m.fingerprint)
+        ),
+    )
     print(f"{len(mutants)} mutants in the sample; results in {out / runner.RESULTS}", flush=True)
     for record in runner.run(root, mutants, cmap, out, budget, again):
         timing = " ".join(

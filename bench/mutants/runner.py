@@ -80,6 +80,9 @@ class Round:
 
     number: int = 0
     statuses: frozenset[str] = frozenset()
+    # Mutants recorded as equivalent (bench/mutants_equivalent.yaml, fingerprint matching):
+    # not counted, so a round does not spend a stack boot on them again.
+    equivalent: frozenset[str] = frozenset()
 
 
 def pending(
@@ -88,13 +91,15 @@ def pending(
     """Mutants without a decided outcome (what ``--resume`` still runs), and those the round
     runs again."""
 
-    def todo(record: dict[str, Any]) -> bool:
+    def todo(mutant: Mutant, record: dict[str, Any]) -> bool:
         status = record.get("status")
         if status not in DECIDED:
             return True
+        if mutant.id in again.equivalent:
+            return False
         return status in again.statuses and record.get("round", 0) < again.number
 
-    return [m for m in mutants if todo(done.get(m.id, {}))]
+    return [m for m in mutants if todo(m, done.get(m.id, {}))]
 
 
 def append(out: Path, record: dict[str, Any]) -> None:

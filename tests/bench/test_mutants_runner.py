@@ -59,6 +59,9 @@ def test_rerun_round_runs_the_named_outcomes_once(tmp_path: Path) -> None:
     runner.append(tmp_path, {"id": pool[1].id, "status": "survived", "round": 1})
     assert runner.pending(pool, runner.load_results(tmp_path), again) == pool[2:]
     assert runner.pending(pool, runner.load_results(tmp_path)) == [pool[3]]
+    # recorded as equivalent: a round does not run it again (undecided ones still run)
+    skip = runner.Round(2, frozenset({"survived", "no_coverage"}), frozenset({pool[2].id}))
+    assert runner.pending(pool, runner.load_results(tmp_path), skip) == [pool[1], pool[3]]
 
 
 def test_rerun_needs_a_run_to_resume(tmp_path: Path) -> None:
