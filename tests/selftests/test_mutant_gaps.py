@@ -38,6 +38,18 @@ CASES = {
         Defect("service/documents/status.py", '"schema_version": version,', '"version": version,'),
         ["data.schema-versions"],
     ),
+    # service.documents.upload:77:augmented_assignment:0: the inflate budget is per stream
+    "PDF inflate budget per stream, not in total": (
+        Defect("service/documents/upload.py", "budget -= len(body)", "budget = len(body)"),
+        ["protection.file-uploads"],
+    ),
+    # service.documents.upload:49:swap_op:0: NUL bytes pass when few other controls come along
+    "text with NUL bytes accepted": (
+        Defect(
+            "service/documents/upload.py", '"\\x00" in text or sum(', '"\\x00" in text and sum('
+        ),
+        ["protection.file-uploads"],
+    ),
 }
 
 
