@@ -50,6 +50,42 @@ CASES = {
         ),
         ["protection.file-uploads"],
     ),
+    # service.gateway.schemas:51:arg_removal:1: any number of messages accepted
+    "chat messages unbounded": (
+        Defect(
+            "service/gateway/schemas.py",
+            "Field(min_length=1, max_length=10_000)",
+            "Field(min_length=1, max_length=None)",
+        ),
+        ["protection.input-validation"],
+    ),
+    # service.gateway.ollama:29:string:4 and :158:string:1: the fallback's answers are wrong
+    # (finish_reason "stop" at max_tokens; a completion without content)
+    "fallback answers mislabelled": (
+        Defect(
+            "service/gateway/ollama.py",
+            'FINISH = {"stop": "stop", "length": "length", "load": "stop"}',
+            'FINISH = {"stop": "stop", "XXlengthXX": "length", "load": "stop"}',
+        ),
+        ["integrations.provider-failover"],
+    ),
+    "fallback answers empty": (
+        Defect(
+            "service/gateway/ollama.py",
+            '"message": {"role": "assistant", "content": message.get("content", "")},',
+            '"MESSAGE": {"role": "assistant", "content": message.get("content", "")},',
+        ),
+        ["integrations.provider-failover"],
+    ),
+    # service.gateway.relay:167:arg_removal:7: a resumed stream's usage forgets the first part
+    "resumed stream undercounts usage": (
+        Defect(
+            "service/gateway/relay.py",
+            "Resume(text, self._ident(), self.prompt_tokens, self.completion_tokens)",
+            "Resume(text, self._ident(), self.prompt_tokens, )",
+        ),
+        ["integrations.provider-failover"],
+    ),
 }
 
 
