@@ -86,6 +86,11 @@ CASES = {
         ),
         ["integrations.provider-failover"],
     ),
+    # service.gateway.core:159:remove_unary_ops:0: client errors failed over, outages not
+    "provider's 400 failed over": (
+        Defect("service/gateway/core.py", "if not exc.retryable:", "if exc.retryable:"),
+        ["integrations.provider-failover"],
+    ),
 }
 
 
