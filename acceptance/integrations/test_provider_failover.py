@@ -192,6 +192,7 @@ def test_stream_survives_primary_crash(
     received: list[str] = []
     finish: str | None = None
     usage: Any = None
+    heads: set[tuple[str, int, str]] = set()  # (id, created, model) of every chunk
     with openai_client(target, config) as client:
         _await_primary(client, model, primary, config)  # a previous check may have left it down
         resumes_before = _resumes_from(anon_client, primary)
@@ -207,6 +208,7 @@ def test_stream_survives_primary_crash(
             try:
                 for chunk in streamed.parse():
                     usage = chunk.usage or usage
+                    heads.add((chunk.id, chunk.created, chunk.model))
                     if not chunk.choices:
                         continue
                     if chunk.choices[0].delta.content:
@@ -241,6 +243,8 @@ def test_stream_survives_primary_crash(
         f"{len(received)} content chunks): {error}"
     )
     assert finish is not None, f"the stream broken by {primary}'s crash ended without a finish"
+    # One stream to the client: the continuation keeps the broken stream's id, created, model.
+    assert heads == {(*next(iter(heads))[:2], model)}, f"the stream's chunks differ: {heads}"
     # Usage counts both parts: every content chunk the client read is at least one token.
     assert usage is not None and usage.completion_tokens >= len(received), (
         f"the resumed stream's usage does not count what the client read ({len(received)} "

@@ -91,6 +91,24 @@ CASES = {
         Defect("service/gateway/core.py", "if not exc.retryable:", "if exc.retryable:"),
         ["integrations.provider-failover"],
     ),
+    # service.gateway.vllm:128:assignment:0: a completion names no model
+    "completion without the requested model": (
+        Defect(
+            "service/gateway/vllm.py",
+            '        data["model"] = call.public_model\n        usage',
+            '        data["model"] = None\n        usage',
+        ),
+        ["endpoints.chat"],
+    ),
+    # service.gateway.vllm:101:arg_removal:3: the resumed part of a stream has another created
+    "resumed stream changes its created": (
+        Defect(
+            "service/gateway/vllm.py",
+            'int(data.get("created") or 0)',
+            "int(data.get(None) or 0)",
+        ),
+        ["integrations.provider-failover"],
+    ),
 }
 
 
