@@ -109,6 +109,16 @@ CASES = {
         ),
         ["integrations.provider-failover"],
     ),
+    # service.security.sandbox_child:125:swap_op:0: the write probe crashes before it writes,
+    # and a crash read as "stopped"
+    "sandbox write probe broken": (
+        Defect(
+            "service/security/sandbox_child.py",
+            'target = Path("/tmp") / f"preflight-sandbox-escape',
+            'target = Path("/tmp") * f"preflight-sandbox-escape',
+        ),
+        ["opsec.sandbox"],
+    ),
 }
 
 
