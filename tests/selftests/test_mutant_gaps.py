@@ -119,6 +119,33 @@ CASES = {
         ),
         ["opsec.sandbox"],
     ),
+    # service.ingest.health:21:arg_removal:2: /health's ingestion stamps lose their offset
+    "ingestion stamps without time zone": (
+        Defect(
+            "service/ingest/health.py",
+            "datetime.fromtimestamp(value, UTC)",
+            "datetime.fromtimestamp(value, None)",
+        ),
+        ["data.recent-processed"],
+    ),
+    # service.ingest.health:30:if_exp:0: the age of the last poll is never computed
+    "ingestion age never computed": (
+        Defect(
+            "service/ingest/health.py",
+            "age = now - last_success if last_success else None",
+            "age = now - last_success if (last_success) and False else None",
+        ),
+        ["data.recent-processed"],
+    ),
+    # service.ingest.arxiv:65:string:1: the poller asks arXiv without its query
+    "arXiv asked without the query": (
+        Defect(
+            "service/ingest/arxiv.py",
+            '"search_query": self.settings.arxiv_query,',
+            '"SEARCH_QUERY": self.settings.arxiv_query,',
+        ),
+        ["data.recent-processed"],
+    ),
 }
 
 
