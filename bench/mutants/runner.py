@@ -88,18 +88,20 @@ class Round:
 def pending(
     mutants: Iterable[Mutant], done: dict[str, dict[str, Any]], again: Round = Round()
 ) -> list[Mutant]:
-    """Mutants without a decided outcome (what ``--resume`` still runs), and those the round
-    runs again."""
+    """The mutants the round runs again, then those without a decided outcome (what
+    ``--resume`` still runs): a round cut by its budget has re-decided what it was started for
+    before it goes on with the rest of the sample."""
 
-    def todo(mutant: Mutant, record: dict[str, Any]) -> bool:
-        status = record.get("status")
-        if status not in DECIDED:
-            return True
-        if mutant.id in again.equivalent:
-            return False
-        return status in again.statuses and record.get("round", 0) < again.number
+    def again_now(mutant: Mutant, record: dict[str, Any]) -> bool:
+        return (
+            record.get("status") in again.statuses
+            and record.get("round", 0) < again.number
+            and mutant.id not in again.equivalent
+        )
 
-    return [m for m in mutants if todo(m, done.get(m.id, {}))]
+    rerun = [m for m in mutants if again_now(m, done.get(m.id, {}))]
+    undecided = [m for m in mutants if done.get(m.id, {}).get("status") not in DECIDED]
+    return rerun + undecided
 
 
 def append(out: Path, record: dict[str, Any]) -> None:

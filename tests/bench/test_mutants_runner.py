@@ -64,6 +64,14 @@ def test_rerun_round_runs_the_named_outcomes_once(tmp_path: Path) -> None:
     assert runner.pending(pool, runner.load_results(tmp_path), skip) == [pool[1], pool[3]]
 
 
+def test_rerun_round_runs_its_mutants_before_the_undecided(tmp_path: Path) -> None:
+    """A round cut by its budget has re-decided what it was started for first."""
+    pool = _mutants(3)
+    runner.append(tmp_path, {"id": pool[2].id, "status": "survived"})
+    again = runner.Round(1, frozenset({"survived"}))
+    assert runner.pending(pool, runner.load_results(tmp_path), again) == [pool[2], *pool[:2]]
+
+
 def test_rerun_needs_a_run_to_resume(tmp_path: Path) -> None:
     """--rerun without --resume over a run's directory is refused; with it, the plan keeps
     the round, so the chunks after it go on with the same round."""
