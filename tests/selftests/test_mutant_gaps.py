@@ -146,6 +146,20 @@ CASES = {
         ),
         ["data.recent-processed"],
     ),
+    # service.ingest.jobs:55:arg_removal:3: ingestion jobs fail after storing their document
+    "ingestion jobs fail after storing": (
+        Defect(
+            "service/ingest/jobs.py",
+            'await stats.mark(redis, "job_last_completed")',
+            "await stats.mark(redis, )",
+        ),
+        ["integrations.github-webhooks", "integrations.hf-webhooks"],
+    ),
+    # service.ingest.jobs:184:string:1: a fetched page is never stored
+    "fetched pages never stored": (
+        Defect("service/ingest/jobs.py", 'content=page["text"],', 'content=page["TEXT"],'),
+        ["tos.robots"],
+    ),
 }
 
 
