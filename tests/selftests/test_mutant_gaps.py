@@ -160,6 +160,15 @@ CASES = {
         Defect("service/ingest/jobs.py", 'content=page["text"],', 'content=page["TEXT"],'),
         ["tos.robots"],
     ),
+    # service.ingest.personal:74:assignment:0: a release event's release is dropped
+    "GitHub release events lose the release": (
+        Defect(
+            "service/ingest/personal.py",
+            'release = body.get("release") or {}',
+            "release = None",
+        ),
+        ["integrations.github-webhooks"],
+    ),
 }
 
 
