@@ -123,7 +123,10 @@ class CoverageMap:
         if checks:
             return Selection(sorted(checks), "line")
         if here and module:  # executed, but only while booting
-            return Selection(sorted(module), "module")
+            # A declarative module (pydantic constraints) is enforced by compiled code that
+            # coverage does not see: its fallback boxes are added to its own.
+            extra = self._expand(self.fallback[path]) if path in self.fallback else []
+            return Selection(sorted(module | set(extra)), "module")
         if path in self.fallback:
             return Selection(self._expand(self.fallback[path]), "fallback")
         return Selection([], "none")

@@ -58,6 +58,8 @@ def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
     assert cmap.select("service/m.py", 3) == cm.Selection(["x.a", "y.c"], "line")
     assert cmap.select("service/child.py", 9) == cm.Selection(["x.a", "z.e", "z.f"], "fallback")
     assert cmap.select("service/m.py", 40) == cm.Selection([], "none")
+    cmap.fallback["service/m.py"] = ["z.f"]  # declarative: its constraints run in compiled code
+    assert cmap.select("service/m.py", 2) == cm.Selection(["x.a", "y.c", "z.f"], "module")
     cmap.fallback["service/child.py"] = ["z.nowhere"]
     with pytest.raises(ValueError, match="names no checklist id"):
         cmap.select("service/child.py", 9)
