@@ -9,9 +9,10 @@ checklist ids through that run's checklist.json, whose verdicts are also kept as
 A mutant on line L is run against the boxes whose checks executed L. A line executed while the
 stack booted (module-level constants, app wiring, the seed's first backup) affects whatever uses
 it later: it gets every box that executed any line of its module (as well as its own). A module
-coverage cannot reach (the sandbox's child process, whose environment is rebuilt from nothing)
-gets the boxes that ``bench/mutants_fallback.yaml`` names. Anything else is executed by no
-check: no-coverage.
+``bench/mutants_fallback.yaml`` lists gets the boxes it names on every line: alone where coverage
+cannot reach (the sandbox's child process, whose environment is rebuilt from nothing), added to
+the measured ones elsewhere (rules pydantic enforces in compiled code; a background loop's
+lines). Anything else is executed by no check: no-coverage.
 """
 
 from __future__ import annotations
@@ -116,19 +117,20 @@ class CoverageMap:
         here = by_line.get(line, frozenset())
         checks = set(here - {BOOT})
         module = {i for ids in by_line.values() for i in ids} - {BOOT}
+        # The fallback's boxes go with every line of a module it lists: coverage cannot reach
+        # it (the sandbox child), its rules run in compiled code (pydantic constraints), or a
+        # background loop runs it under whichever check happens to be running (the poller).
+        extra = set(self._expand(self.fallback[path])) if path in self.fallback else set()
         if checks and BOOT in here:
             # Executed at boot too: what the boot did with it (the seed's first backup) is
             # judged by the module's boxes, not only by the checks that ran it again.
-            return Selection(sorted(checks | module), "line")
+            return Selection(sorted(checks | module | extra), "line")
         if checks:
-            return Selection(sorted(checks), "line")
+            return Selection(sorted(checks | extra), "line")
         if here and module:  # executed, but only while booting
-            # A declarative module (pydantic constraints) is enforced by compiled code that
-            # coverage does not see: its fallback boxes are added to its own.
-            extra = self._expand(self.fallback[path]) if path in self.fallback else []
-            return Selection(sorted(module | set(extra)), "module")
-        if path in self.fallback:
-            return Selection(self._expand(self.fallback[path]), "fallback")
+            return Selection(sorted(module | extra), "module")
+        if extra:
+            return Selection(sorted(extra), "fallback")
         return Selection([], "none")
 
 

@@ -58,8 +58,10 @@ def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
     assert cmap.select("service/m.py", 3) == cm.Selection(["x.a", "y.c"], "line")
     assert cmap.select("service/child.py", 9) == cm.Selection(["x.a", "z.e", "z.f"], "fallback")
     assert cmap.select("service/m.py", 40) == cm.Selection([], "none")
-    cmap.fallback["service/m.py"] = ["z.f"]  # declarative: its constraints run in compiled code
+    cmap.fallback["service/m.py"] = ["z.f"]  # its rules run in compiled code, or in a loop
     assert cmap.select("service/m.py", 2) == cm.Selection(["x.a", "y.c", "z.f"], "module")
+    assert cmap.select("service/m.py", 1) == cm.Selection(["x.a", "z.f"], "line")
+    assert cmap.select("service/m.py", 40) == cm.Selection(["z.f"], "fallback")
     cmap.fallback["service/child.py"] = ["z.nowhere"]
     with pytest.raises(ValueError, match="names no checklist id"):
         cmap.select("service/child.py", 9)
