@@ -182,7 +182,9 @@ def build_report(
         )
         if stopped_early:
             reason += "; arrivals stopped once that was certain"
-    elif not counted:
+    elif not counted and not cancelled:
+        # Sessions cut at the deadline are answers the target never finished: a run of only
+        # those measured the target (every request failed), it is not a run without requests.
         reason = "no request was counted (all in the warm-up, or none sent)"
     streams = [StreamResult.from_record(r) for r in counted]
     # Sessions cut at the run's deadline count as failed requests: the target never answered.

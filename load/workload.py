@@ -89,6 +89,34 @@ class CapacitySettings(BaseModel):
     )
 
 
+class GateSettings(BaseModel):
+    """The release gate's runs of this workload (``latency.*``, ``load.concurrent-users``,
+    ``post1h.performance-stable``): short and bounded, so that a full ``pytest -m preflight``
+    keeps its minute and a half; ``python -m load.run`` and ``load.capacity`` keep the
+    thorough figures. The capacity steps follow ``[workload.capacity]``'s search (start at
+    ``rate``, ``growth``, bisection) for a fixed number of steps, so two runs of the gate try
+    the same rates and their figures can be compared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    duration_s: float = Field(
+        default=4.0, gt=0, description="the run at `rate` the latency boxes judge. Default: 4"
+    )
+    warmup_s: float = Field(default=0.5, ge=0, description="of that run. Default: 0.5")
+    request_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="a request still open this long fails (beyond every SLO). Default: 15",
+    )
+    capacity_steps: int = Field(
+        default=1, ge=0, description="capacity steps after the run at `rate`. Default: 1"
+    )
+    step_duration_s: float = Field(
+        default=3.5, gt=0, description="counted sending time of each step. Default: 3.5"
+    )
+    step_warmup_s: float = Field(default=0.5, ge=0, description="of each step. Default: 0.5")
+
+
 class WorkloadSettings(BaseModel):
     """The declared workload and arrival process of the load runs."""
 
@@ -151,9 +179,13 @@ class WorkloadSettings(BaseModel):
         default=120.0, gt=0, description="one request's longest wait. Default: 120"
     )
     expected_rate: float = Field(
-        default=0.0, ge=0, description="capacity must reach this many requests/s. Default: 0"
+        default=8.0,
+        ge=0,
+        description="capacity must reach this many requests/s (the peak to plan for; the "
+        "default: twice the default rate). Default: 8",
     )
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
 
     @model_validator(mode="after")
     def _fits(self) -> WorkloadSettings:

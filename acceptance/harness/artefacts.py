@@ -32,19 +32,24 @@ def resolve(path: Path, root: Path) -> Path:
 
 
 def anchor_paths(suite: SuiteConfig, root: Path) -> None:
-    """Make every path of every table of ``suite`` absolute (in place)."""
+    """Make every path of every table of ``suite`` absolute (each table replaced by its
+    anchored copy: some, like ``[workload]``, are frozen)."""
     for name in type(suite).model_fields:
         table = getattr(suite, name)
         if isinstance(table, BaseModel):
-            _anchor_table(table, root)
+            setattr(suite, name, _anchored(table, root))
 
 
-def _anchor_table(table: BaseModel, root: Path) -> None:
+def _anchored(table: BaseModel, root: Path) -> BaseModel:
+    changes: dict[str, object] = {}
     for name in type(table).model_fields:
         value = getattr(table, name)
         if isinstance(value, Path):
-            setattr(table, name, resolve(value, root))
+            changes[name] = resolve(value, root)
         elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
-            setattr(table, name, [resolve(v, root) for v in value])
+            changes[name] = [resolve(v, root) for v in value]
         elif isinstance(value, BaseModel):
-            _anchor_table(value, root)
+            anchored = _anchored(value, root)
+            if anchored is not value:
+                changes[name] = anchored
+    return table.model_copy(update=changes) if changes else table

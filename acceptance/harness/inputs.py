@@ -16,6 +16,8 @@ from pathlib import Path
 from acceptance.harness.checklist import Checklist
 from acceptance.reports.checklist_files import SCHEMA
 from acceptance.settings import Waiver
+from load.plan import PlanError, plan_run
+from load.workload import WorkloadSettings
 
 CRITICAL = "critical"
 
@@ -102,3 +104,16 @@ def check_waivers(waivers: list[Waiver], checklist: Checklist, source: Path | No
                 f"{where}: waiver of {waiver.id!r} (impact critical) is approved by its owner "
                 f"{waiver.owner!r}: approved_by must name a second person"
             )
+
+
+def check_workload(workload: WorkloadSettings, source: Path | None) -> None:
+    """``[workload]`` can be planned: its trace is readable line by line and every line names
+    only what exists. A trace that cannot be replayed is bad input like a mistyped key, refused
+    before the stack boots rather than discovered by the load checks minutes later."""
+    if workload.arrival == "closed":
+        return
+    try:
+        plan_run(workload)
+    except PlanError as exc:
+        where = str(source) if source is not None else "PREFLIGHT_WORKLOAD__*"
+        raise BadInput(f"{where}: [workload]: {exc}: fix the workload or its trace") from exc

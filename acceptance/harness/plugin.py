@@ -25,7 +25,13 @@ from acceptance.harness import exitcodes
 from acceptance.harness.artefacts import anchor_paths
 from acceptance.harness.checklist import PHASES, load_checklist
 from acceptance.harness.evidence import evidence_of
-from acceptance.harness.inputs import BadInput, check_baseline, check_report_dir, check_waivers
+from acceptance.harness.inputs import (
+    BadInput,
+    check_baseline,
+    check_report_dir,
+    check_waivers,
+    check_workload,
+)
 from acceptance.harness.release import tagged_ids, version_under_release
 from acceptance.harness.results import aggregate
 from acceptance.harness.runstate import RUN_STATE, USER_PROPERTY, WORKER_COLLECTED, RunState
@@ -179,6 +185,7 @@ def _build_state(config: pytest.Config) -> RunState:
     anchor_paths(suite, config.rootpath)
     checklist = load_checklist()
     check_waivers(suite.waivers, checklist, config_file)
+    check_workload(suite.workload, config_file)
     option = config.getoption
     if option("baseline"):
         baseline = config.invocation_params.dir / option("baseline")

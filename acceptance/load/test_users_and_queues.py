@@ -1,8 +1,10 @@
 """Load Testing: concurrent users within SLO, error share by endpoint, queues that keep up.
 
-One bounded run of ``[performance] users`` users (health, enqueue, status) decides both
-load.concurrent-users and load.error-rate. The queue check enqueues at the expected arrival rate
-and watches the depth the target reports: a queue that keeps up never builds a backlog.
+One bounded run of ``[performance] users`` users (health, enqueue, status) decides
+load.error-rate and, for the API's endpoints, load.concurrent-users (whose LLM traffic, the
+declared workload and its capacity, is judged in ``test_declared_workload.py``). The queue
+check enqueues at the expected arrival rate and watches the depth the target reports: a queue
+that keeps up never builds a backlog.
 """
 
 from __future__ import annotations

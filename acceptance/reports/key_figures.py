@@ -4,8 +4,8 @@ One table maps a figure to where a check records it (checklist id, evidence key,
 nested evidence), to its objective in ``preflight.toml`` (a path into ``SuiteConfig``) and to the
 direction that is better. The evidence names are those of the checks' ``evidence.add(...)``:
 ``acceptance/latency/test_streaming.py`` (TTFT, ITL, tokens/s), ``test_api_latency.py`` (p95
-per endpoint) and ``acceptance/load/test_users_and_queues.py`` (error share under load, and the
-capacity once the load checks record it as ``capacity_rate``).
+per endpoint), ``acceptance/load/test_users_and_queues.py`` (error share under load) and
+``acceptance/load/test_declared_workload.py`` (the capacity, ``capacity_rate``).
 """
 
 from __future__ import annotations

@@ -136,21 +136,6 @@ class SloSettings(BaseModel):
     )
 
 
-class ReferenceLoad(BaseModel):
-    """The small streaming load the latency checks apply (not a load test: a probe)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    streams: int = Field(default=4, ge=1, description="concurrent streams. Default: 4")
-    duration_s: float = Field(
-        default=5.0, gt=0, description="new streams start until this elapses. Default: 5.0"
-    )
-    max_tokens: int = Field(default=64, ge=2, description="output tokens per stream. Default: 64")
-    model: str | None = Field(
-        default=None, description="model to ask for; None: the target's first listed model"
-    )
-
-
 class SuiteConfig(BaseSettings):
     """Thresholds and expectations of the checks; one instance per pytest run."""
 
@@ -263,7 +248,6 @@ class SuiteConfig(BaseSettings):
 
     # --- performance ---
     slo: SloSettings = Field(default_factory=SloSettings)
-    reference_load: ReferenceLoad = Field(default_factory=ReferenceLoad)
     workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
 

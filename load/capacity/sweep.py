@@ -8,7 +8,7 @@ the result says the capacity was bounded by the generator, not measured.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,12 +70,29 @@ async def sweep(
     *,
     clock: Callable[[], float] = time.monotonic,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    prior: Sequence[tuple[float, RunReport, float]] = (),
 ) -> SweepResult:
-    """Search until converged, ``max_rate``, ``max_steps`` or the budget; steps one at a time."""
+    """Search until converged, ``max_rate``, ``max_steps`` or the budget; steps one at a time.
+
+    ``prior``: steps already run (load, report, wall seconds), taken as the search's first ones
+    and counted in ``max_steps``: the release gate's run at the declared rate is its first step.
+    """
     settings = workload.capacity
     closed = workload.arrival == "closed"
     result = SweepResult("users" if closed else "requests/s")
     history: list[Outcome] = []
+
+    def judge(load: float, report: RunReport, wall: float) -> None:
+        good = report.summary.goodput if report.summary is not None else None
+        passed = report.valid and good is not None and good >= slo.goodput_min
+        history.append(Outcome(load, passed))
+        record = step_record(load, report, passed, wall)
+        result.steps.append(record)
+        if on_step is not None:
+            on_step(record)
+
+    for done in prior:
+        judge(*done)
     started = clock()
     longest = workload.warmup_s + settings.step_duration_s
     while True:
@@ -93,13 +110,7 @@ async def sweep(
         report = await _step(target, workload, slo, load, closed)
         wall = clock() - step_started
         longest = max(longest, wall)
-        good = report.summary.goodput if report.summary is not None else None
-        passed = report.valid and good is not None and good >= slo.goodput_min
-        history.append(Outcome(load, passed))
-        record = step_record(load, report, passed, wall)
-        result.steps.append(record)
-        if on_step is not None:
-            on_step(record)
+        judge(load, report, wall)
     result.capacity_load, result.failing_load = bounds(history)
     by_load = {s["load"]: s for s in result.steps}
     if result.capacity_load is not None:

@@ -153,3 +153,14 @@ def test_waiver_of_unknown_id_without_close_match(
     _waiver(pytester, "zzz")
     run = run_suite(target=False, subprocess=True)
     _refused(pytester, run, "unknown checklist id 'zzz'", "ids: acceptance/checklist.yaml")
+
+
+def test_trace_missing_a_field_is_refused(pytester: pytest.Pytester, run_suite: RunSuite) -> None:
+    """A [workload] trace line missing a field is refused at start, naming the file and line:
+    the load checks would otherwise discover it after the stack booted."""
+    pytester.makepyfile(test_tls=CHECK)
+    lines = ['{"offset_ms": 0, "input_tokens": 20, "output_tokens": 4}', '{"offset_ms": 5}']
+    (pytester.path / "day1.jsonl").write_text("\n".join(lines) + "\n")
+    pytester.makefile(".toml", preflight='[workload]\ntrace = "day1.jsonl"\n')
+    run = run_suite(target=False, subprocess=True)
+    _refused(pytester, run, "[workload]", "day1.jsonl:2", "input_tokens")

@@ -79,3 +79,14 @@ def test_goodput_counts_e2el_and_cut_sessions() -> None:
     assert report.summary is not None and report.summary.goodput == 0.5
     cut = build_report(records, WorkloadSettings(), SloSettings(), cancelled=10)
     assert cut.summary is not None and cut.summary.goodput == 0.5 and cut.summary.errors == 10
+
+
+def test_a_run_of_only_cut_sessions_is_judged_not_invalid() -> None:
+    """A target so slow that no request ended before the deadline failed every request; the
+    run is valid (the generator kept its schedule) and not ok, not "nothing was counted"."""
+    warm = [record(i, warmup=True) for i in range(2)]
+    report = build_report(warm, WorkloadSettings(), SloSettings(), rate=4.0, cancelled=8)
+    assert report.valid and not report.ok
+    assert report.summary is not None and report.summary.errors == 8
+    assert report.summary.samples == 0 and report.summary.goodput == 0.0
+    assert not build_report(warm, WorkloadSettings(), SloSettings(), rate=4.0).valid

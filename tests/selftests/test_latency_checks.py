@@ -1,14 +1,18 @@
-"""latency.ttft and latency.tokens-per-second fail when the model server is slow.
+"""latency.ttft and latency.tokens-per-second fail when the model server is slow, and
+load.concurrent-users and post1h.performance-stable when its capacity drops.
 
 The faults are injected at run time through the vLLM emulator's admin route (stack.json
 ``emulators.vllm.admin_url``), the way a slow GPU or an overloaded model would show: the
 gateway passes the slowness through, and the checks must see it. The stack's emulator runs the
 batching engine, so the faults are its cost model's: a front end that takes a second before
-the scheduler sees a request (TTFT), a GPU whose decode steps take 50 ms more per request.
+the scheduler sees a request (TTFT), a GPU whose decode steps take 50 ms more per request, an
+engine that batches 2 sequences instead of the stack's 16 (its saturation knee falls from ~11
+to ~1.5 requests/s).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +23,18 @@ import pytest
 from service.stack import Stack, StackOptions, running_stack
 from tests.selftests.broken import failed, run_checks
 
-# Short runs: a few streams of few tokens are enough to move a median far past the objective.
-FAST_LOAD = "[reference_load]\nstreams = 2\nduration_s = 1.0\nmax_tokens = 8\n"
+# Short runs are enough to move a median far past the objective, or a step past the knee.
+SHORT_RUNS = """[workload.gate]
+duration_s = 2.0
+warmup_s = 0.5
+request_timeout_s = 10.0
+"""
+# ... and short answers for the latency boxes (the capacity self-test keeps the declared 64).
+FAST_LOAD = "[workload.output]\nmean = 16\n" + SHORT_RUNS
 TTFT = "latency.ttft"
 TPS = "latency.tokens-per-second"
+USERS = "load.concurrent-users"
+STABLE = "post1h.performance-stable"
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +75,34 @@ def test_latency_checks_follow_the_model_server(
     assert not failed(items, ids), failed(items, ids)
     if not ids:  # a check that cannot pass on a healthy stack would be as useless
         assert all(items[i]["verdict"] == "pass" for i in (TTFT, TPS)), [items[TTFT], items[TPS]]
+
+
+@pytest.mark.timeout(300)
+def test_capacity_checks_follow_the_engine(latency_stack: Stack, tmp_path: Path) -> None:
+    """An engine that batches 2 sequences: the declared 4 requests/s and the capacity search
+    fail load.concurrent-users (capacity below expected_rate 8), and a baseline run whose
+    capacity was 8 fails post1h.performance-stable (7.2 requests/s no longer meet the SLO).
+    The baseline's API figures are generous, so only the capacity decides that item."""
+    slow = {"health": 10_000.0, "enqueue": 10_000.0, "status": 10_000.0, "search": 10_000.0}
+    previous = tmp_path / "previous.json"
+    previous.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "items": [
+                    {"id": "latency.api", "verdict": "pass", "evidence": {"p95_ms": slow}},
+                    {"id": USERS, "verdict": "pass", "evidence": {"capacity_rate": 8.0}},
+                ],
+            }
+        )
+    )
+    config = f'{SHORT_RUNS}[report]\nprevious_run = "{previous}"\n'
+    _configure_vllm(latency_stack, {"max_num_seqs": 2})
+    try:
+        items = run_checks(latency_stack.info.stack_json, [USERS, STABLE], tmp_path, config=config)
+    finally:
+        _configure_vllm(latency_stack, {})
+    assert not failed(items, [USERS, STABLE]), failed(items, [USERS, STABLE])
+    evidence = items[USERS]["evidence"]
+    assert (evidence["capacity_rate"] or 0.0) < evidence["expected_rate"], evidence
+    assert "capacity regressed" in str(items[STABLE]["reason"]), items[STABLE]
