@@ -81,6 +81,9 @@ def test_chat_through_intended_provider(
     assert text, "the stream carried no content"
     assert usage is not None and usage.completion_tokens > 0, "stream: no usage chunk"
     assert all(served.values()), f"X-Provider missing: {served}"
+    # The answer names the model the client asked for, not the provider's own name for it.
+    named = {whole.model} | {c.model for c in chunks}
+    assert named == {model}, f"answers name {sorted(named)}, the request asked for {model!r}"
     if intended is not None:
         assert set(served.values()) == {intended}, f"served by {served}, route says {intended}"
     ground_truth: dict[str, bool] = {}

@@ -35,20 +35,61 @@ from service.waiting import poll_until
 MESSAGES: list[Any] = [{"role": "user", "content": "ping"}]
 
 
-def _served_by(client: openai.OpenAI, model: str, max_tokens: int, stream: bool) -> str:
-    """The X-Provider of one request; an API or connection error propagates."""
+def _served_by(
+    client: openai.OpenAI,
+    model: str,
+    max_tokens: int,
+    stream: bool,
+    problems: list[str] | None = None,
+) -> str:
+    """The X-Provider of one request; an API or connection error propagates. With
+    ``problems``, what is wrong with the answer itself is appended to it (a fallback that
+    answers with an empty or mislabelled completion has not served the request)."""
+    content, finish, used = "", None, None
     if stream:
         streamed = client.chat.completions.with_raw_response.create(
-            model=model, messages=MESSAGES, max_tokens=max_tokens, stream=True
+            model=model,
+            messages=MESSAGES,
+            max_tokens=max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
         )
-        for _ in streamed.parse():  # the stream must complete, not just start
-            pass
-        return streamed.headers.get("x-provider", "?")
-    raw = client.chat.completions.with_raw_response.create(
-        model=model, messages=MESSAGES, max_tokens=max_tokens
-    )
-    raw.parse()
-    return raw.headers.get("x-provider", "?")
+        for chunk in streamed.parse():  # the stream must complete, not just start
+            if chunk.usage is not None:
+                used = chunk.usage.completion_tokens
+            if chunk.choices:
+                content += chunk.choices[0].delta.content or ""
+                finish = chunk.choices[0].finish_reason or finish
+        provider = streamed.headers.get("x-provider", "?")
+    else:
+        raw = client.chat.completions.with_raw_response.create(
+            model=model, messages=MESSAGES, max_tokens=max_tokens
+        )
+        answer = raw.parse()
+        if answer.choices:
+            content = answer.choices[0].message.content or ""
+            finish = answer.choices[0].finish_reason
+        used = answer.usage.completion_tokens if answer.usage else None
+        provider = raw.headers.get("x-provider", "?")
+    if problems is not None:
+        wrong = _answer_problem(content, finish, used, max_tokens)
+        if wrong:
+            problems.append(f"{provider} ({'stream' if stream else 'complete'}): {wrong}")
+    return provider
+
+
+def _answer_problem(content: str, finish: str | None, used: int | None, cap: int) -> str | None:
+    """An answer must have content, a finish reason, usage, and say "length" when it stopped
+    at max_tokens (a client that continues truncated answers relies on it)."""
+    if not content:
+        return "no content"
+    if finish not in ("stop", "length"):
+        return f"finish_reason {finish!r}"
+    if used is None:
+        return "no usage"
+    if used >= cap and finish != "length":
+        return f"stopped at max_tokens ({used}) with finish_reason {finish!r}"
+    return None
 
 
 def _route(anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence) -> tuple[str, str]:
@@ -108,13 +149,16 @@ def test_failover_and_failback(
     evidence.add(fault_hook=fault.describe())
     served: Counter[str] = Counter()
     errors: list[str] = []
+    wrong_answers: list[str] = []
     with openai_client(target, config) as client:
         try:
             fault.cause()
             for n in range(config.failover_requests):
                 # Routing is what is checked, not output: short answers keep the outage short.
                 try:
-                    served[_served_by(client, model, config.failover_max_tokens, n % 2 == 1)] += 1
+                    stream = n % 2 == 1
+                    cap = config.failover_max_tokens
+                    served[_served_by(client, model, cap, stream, wrong_answers)] += 1
                 except openai.OpenAIError as exc:
                     errors.append(type(exc).__name__)
             fault.clear()
@@ -127,12 +171,14 @@ def test_failover_and_failback(
         error_kinds=sorted(set(errors)),
         error_budget=config.failover_error_budget,
         failback_s=recovery_s,
+        wrong_answers=wrong_answers,
     )
     assert len(errors) <= config.failover_error_budget, (
         f"{len(errors)} of {config.failover_requests} requests failed during failover "
         f"(budget {config.failover_error_budget}): {sorted(set(errors))}"
     )
     assert served.get(primary, 0) == 0, f"{primary} was down but served {served[primary]}"
+    assert not wrong_answers, f"answers served during the outage are wrong: {wrong_answers}"
 
 
 @pytest.mark.destructive
@@ -150,6 +196,8 @@ def test_stream_survives_primary_crash(
     request_id = new_request_id()
     received: list[str] = []
     finish: str | None = None
+    usage: Any = None
+    heads: set[tuple[str, int, str]] = set()  # (id, created, model) of every chunk
     with openai_client(target, config) as client:
         _await_primary(client, model, primary, config)  # a previous check may have left it down
         resumes_before = _resumes_from(target, config, anon_client, primary)
@@ -159,10 +207,13 @@ def test_stream_survives_primary_crash(
                 messages=MESSAGES,
                 max_tokens=config.chat_max_tokens,
                 stream=True,
+                stream_options={"include_usage": True},
                 extra_headers={"X-Request-ID": request_id},
             )
             try:
                 for chunk in streamed.parse():
+                    usage = chunk.usage or usage
+                    heads.add((chunk.id, chunk.created, chunk.model))
                     if not chunk.choices:
                         continue
                     if chunk.choices[0].delta.content:
@@ -186,6 +237,7 @@ def test_stream_survives_primary_crash(
         cut_mid_stream=cut,
         stream_error=error,
         failback_s=recovery_s,
+        usage=usage.model_dump() if usage is not None else None,
     )
     if streamed.headers.get("x-provider") != primary:
         not_verified(f"the stream was not served by {primary}, so its crash could not break it")
@@ -196,6 +248,13 @@ def test_stream_survives_primary_crash(
         f"{len(received)} content chunks): {error}"
     )
     assert finish is not None, f"the stream broken by {primary}'s crash ended without a finish"
+    # One stream to the client: the continuation keeps the broken stream's id, created, model.
+    assert heads == {(*next(iter(heads))[:2], model)}, f"the stream's chunks differ: {heads}"
+    # Usage counts both parts: every content chunk the client read is at least one token.
+    assert usage is not None and usage.completion_tokens >= len(received), (
+        f"the resumed stream's usage does not count what the client read ({len(received)} "
+        f"content chunks): {usage}"
+    )
     if cut is None:
         not_verified(
             f"no record of the cut: neither {primary}'s request log (reference stack) nor "

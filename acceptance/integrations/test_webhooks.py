@@ -14,7 +14,7 @@ from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
 from acceptance.support.documents_api import unique_word
-from acceptance.support.ingestion import wait_searchable, webhook_secret
+from acceptance.support.ingestion import wait_job, wait_searchable, webhook_secret
 from service.ingest.signatures import github_signature
 from service.stack.send_webhook import github_payload, hf_payload, send_github, send_huggingface
 
@@ -25,11 +25,25 @@ def _timed(send: object) -> tuple[httpx.Response, float]:
     return response, time.perf_counter() - started
 
 
+def _processed(
+    admin_client: httpx.Client | None, job_id: str, timeout: float, evidence: Evidence
+) -> None:
+    """The delivery's job ended succeeded (its document searchable is not enough: a job that
+    stored it and then failed is retried and counted as an error). Needs the admin key."""
+    if admin_client is None:
+        evidence.add(job_status="not read (no admin key)")
+        return
+    job = wait_job(admin_client, job_id, timeout)
+    evidence.add(job_status=job["status"])
+    assert job["status"] == "succeeded", f"the delivery's job {job_id} ended {job['status']}"
+
+
 @pytest.mark.checklist("integrations.hf-webhooks")
 def test_huggingface_webhook(
     target: Target,
     anon_client: httpx.Client,
     client: httpx.Client,
+    optional_admin_client: httpx.Client | None,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
@@ -57,6 +71,7 @@ def test_huggingface_webhook(
     hit = wait_searchable(client, word, cfg.ingest_timeout_s)
     evidence.add(searchable=hit["id"])
     assert hit["source"] == "huggingface", hit
+    _processed(optional_admin_client, first.json()["job_id"], cfg.ingest_timeout_s, evidence)
 
 
 @pytest.mark.checklist("integrations.github-webhooks")
@@ -64,6 +79,7 @@ def test_github_webhook(
     target: Target,
     anon_client: httpx.Client,
     client: httpx.Client,
+    optional_admin_client: httpx.Client | None,
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
@@ -108,3 +124,4 @@ def test_github_webhook(
     hit = wait_searchable(client, word, cfg.ingest_timeout_s)
     evidence.add(searchable=hit["id"])
     assert hit["source"] == "github", hit
+    _processed(optional_admin_client, first.json()["job_id"], cfg.ingest_timeout_s, evidence)

@@ -275,6 +275,12 @@ class SuiteConfig(BaseSettings):
     chat_max_tokens: int = Field(
         default=16, ge=1, description="max_tokens of each chat check request. Default: 16"
     )
+    chat_max_messages: int = Field(
+        default=10_000,
+        ge=1,
+        description="most messages a chat request may carry (the API's documented bound); one"
+        " more must be refused with 422 (protection.input-validation). Default: 10000",
+    )
     failover_requests: int = Field(
         default=10, ge=1, description="requests sent while the primary is down. Default: 10"
     )

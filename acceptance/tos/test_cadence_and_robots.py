@@ -108,6 +108,8 @@ def test_disallowed_pages_never_fetched(
     )
     assert "/robots.txt" in seen, "robots.txt was never fetched"
     assert allowed in seen, f"the allowed page {allowed} was not fetched: {jobs[allowed]}"
+    # Fetched is not enough for the positive control: the page must have been stored.
+    assert jobs[allowed].get("status") == "succeeded", f"the allowed page's job: {jobs[allowed]}"
     fetched = [p for p in denied if p in seen]
     assert not fetched, f"pages disallowed by robots.txt were fetched: {fetched}"
     if record.robots_decisions() is not None:  # the platform says why it did not fetch them

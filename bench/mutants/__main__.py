@@ -1,7 +1,8 @@
 """The mutation bench's command line.
 
 python -m bench.mutants [--sample N] [--modules M ...] [--seed S] [--budget-s S]
-                        [--out DIR] [--resume]      run mutants, append to DIR/results.jsonl
+                        [--out DIR] [--resume [--rerun STATUS ...]]
+                                                    run mutants, append to DIR/results.jsonl
 python -m bench.mutants report DIR                  DIR/report.md and DIR/report.json
 python -m bench.mutants coverage-map [--out PATH]   measure which boxes execute which lines
 python -m bench.mutants list [--modules M ...]      the mutants, one id per line
@@ -40,8 +41,13 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.resume and (out / PLAN).is_file():
         plan = json.loads((out / PLAN).read_text())
+        if args.rerun:  # a new round: the plan keeps it, so later --resume chunks go on with it
+            plan.update(round=plan.get("round", 0) + 1, rerun=sorted(args.rerun))
     elif runner.load_results(out):
         print(f"{out} already holds results: --resume, or another --out", file=sys.stderr)
+        return 2
+    elif args.rerun:
+        print("--rerun goes with --resume over a run's --out", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
     (out / PLAN).write_text(json.dumps(plan, indent=1) + "\n")
@@ -55,14 +61,24 @@ def _run(args: argparse.Namespace) -> int:
         total_s=args.budget_s,
         stop_at_first_fail=not args.all_boxes,
     )
+    equivalents = report.load_equivalents(report.DEFAULT_EQUIVALENTS)
+    again = runner.Round(
+        plan.get("round", 0),
+        frozenset(plan.get("rerun") or ()),
+        frozenset(
+            m.id
+            for m in mutants
+            if m.id in equivalents and equivalents[m.id].fingerprint in (None, m.fingerprint)
+        ),
+    )
     print(f"{len(mutants)} mutants in the sample; results in {out / runner.RESULTS}", flush=True)
-    for record in runner.run(root, mutants, cmap, out, budget):
+    for record in runner.run(root, mutants, cmap, out, budget, again):
         timing = " ".join(
             f"{k}={record[k]}" for k in ("boot_s", "checks_s", "total_s") if k in record
         )
         extra = record.get("failed") or record.get("unverified") or ""
         print(f"{record['status']:<12} {record['id']}  {timing} {extra}", flush=True)
-    left = runner.pending(mutants, runner.load_results(out))
+    left = runner.pending(mutants, runner.load_results(out), again)
     print(f"{len(left)} not decided" + (" (--resume goes on)" if left else ""), flush=True)
     return 0
 
@@ -178,6 +194,15 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     )
     add("--out", type=Path, default=Path("mutants-run"), help="Default: %(default)s")
     add("--resume", action="store_true", help="skip mutants already decided in --out")
+    add(
+        "--rerun",
+        nargs="+",
+        metavar="STATUS",
+        choices=sorted(runner.DECIDED),
+        default=None,
+        help="with --resume: start a new round that runs again the mutants last decided so "
+        "(e.g. survived no_coverage); later --resume runs go on with that round",
+    )
     add("--coverage-map", type=Path, default=DEFAULT_MAP, help="Default: %(default)s")
     add(
         "--fallback",

@@ -6,11 +6,13 @@ workers, poller: ``COVERAGE_PROCESS_START`` and the ``.pth`` file coverage insta
 labelled with the checks that ran while it executed (``covctx``/``labels``). Node ids become
 checklist ids through that run's checklist.json, whose verdicts are also kept as the baseline.
 
-A mutant on line L is run against the boxes whose checks executed L. A line executed only while
-the stack booted (module-level constants, app wiring) affects whatever uses it later: it gets
-every box that executed any line of its module. A module coverage cannot reach (the sandbox's
-child process, whose environment is rebuilt from nothing) gets the boxes that
-``bench/mutants_fallback.yaml`` names. Anything else is executed by no check: no-coverage.
+A mutant on line L is run against the boxes whose checks executed L. A line executed while the
+stack booted (module-level constants, app wiring, the seed's first backup) affects whatever uses
+it later: it gets every box that executed any line of its module (as well as its own). A module
+``bench/mutants_fallback.yaml`` lists gets the boxes it names on every line: alone where coverage
+cannot reach (the sandbox's child process, whose environment is rebuilt from nothing), added to
+the measured ones elsewhere (rules pydantic enforces in compiled code; a background loop's
+lines). Anything else is executed by no check: no-coverage.
 """
 
 from __future__ import annotations
@@ -113,15 +115,22 @@ class CoverageMap:
     def select(self, path: str, line: int) -> Selection:
         by_line = self.lines.get(path, {})
         here = by_line.get(line, frozenset())
-        checks = sorted(here - {BOOT})
+        checks = set(here - {BOOT})
+        module = {i for ids in by_line.values() for i in ids} - {BOOT}
+        # The fallback's boxes go with every line of a module it lists: coverage cannot reach
+        # it (the sandbox child), its rules run in compiled code (pydantic constraints), or a
+        # background loop runs it under whichever check happens to be running (the poller).
+        extra = set(self._expand(self.fallback[path])) if path in self.fallback else set()
+        if checks and BOOT in here:
+            # Executed at boot too: what the boot did with it (the seed's first backup) is
+            # judged by the module's boxes, not only by the checks that ran it again.
+            return Selection(sorted(checks | module | extra), "line")
         if checks:
-            return Selection(checks, "line")
-        if here:  # executed, but only while booting
-            module = {i for ids in by_line.values() for i in ids} - {BOOT}
-            if module:
-                return Selection(sorted(module), "module")
-        if path in self.fallback:
-            return Selection(self._expand(self.fallback[path]), "fallback")
+            return Selection(sorted(checks | extra), "line")
+        if here and module:  # executed, but only while booting
+            return Selection(sorted(module | extra), "module")
+        if extra:
+            return Selection(sorted(extra), "fallback")
         return Selection([], "none")
 
 

@@ -72,9 +72,36 @@ def load_results(out: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def pending(mutants: Iterable[Mutant], done: dict[str, dict[str, Any]]) -> list[Mutant]:
-    """Mutants without a decided outcome (what ``--resume`` still runs)."""
-    return [m for m in mutants if done.get(m.id, {}).get("status") not in DECIDED]
+@dataclass(frozen=True)
+class Round:
+    """Which decided mutants run again: those last decided as one of ``statuses`` in an
+    earlier round (``--rerun survived``: the survivors, once the checks that should kill them
+    exist). Round 0 is the first run; each ``--rerun`` starts the next."""
+
+    number: int = 0
+    statuses: frozenset[str] = frozenset()
+    # Mutants recorded as equivalent (bench/mutants_equivalent.yaml, fingerprint matching):
+    # not counted, so a round does not spend a stack boot on them again.
+    equivalent: frozenset[str] = frozenset()
+
+
+def pending(
+    mutants: Iterable[Mutant], done: dict[str, dict[str, Any]], again: Round = Round()
+) -> list[Mutant]:
+    """The mutants the round runs again, then those without a decided outcome (what
+    ``--resume`` still runs): a round cut by its budget has re-decided what it was started for
+    before it goes on with the rest of the sample."""
+
+    def again_now(mutant: Mutant, record: dict[str, Any]) -> bool:
+        return (
+            record.get("status") in again.statuses
+            and record.get("round", 0) < again.number
+            and mutant.id not in again.equivalent
+        )
+
+    rerun = [m for m in mutants if again_now(m, done.get(m.id, {}))]
+    undecided = [m for m in mutants if done.get(m.id, {}).get("status") not in DECIDED]
+    return rerun + undecided
 
 
 def append(out: Path, record: dict[str, Any]) -> None:
@@ -166,17 +193,24 @@ def run_one(
 
 
 def run(
-    root: Path, mutants: Sequence[Mutant], cmap: CoverageMap, out: Path, budget: Budget
+    root: Path,
+    mutants: Sequence[Mutant],
+    cmap: CoverageMap,
+    out: Path,
+    budget: Budget,
+    again: Round = Round(),
 ) -> Iterator[dict[str, Any]]:
-    """Run the mutants not yet decided in ``out``, one at a time, within ``budget``."""
+    """Run the mutants ``pending`` names, one at a time, within ``budget``."""
     out.mkdir(parents=True, exist_ok=True)
-    todo = pending(mutants, load_results(out))
+    todo = pending(mutants, load_results(out), again)
     started = time.monotonic()
     for mutant in todo:
         left = budget.total_s - (time.monotonic() - started)
         if left <= 0:
             return
         record = run_one(root, mutant, cmap, out, budget, min(budget.mutant_s, left))
+        if again.number:
+            record["round"] = again.number
         if record.get("status") == "timeout" and left < budget.mutant_s:
             return  # cut by the total budget, not the mutant's own: left for --resume
         append(out, record)

@@ -45,7 +45,7 @@ def test_lines_count_for_the_neighbouring_checks_too() -> None:
 
 
 def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
-    """A line's own boxes; boot-only lines take their module's; uncovered modules the
+    """A line's own boxes; lines run at boot take their module's too; uncovered modules the
     fallback's (prefixes expand); else nothing."""
     stored = cm.encode_files({"service/m.py": {1: {"x.a"}, 2: {cm.BOOT}, 3: {"y.c", cm.BOOT}}})
     stored["baseline"] = {"x.a": "pass", "y.c": "pass", "z.e": "pass", "z.f": "pass"}
@@ -54,8 +54,14 @@ def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
     cmap = cm.CoverageMap.load(tmp_path / "map.json", tmp_path / "fallback.yaml")
     assert cmap.select("service/m.py", 1) == cm.Selection(["x.a"], "line")
     assert cmap.select("service/m.py", 2) == cm.Selection(["x.a", "y.c"], "module")
+    # at boot and under y.c: the module's boxes judge what the boot did with it
+    assert cmap.select("service/m.py", 3) == cm.Selection(["x.a", "y.c"], "line")
     assert cmap.select("service/child.py", 9) == cm.Selection(["x.a", "z.e", "z.f"], "fallback")
     assert cmap.select("service/m.py", 40) == cm.Selection([], "none")
+    cmap.fallback["service/m.py"] = ["z.f"]  # its rules run in compiled code, or in a loop
+    assert cmap.select("service/m.py", 2) == cm.Selection(["x.a", "y.c", "z.f"], "module")
+    assert cmap.select("service/m.py", 1) == cm.Selection(["x.a", "z.f"], "line")
+    assert cmap.select("service/m.py", 40) == cm.Selection(["z.f"], "fallback")
     cmap.fallback["service/child.py"] = ["z.nowhere"]
     with pytest.raises(ValueError, match="names no checklist id"):
         cmap.select("service/child.py", 9)

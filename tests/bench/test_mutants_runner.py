@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("mutmut", reason="the mutation bench needs the bench extra")
 
 from bench.mutants import runner
+from bench.mutants.__main__ import main
 from bench.mutants.generate import Mutant
 
 
@@ -44,6 +45,48 @@ def test_resume_runs_only_undecided_mutants(tmp_path: Path) -> None:
     assert runner.pending(pool, done) == [pool[2], pool[3]]
     lines = (tmp_path / runner.RESULTS).read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines][:2] == [pool[0].id, pool[0].id]
+
+
+def test_rerun_round_runs_the_named_outcomes_once(tmp_path: Path) -> None:
+    """A round runs again the mutants last decided as it names, each once: a record of the
+    round decides it for the round; undecided mutants run in every round."""
+    pool = _mutants(4)
+    runner.append(tmp_path, {"id": pool[0].id, "status": "killed"})
+    runner.append(tmp_path, {"id": pool[1].id, "status": "survived"})
+    runner.append(tmp_path, {"id": pool[2].id, "status": "no_coverage"})
+    again = runner.Round(1, frozenset({"survived", "no_coverage"}))
+    assert runner.pending(pool, runner.load_results(tmp_path), again) == pool[1:]
+    runner.append(tmp_path, {"id": pool[1].id, "status": "survived", "round": 1})
+    assert runner.pending(pool, runner.load_results(tmp_path), again) == pool[2:]
+    assert runner.pending(pool, runner.load_results(tmp_path)) == [pool[3]]
+    # recorded as equivalent: a round does not run it again (undecided ones still run)
+    skip = runner.Round(2, frozenset({"survived", "no_coverage"}), frozenset({pool[2].id}))
+    assert runner.pending(pool, runner.load_results(tmp_path), skip) == [pool[1], pool[3]]
+
+
+def test_rerun_round_runs_its_mutants_before_the_undecided(tmp_path: Path) -> None:
+    """A round cut by its budget has re-decided what it was started for first."""
+    pool = _mutants(3)
+    runner.append(tmp_path, {"id": pool[2].id, "status": "survived"})
+    again = runner.Round(1, frozenset({"survived"}))
+    assert runner.pending(pool, runner.load_results(tmp_path), again) == [pool[2], *pool[:2]]
+
+
+def test_rerun_needs_a_run_to_resume(tmp_path: Path) -> None:
+    """--rerun without --resume over a run's directory is refused; with it, the plan keeps
+    the round, so the chunks after it go on with the same round."""
+    out = tmp_path / "run"
+    assert main(["--rerun", "survived", "--out", str(out)]) == 2
+    out.mkdir()
+    (out / "plan.json").write_text(
+        json.dumps({"sample": 0, "seed": 1, "modules": ["service.logs"], "operators": None})
+    )
+    runner.append(out, {"id": "x", "status": "survived"})
+    assert main(["--resume", "--rerun", "survived", "--out", str(out), "--budget-s", "0"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert (plan["round"], plan["rerun"]) == (1, ["survived"])
+    assert main(["--resume", "--out", str(out), "--budget-s", "0"]) == 0
+    assert json.loads((out / "plan.json").read_text())["round"] == 1
 
 
 def test_judge_kills_on_a_failed_box_only() -> None:
