@@ -13,9 +13,10 @@ its ``instance``, from the first source that has them all:
    check's own requests;
 3. the public URL, the honest fallback: right for one process. Whether it balances over
    several is asked once per run: ``BALANCE_PROBES`` reads in a row answered by more than one
-   process (``process_start_time_seconds`` differs, or a process's own counter went backwards
-   from one read to the next: processes started side by side can share a start time, which has
-   the clock tick's resolution, but not their CPU time). Then the evidence says so, and
+   process (the process id the platform exposes, ``platform_process_info{id}``, differs; for a
+   platform without it, ``process_start_time_seconds`` differs or a process's own counter went
+   backwards from one read to the next: processes started side by side can share a start time,
+   which has the clock tick's resolution). Then the evidence says so, and
    ``assert_comparable`` makes a check that compares two reads not verified naming
    ``[postdeploy] prometheus_url``: even two reads answered by one process miss what the
    others counted of the check's own requests.
@@ -49,6 +50,8 @@ from service.waiting import PollTimeout, poll_until
 
 INSTANCE = "instance"
 STARTED = "process_start_time_seconds"
+# The platform's own process id (service/http/metrics.py): exact where start times coincide.
+IDENTITY = "platform_process_info"
 # Counters one process only ever increases: a read lower than the one before came from another.
 MONOTONIC = ("process_cpu_seconds_total", "platform_http_requests_total")
 PUBLIC = "public URL"
@@ -84,7 +87,7 @@ class PlatformMetrics:
     instances: tuple[str, ...]
     families: frozenset[str] = frozenset()  # declared metric families (with or without samples)
     caveat: str | None = None
-    answered_by: float | None = None  # public URL only: the answering process's start time
+    answered_by: str | None = None  # public URL only: the answering process (id, else start)
     balanced: bool = False  # public URL only: it balances over several processes
 
     def shared(self) -> list[Sample]:
@@ -191,8 +194,13 @@ def _from_prometheus(prometheus: str, config: SuiteConfig) -> PlatformMetrics:
     )
 
 
-def _started(samples: list[Sample]) -> float | None:
-    return next((s.value for s in samples if s.name == STARTED), None)
+def _identity(samples: list[Sample]) -> str | None:
+    """The answering process: its id where the platform exposes one, else its start time."""
+    for s in samples:
+        if s.name == IDENTITY and "id" in s.labels:
+            return f"process {s.labels['id']}"
+    started = next((s.value for s in samples if s.name == STARTED), None)
+    return None if started is None else f"process started at {started}"
 
 
 def _read_public(client: httpx.Client) -> tuple[list[Sample], set[str]]:
@@ -204,7 +212,7 @@ def _read_public(client: httpx.Client) -> tuple[list[Sample], set[str]]:
 
 def several_processes(reads: list[list[Sample]]) -> bool:
     """Whether reads made one after another were answered by more than one process."""
-    if len({_started(r) for r in reads}) > 1:
+    if len({_identity(r) for r in reads}) > 1:
         return True
     for name in MONOTONIC:
         values = [sum(s.value for s in r if s.name == name) for r in reads]
@@ -230,7 +238,7 @@ def _from_public_url(client: httpx.Client) -> PlatformMetrics:
         (PUBLIC,),
         frozenset(families),
         caveat=BALANCED_CAVEAT if balanced else FALLBACK_CAVEAT,
-        answered_by=_started(samples),
+        answered_by=_identity(samples),
         balanced=balanced,
     )
 
@@ -264,7 +272,7 @@ def incomparable(before: PlatformMetrics, after: PlatformMetrics) -> str | None:
         return None
     return (
         "two reads of /metrics through the public URL were answered by different processes "
-        f"(started at {before.answered_by} and {after.answered_by}): their counters do not "
+        f"({before.answered_by} and {after.answered_by}): their counters do not "
         f"compare; {SET_PROMETHEUS} so every process is read"
     )
 

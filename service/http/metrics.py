@@ -7,8 +7,17 @@ Job metrics live with the queue code, which registers them on the same default r
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -36,6 +45,15 @@ HTTP_SHED = Counter(
     "Requests answered 503 overloaded_error by the in-flight limit, by route template.",
     ["route"],
 )
+# Which process answered a scrape. Behind a balancing ingress each read of /metrics is one
+# process's; process_start_time_seconds cannot tell processes started in the same clock tick
+# apart, so each process draws an id when it starts (one series per process, no pid: an id
+# reveals nothing about the host).
+PROCESS = Info(
+    "platform_process",
+    "This API process: an id drawn when it started, to tell processes apart behind a balancer.",
+)
+PROCESS.info({"id": uuid.uuid4().hex[:16]})
 SECURITY_EVENTS = Counter(
     "platform_security_events_total",
     "Security-relevant events: auth failures, forbidden access, rate-limit hits, oversize bodies.",

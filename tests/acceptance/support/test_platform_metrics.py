@@ -64,14 +64,14 @@ def test_a_declared_counter_without_samples_is_declared() -> None:
 def test_public_url_reads_of_different_processes_do_not_compare() -> None:
     """Two public-URL reads answered by processes started at different times do not compare,
     nor any two through a URL that balances; reads of every process always do."""
-    one = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
-    same = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0)
-    other = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=200.0)
+    one = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by="process a")
+    same = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by="process a")
+    other = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by="process b")
     assert incomparable(one, same) is None
     reason = incomparable(one, other)
     assert reason is not None and "prometheus_url" in reason
     assert incomparable(_two_processes(), _two_processes()) is None
-    balancing = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by=100.0, balanced=True)
+    balancing = PlatformMetrics([], PUBLIC, (PUBLIC,), answered_by="process a", balanced=True)
     assert "balances" in str(incomparable(one, balancing))
     with pytest.raises(pytest.skip.Exception, match="prometheus_url"):
         assert_comparable(one, other)
@@ -100,3 +100,15 @@ def test_a_balancing_url_is_told_by_start_time_or_a_counter_going_back() -> None
     assert not several_processes([_read(100.0, 1.0), _read(100.0, 1.0), _read(100.0, 1.5)])
     assert several_processes([_read(100.0, 1.0), _read(101.0, 1.2)])
     assert several_processes([_read(100.0, 2.0), _read(100.0, 1.0), _read(100.0, 2.1)])
+
+
+def test_the_platforms_process_id_tells_processes_apart_where_nothing_else_does() -> None:
+    """Two processes started in one tick whose CPU times happen to rise read after read: only
+    the id each exposes (platform_process_info) tells them apart."""
+
+    def read(process: str, cpu: float) -> list[Sample]:
+        return [*_read(100.0, cpu), Sample("platform_process_info", {"id": process}, 1.0)]
+
+    assert not several_processes([_read(100.0, 1.0), _read(100.0, 1.01), _read(100.0, 1.02)])
+    assert several_processes([read("a", 1.0), read("b", 1.01), read("a", 1.02)])
+    assert not several_processes([read("a", 1.0), read("a", 1.01)])
