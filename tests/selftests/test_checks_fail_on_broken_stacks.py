@@ -208,7 +208,9 @@ def test_orphaned_jobs_fail_db_integrity(tmp_path: Path) -> None:
     # (how many depends on the machine's pace) were trimmed with them.
     orphans = checks["records"].removesuffix(" orphaned job record(s)")
     assert orphans.isdigit() and int(orphans) >= 2, checks
-    assert checks["in_flight"].startswith("1 in-flight"), checks
+    # The probe's entry at least; the worker may also have claimed a job the poller queued.
+    in_flight = checks["in_flight"].split(" in-flight")[0]
+    assert in_flight.isdigit() and int(in_flight) >= 1, checks
 
 
 @pytest.mark.timeout(300)
