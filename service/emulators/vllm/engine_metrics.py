@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from service.emulators.batching.engine import Schedule, StepResult
 from service.emulators.batching.params import CacheGeometry
 
-# vllm:iteration_tokens_total's buckets, and the request-latency buckets of the phase histograms.
+# vllm:iteration_tokens_total's buckets, and vLLM's one list of request-latency buckets (the phase
+# histograms here, e2e latency in metrics.py).
 ITERATION_BUCKETS = (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 REQUEST_BUCKETS = (
     0.3,

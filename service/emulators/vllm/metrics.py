@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from service.emulators.config import engine_params
 from service.emulators.state import EmulatorState
-from service.emulators.vllm.engine_metrics import EngineMetrics
+from service.emulators.vllm.engine_metrics import REQUEST_BUCKETS, EngineMetrics
 
 # vLLM's own bucket boundaries, so dashboards' histogram_quantile() reads the same.
 TTFT_BUCKETS = (
@@ -59,29 +59,6 @@ TPOT_BUCKETS = (
     20.0,
     40.0,
     80.0,
-)
-E2E_BUCKETS = (
-    0.3,
-    0.5,
-    0.8,
-    1.0,
-    1.5,
-    2.0,
-    2.5,
-    5.0,
-    10.0,
-    15.0,
-    20.0,
-    30.0,
-    40.0,
-    50.0,
-    60.0,
-    120.0,
-    240.0,
-    480.0,
-    960.0,
-    1920.0,
-    7680.0,
 )
 TOKEN_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 # The constant mode's stand-in for a scheduler: the KV-cache and GPU figures are derived against
@@ -152,7 +129,7 @@ class VllmMetrics:
             "vllm:e2e_request_latency_seconds",
             "End-to-end latency.",
             _LABELS,
-            buckets=E2E_BUCKETS,
+            buckets=REQUEST_BUCKETS,
             registry=r,
         ).labels(**labels)
         self.request_prompt = Histogram(
