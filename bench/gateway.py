@@ -16,7 +16,8 @@ connect) and "after" (the emulator wrote its first chunk -> the client read it: 
 before/after figures come from one run; `--floor` adds `bench.bare_proxy`, the least a Python
 streaming hop costs; `--stages FILE` splits the gateway's TTFT stage by stage
 (`bench.gateway_stages`); `--peer litellm` adds a real LiteLLM proxy (`bench.peers`),
-`--ingress` nginx terminating TLS alone and in front of API processes (`bench.gateway_targets`).
+`--ingress` nginx terminating TLS alone, in front of API processes and, with `--floor`, in front
+of the bare hop: the least a Python gateway behind the ingress can add (`bench.gateway_targets`).
 Each table also gives TTFT p95 and CPU per stream (`bench.gateway_report`). `failover` is in
 `bench.gateway_failover`.
 """
@@ -291,8 +292,9 @@ def main() -> None:
     o.add_argument(
         "--ingress",
         action="store_true",
-        help="also measure nginx terminating TLS in front of the emulator alone and in front of"
-        " --api-processes plain-HTTP gateway processes (needs nginx)",
+        help="also measure nginx terminating TLS in front of the emulator alone, in front of"
+        " --api-processes plain-HTTP gateway processes, and with --floor in front of the bare"
+        " Python hop (needs nginx)",
     )
     o.add_argument(
         "--api-processes",

@@ -80,11 +80,21 @@ def _ingress(
     api: dict[str, Any],
     procs: list[subprocess.Popen[bytes]],
 ) -> dict[str, Target]:
-    """nginx -> emulator ("ingress": the ingress alone) and, per `--api-processes` count N,
-    nginx -> N API processes ("ingress+Ngw"); one nginx each, so each one's CPU is its own."""
+    """nginx -> emulator ("ingress": the ingress alone), with `--floor` nginx -> a bare Python
+    hop ("ingress+floor": the least any Python gateway behind the ingress adds), and per
+    `--api-processes` count N, nginx -> N API processes ("ingress+Ngw"); one nginx each, so
+    each one's CPU is its own."""
     alone, alone_url = ingress.start(work, "alone", [emulator.removeprefix("http://")], tls)
     procs.append(alone)
     targets = {"ingress": Target(f"{alone_url}{CHAT}", upstream_model, HEADERS, (alone.pid,))}
+    if args.floor:
+        hop, hop_url = start_floor(emulator)
+        procs.append(hop)
+        front, url = ingress.start(work, "floor", [hop_url.removeprefix("http://")], tls)
+        procs.append(front)
+        targets["ingress+floor"] = Target(
+            f"{url}{CHAT}", upstream_model, HEADERS, (front.pid, hop.pid)
+        )
     for count in args.api_processes:
         apis = [start_api(work, providers, **api) for _ in range(count)]
         procs += [proc for proc, _ in apis]

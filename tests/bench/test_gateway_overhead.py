@@ -65,6 +65,19 @@ def test_overhead_tiny_run_of_our_gateway(tmp_path: Path) -> None:
         assert not math.isnan(gateway["before"])  # its streams matched the emulator's log
 
 
+def test_overhead_tiny_run_behind_the_ingress(tmp_path: Path) -> None:
+    """With `--ingress --floor`, nginx fronts the emulator alone, the bare hop (the floor of any
+    Python gateway behind the ingress) and the API processes; every one of them streams."""
+    levels = overhead(
+        tmp_path, "--tls", "--floor", "--ingress", "--api-processes", "1", "--concurrency", "1"
+    )
+    table = levels["staggered/1"]
+    assert set(table) == {"direct", "gateway", "floor", "ingress", "ingress+floor", "ingress+1gw"}
+    for name, row in table.items():
+        assert row["errors"] == 0, name
+        assert 0.5 < row["ratio"] < 1.5, name
+
+
 def test_overhead_tiny_run_with_litellm(tmp_path: Path) -> None:
     """The LiteLLM peer starts offline with its alias and relays the streams (skips without its
     venv: `bash bench/peers/setup.sh litellm`)."""
