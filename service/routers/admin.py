@@ -12,8 +12,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service.deps import AdminKey, SettingsDep
+from service.routers.job_models import error_responses
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+# Every route here needs the admin key: the refusals are declared once, for all of them.
+router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403))
 
 
 class ConfigPublic(BaseModel):

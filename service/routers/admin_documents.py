@@ -22,9 +22,11 @@ from service.documents.maintenance import integrity_check, rollback_drill
 from service.documents.schema import LATEST_VERSION
 from service.errors import ApiError
 from service.outbound.client import EgressRefused, OutboundClient, OutboundError
+from service.routers.job_models import error_responses
 from service.scheduler import retention
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+# Every route here needs the admin key: the refusals are declared once, for all of them.
+router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403))
 
 
 @router.get("/documents/integrity")

@@ -10,8 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import AdminKey
+from service.routers.job_models import error_responses
 
-router = APIRouter(prefix="/admin/diagnostics", tags=["admin"])
+# Every route here needs the admin key: the refusals are declared once, for all of them.
+router = APIRouter(prefix="/admin/diagnostics", tags=["admin"], responses=error_responses(401, 403))
 
 
 class DiagnosticError(RuntimeError):

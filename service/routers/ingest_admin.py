@@ -27,6 +27,7 @@ from service.ingest import personal
 from service.ingest.stats import COLLECTOR
 from service.jobs import queue
 from service.keyspace import keys as c
+from service.routers.job_models import error_responses
 from service.security import sandbox
 
 INGEST_KINDS = frozenset({"webhook_event", "arxiv_paper", "fetch_page"})
@@ -40,7 +41,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-router = APIRouter(prefix="/admin", tags=["admin"], lifespan=_lifespan)
+# Every route here needs the admin key: the refusals are declared once, for all of them.
+router = APIRouter(
+    prefix="/admin", tags=["admin"], responses=error_responses(401, 403), lifespan=_lifespan
+)
 
 
 class SubjectErase(BaseModel):
