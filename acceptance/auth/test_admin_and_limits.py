@@ -9,7 +9,7 @@ from acceptance.auth.test_api_keys import call, secured_operations
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
-from acceptance.support.api import get_json
+from acceptance.support.api import documented_responses, get_json
 from acceptance.support.platform_metrics import (
     MetricsUnavailable,
     PlatformMetrics,
@@ -47,7 +47,12 @@ def test_admin_operations_need_admin_key(
                 ).status_code
             )
         answers[f"{method} {path}"] = codes
-    evidence.add(answers=answers)
+    declared = documented_responses(anon_client)
+    undocumented = {
+        f"{m} {p}": sorted({"401", "403"} - declared.get((m, p), set())) for m, p in admin_ops
+    }
+    undocumented = {op: codes for op, codes in undocumented.items() if codes}
+    evidence.add(answers=answers, refusals_not_in_openapi=undocumented)
     wrong = {
         op: c
         for op, c in answers.items()
@@ -56,6 +61,7 @@ def test_admin_operations_need_admin_key(
     assert not wrong, (
         f"admin operations not protected as required ([none, ordinary, admin]): {wrong}"
     )
+    assert not undocumented, f"refusals the OpenAPI document does not declare: {undocumented}"
 
 
 def _metrics(target: Target, config: SuiteConfig, client: httpx.Client) -> PlatformMetrics | None:

@@ -28,11 +28,14 @@ def test_document_store_integrity(admin_client: httpx.Client, evidence: Evidence
 
 @pytest.mark.since("0.2.0")
 @pytest.mark.checklist("data.db-integrity")
-def test_job_records_consistent(admin_client: httpx.Client, evidence: Evidence) -> None:
+def test_job_records_consistent(
+    admin_client: httpx.Client, new_in_release: bool, evidence: Evidence
+) -> None:
     """No orphaned job record, no queue entry without its record, and no in-flight entry of a
-    dead worker left unclaimed past the recovery deadline (``GET /admin/jobs/integrity``)."""
+    dead worker left unclaimed past the recovery deadline (``GET /admin/jobs/integrity``).
+    The route is new in 0.2.0: missing from a release of that version, it fails."""
     response = admin_client.get("/admin/jobs/integrity")
-    if response.status_code == 404:
+    if response.status_code == 404 and not new_in_release:
         not_verified("the target has no job-system integrity route (/admin/jobs/integrity)")
     assert response.status_code == 200, f"job integrity: {response.status_code} {response.text}"
     report = response.json()

@@ -135,6 +135,8 @@ def test_webhook_personal_data_not_stored_and_erasable(
     in_logs = read_logs(log_source, since).occurrences(needles)
     erase = admin_client.post("/admin/subjects/erase", json={"subject": owner})
     after = search(client, word).json().get("results", [])
+    # Erasure covers every record that names the subject: the webhook jobs' payloads and results.
+    left_after_erase = _answer_hits(client, admin_client, jobs, [owner])
     evidence.add(
         canaries=len(needles),
         answers_with_canary=in_answers,
@@ -143,6 +145,7 @@ def test_webhook_personal_data_not_stored_and_erasable(
         log_source=log_source.describe(),
         erase=erase.json() if erase.status_code == 200 else erase.text,
         results_after_erase=len(after),
+        subject_left_after_erase=left_after_erase,
     )
     assert not in_answers, f"personal data returned by the target: {sorted(in_answers)}"
     assert not stored, f"personal data stored: {stored}"
@@ -150,3 +153,4 @@ def test_webhook_personal_data_not_stored_and_erasable(
     assert erase.status_code == 200, f"erase: {erase.status_code} {erase.text}"
     assert erase.json()["documents_deleted"] >= 1, erase.json()
     assert not after, f"documents of the erased subject still searchable: {after}"
+    assert not left_after_erase, f"the erased subject is still named in {sorted(left_after_erase)}"

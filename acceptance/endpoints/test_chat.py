@@ -62,6 +62,7 @@ def test_chat_through_intended_provider(
             extra_headers={"X-Request-ID": ids["stream"]},
         )
         chunks = list(streamed.parse())
+        listed = client.models.list()
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     usage = next((c.usage for c in chunks if c.usage is not None), None)
     served = {"whole": raw.headers.get("x-provider"), "stream": streamed.headers.get("x-provider")}
@@ -81,6 +82,13 @@ def test_chat_through_intended_provider(
     assert text, "the stream carried no content"
     assert usage is not None and usage.completion_tokens > 0, "stream: no usage chunk"
     assert all(served.values()), f"X-Provider missing: {served}"
+    # The model list in OpenAI's shape, as its clients read it: a list object of model objects.
+    kinds = {m.id: getattr(m, "object", None) for m in listed.data}
+    shape = {"object": getattr(listed, "object", None), "models": kinds}
+    evidence.add(model_list=shape)
+    assert shape["object"] == "list" and kinds.get(model) == "model", (
+        f"GET /v1/models is not OpenAI's model list or lacks {model!r}: {shape}"
+    )
     # The answer names the model the client asked for, not the provider's own name for it.
     named = {whole.model} | {c.model for c in chunks}
     assert named == {model}, f"answers name {sorted(named)}, the request asked for {model!r}"

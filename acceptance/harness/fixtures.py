@@ -14,6 +14,7 @@ import pytest
 
 from acceptance.harness.evidence import Evidence, evidence_of
 from acceptance.harness.polite import PoliteTransport
+from acceptance.harness.release import tagged_ids, version_under_release
 from acceptance.harness.runstate import RUN_STATE, WORKER_IDENTITY
 from acceptance.harness.target import USER_AGENT, Target, open_target
 from acceptance.harness.verdicts import not_verified
@@ -62,6 +63,14 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """``evidence.add(name=value, ...)`` attaches figures to the test's checklist items."""
     return evidence_of(request.node)
+
+
+@pytest.fixture
+def new_in_release(request: pytest.FixtureRequest, config: SuiteConfig) -> bool:
+    """True for a check marked ``since(V)`` when V is the version under release: the release
+    claims that behaviour, so a route it lacks is the release's failure, not a gap in what the
+    suite can reach (not verified is for a target older than the behaviour)."""
+    return bool(tagged_ids(request.node, version_under_release(config)))
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
 
 from acceptance.harness.fixtures import Evidence
+from acceptance.harness.target import Target
+from acceptance.harness.verdicts import not_verified
 from acceptance.settings import SuiteConfig
 from acceptance.support.api import get_json, health
+from acceptance.support.platform_metrics import PlatformMetrics, platform_metrics
+from acceptance.support.promtext import total, values_by
+from service.waiting import poll_until
 
 
 def _health_routes(client: httpx.Client) -> list[str]:
@@ -76,6 +82,91 @@ def test_workers_alive_with_fresh_heartbeats(
     )
     stale = {w: a for w, a in ages.items() if a > max_age}
     assert not stale, f"stale heartbeats (> {max_age:.1f}s): {stale}"
+
+
+@pytest.mark.checklist("health.workers")
+def test_admin_workers_list_matches_health(
+    anon_client: httpx.Client, admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """The operators' list of workers (``GET /admin/workers``) answers, in its documented shape,
+    with the workers ``/health`` counts alive: the box covers both surfaces, and a release that
+    breaks the admin list leaves the operator blind while /health still looks fine."""
+    interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
+
+    def same_workers() -> tuple[list[Any]] | None:
+        response = admin_client.get("/admin/workers")
+        if response.status_code == 404:
+            not_verified("the target has no operators' worker list (/admin/workers)")
+        assert response.status_code == 200, (
+            f"/admin/workers: {response.status_code} {response.text[:300]}"
+        )
+        listed = response.json().get("workers")
+        assert isinstance(listed, list), f"/admin/workers without a workers list: {listed!r}"
+        alive = {w["id"] for w in health(anon_client)["components"]["workers"]["workers"]}
+        # A worker can start or stop between the two reads; a heartbeat interval settles it.
+        return (listed,) if alive == {w.get("id") for w in listed} else None
+
+    (listed,) = poll_until(
+        same_workers,
+        timeout=config.heartbeat_max_age_factor * interval + 1.0,
+        interval=0.5,
+        message="/admin/workers to list the workers /health counts alive",
+    )
+    evidence.add(admin_workers=listed)
+    for worker in listed:
+        bad = {
+            field: worker.get(field)
+            for field in ("pid", "schema_version", "jobs_done")
+            if not (isinstance(worker.get(field), int) and worker[field] >= 0)
+        }
+        assert not bad, f"worker {worker.get('id')}: fields missing or not counts: {bad}"
+        assert worker.get("version"), f"worker {worker.get('id')}: no version"
+
+
+@pytest.mark.since("0.2.0")
+@pytest.mark.checklist("health.workers")
+def test_worker_figures_exported_per_live_worker(
+    anon_client: httpx.Client, target: Target, config: SuiteConfig, evidence: Evidence
+) -> None:
+    """Workers have no port to scrape, so the API exports their process figures from their
+    heartbeats: ``platform_workers_alive`` equals the live workers /health counts, and each of
+    them has its memory, CPU and start time on /metrics (what an operator's Prometheus and the
+    resource checks of a deployment read)."""
+    interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
+    names = (
+        "platform_worker_resident_memory_bytes",
+        "platform_worker_cpu_seconds_total",
+        "platform_worker_start_time_seconds",
+    )
+
+    def exported() -> tuple[dict[str, Any], PlatformMetrics] | None:
+        read = platform_metrics(target, config, anon_client)
+        shared = read.shared()
+        alive = {w["id"] for w in health(anon_client)["components"]["workers"]["workers"]}
+        per_worker = {n: set(values_by(shared, n, "worker")) for n in names}
+        alive_metric = total(shared, "platform_workers_alive")
+        seen = {
+            "alive_metric": alive_metric,
+            "alive_health": len(alive),
+            **{n: sorted(ids) for n, ids in per_worker.items()},
+        }
+        same = alive_metric == len(alive) and all(ids == alive for ids in per_worker.values())
+        return (seen, read) if same else None
+
+    try:
+        seen, read = poll_until(
+            exported,
+            timeout=config.heartbeat_max_age_factor * interval + 1.0,
+            interval=0.5,
+            message="the live workers' figures on /metrics",
+        )
+    except AssertionError as exc:
+        evidence.add(last=str(exc)[-500:])
+        raise AssertionError(
+            f"/metrics does not export the live workers' figures ({', '.join(names)},"
+            " platform_workers_alive) as /health lists them"
+        ) from exc
+    evidence.add(**seen, **read.evidence())
 
 
 @pytest.mark.checklist("health.database")

@@ -100,11 +100,21 @@ def test_queue_metrics_match_health(
     config: SuiteConfig,
     evidence: Evidence,
 ) -> None:
-    """Depth gauges per queue (dead letters too) and job histograms exist and match /health."""
-    wait_job(client, enqueue(client)["job_id"], timeout=config.job_wait_timeout_s)
+    """Depth gauges per queue (dead letters too) and job histograms exist and match /health;
+    the job the check runs is counted in the histograms under its own kind and queue."""
+    before = platform_metrics(target, config, anon_client).shared()
+    wait_job(client, enqueue(client, queue="hot")["job_id"], timeout=config.job_wait_timeout_s)
     read = platform_metrics(target, config, anon_client)
     shared = read.shared()
     histograms = {h: sum(1 for s in shared if s.name == f"{h}_count") for h in QUEUE_HISTOGRAMS}
+    labelled = {
+        "platform_job_duration_seconds_count": {"kind": "noop", "queue": "hot"},
+        "platform_job_wait_seconds_count": {"queue": "hot"},
+    }
+    counted = {
+        name: (total(shared, name, **match) or 0.0) - (total(before, name, **match) or 0.0)
+        for name, match in labelled.items()
+    }
     reported = health(anon_client)["components"]["queues"].get("depths") or {}
 
     def agree() -> tuple[dict[str, float], dict[str, int]] | None:
@@ -118,10 +128,16 @@ def test_queue_metrics_match_health(
     except AssertionError:
         metric, live = _depths(target, config, anon_client), reported
     evidence.add(
-        metric_depths=metric, health_depths=live, histogram_series=histograms, **read.evidence()
+        metric_depths=metric,
+        health_depths=live,
+        histogram_series=histograms,
+        job_counted=counted,
+        **read.evidence(),
     )
     missing = [q for q in ("hot", "backfill", "retry", "dead") if q not in metric]
     assert not missing, f"no {QUEUE_DEPTH} gauge for {missing}"
     assert all(histograms.values()), f"processing histograms missing: {histograms}"
+    uncounted = {name: labelled[name] for name, delta in counted.items() if delta < 1}
+    assert not uncounted, f"the check's noop job is not counted under its labels: {uncounted}"
     differ = {q: (metric.get(q), d) for q, d in live.items() if metric.get(q) != float(d)}
     assert not differ, f"metric and /health depths differ (metric, health): {differ}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import datetime
 
 import httpx
@@ -10,7 +11,13 @@ import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.settings import SuiteConfig
-from acceptance.support.api import admin_settings, enqueue, get_json, wait_job
+from acceptance.support.api import (
+    admin_settings,
+    documented_responses,
+    enqueue,
+    get_json,
+    wait_job,
+)
 
 
 def _gaps_s(history: list[dict[str, str]]) -> list[float]:
@@ -68,7 +75,30 @@ def test_transient_failure_retried_with_backoff(
 def test_exhausted_job_dead_lettered_and_requeued(
     admin_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
-    """An always-failing job is dead after max attempts, with its error, listed, requeueable."""
+    """An always-failing job is dead after max attempts, with its error, listed, requeueable;
+    a job that is not dead is refused (409) and an unknown one is not found (404): a requeue
+    must never run a finished job twice."""
+    finished = enqueue(admin_client)["job_id"]
+    wait_job(admin_client, finished, timeout=config.job_wait_timeout_s)
+    not_dead = admin_client.post(f"/admin/dead-letters/{finished}/requeue")
+    unknown = admin_client.post(f"/admin/dead-letters/{uuid.uuid4().hex}/requeue")
+    declared = documented_responses(admin_client).get(
+        ("POST", "/admin/dead-letters/{job_id}/requeue"), set()
+    )
+    evidence.add(
+        requeue_not_dead=not_dead.status_code,
+        requeue_unknown=unknown.status_code,
+        requeue_documented=sorted(declared),
+    )
+    assert not_dead.status_code == 409, (
+        f"requeue of a finished job: {not_dead.status_code} {not_dead.text[:200]} (409 expected)"
+    )
+    assert unknown.status_code == 404, (
+        f"requeue of an unknown job: {unknown.status_code} {unknown.text[:200]} (404 expected)"
+    )
+    assert {"404", "409"} <= declared, (
+        f"the requeue operation does not declare its refusals 404 and 409: {sorted(declared)}"
+    )
     accepted = enqueue(admin_client, "probe", payload={"always_fail": True, "tag": "dead-letter"})
     job_id = accepted["job_id"]
     record = wait_job(admin_client, job_id, timeout=config.job_wait_timeout_s)

@@ -25,6 +25,18 @@ def get_json(client: httpx.Client, path: str, **kwargs: Any) -> dict[str, Any]:
     return body
 
 
+def documented_responses(client: httpx.Client) -> dict[tuple[str, str], set[str]]:
+    """(METHOD, path template) -> the status codes the OpenAPI document declares for it: a
+    refusal a client is never told about cannot be handled by a generated client."""
+    document = get_json(client, "/openapi.json")
+    return {
+        (method.upper(), path): {str(code) for code in (operation.get("responses") or {})}
+        for path, operations in (document.get("paths") or {}).items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+    }
+
+
 def health(client: httpx.Client) -> dict[str, Any]:
     """The /health payload."""
     return get_json(client, "/health")

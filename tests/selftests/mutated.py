@@ -30,16 +30,18 @@ class Defect:
 
 
 @contextmanager
-def defective_stack(defect: Defect, workdir: Path) -> Iterator[Path]:
-    """stack.json of a stack running a copy of the checkout with ``defect`` in it."""
+def defective_stack(defects: Defect | tuple[Defect, ...], workdir: Path) -> Iterator[Path]:
+    """stack.json of a stack running a copy of the checkout with ``defects`` in it (several only
+    where each breaks a different box, so that one boot shows each of them caught)."""
     checkout = workdir / "checkout"
     copy_checkout(REPO_ROOT, checkout)
-    source = checkout / defect.path
-    text = source.read_text()
-    assert text.count(defect.old) == 1, (
-        f"{defect.path}: {defect.old!r} must occur once (the code moved: update the self-test)"
-    )
-    source.write_text(text.replace(defect.old, defect.new))
+    for defect in defects if isinstance(defects, tuple) else (defects,):
+        source = checkout / defect.path
+        text = source.read_text()
+        assert text.count(defect.old) == 1, (
+            f"{defect.path}: {defect.old!r} must occur once (the code moved: update the self-test)"
+        )
+        source.write_text(text.replace(defect.old, defect.new))
     with booted_stack(
         checkout, workdir, timeout_s=BOOT_TIMEOUT_S, env=child_env(checkout)
     ) as booted:

@@ -13,7 +13,7 @@ import pytest
 from tests.selftests.broken import failed, run_checks
 from tests.selftests.mutated import Defect, defective_stack
 
-CASES = {
+CASES: dict[str, tuple[Defect | tuple[Defect, ...], list[str]]] = {
     # service.routers.jobs:76:arg_removal:3: the refusal of an admin-only kind lost its code
     "admin-only kind refused without a code": (
         Defect("service/routers/jobs.py", 'code="admin_only_kind",', "code=None,"),
@@ -168,6 +168,70 @@ CASES = {
             "release = None",
         ),
         ["integrations.github-webhooks"],
+    ),
+    # One boot, four defects of the job system, each caught by its own box:
+    # service.jobs.heartbeat:42:string:0 (the operators' worker list answers 500),
+    # service.jobs.metrics:108:arg_removal:6 (job histograms lose their queue label),
+    # service.jobs.queue:246:arg_removal:0 (a finished job can be requeued and runs again),
+    # service.routers.admin_jobs:108:string:1 (the new integrity route moved: 404)
+    "job system: worker list, histogram labels, requeue, integrity route": (
+        (
+            Defect("service/jobs/heartbeat.py", '"jobs_done": self.jobs_done,', '"XX": 0,'),
+            Defect(
+                "service/jobs/metrics.py",
+                'hists[name].add_metric(labels.split("|"), items',
+                "hists[name].add_metric(labels.split(None), items",
+            ),
+            Defect(
+                "service/jobs/queue.py",
+                '    outcome = text(reply[0])\n    if outcome == "missing"',
+                '    outcome = text(None)\n    if outcome == "missing"',
+            ),
+            Defect(
+                "service/routers/admin_jobs.py",
+                '@router.get("/jobs/integrity"',
+                '@router.get("/JOBS/INTEGRITY"',
+            ),
+        ),
+        ["health.workers", "metrics.queue", "queue.dead-letter", "data.db-integrity"],
+    ),
+    # One boot, five defects caught by five boxes:
+    # service.jobs.worker_metrics:70:arg_removal:0 (the workers' figures vanish from /metrics),
+    # service.routers.chat:79:string:0 (/v1/models is not OpenAI's list object),
+    # service.routers.ingest_admin:73:string:2 (erasure leaves the subject in job results),
+    # service.routers.admin_jobs:42:arg_removal:8 (requeue's 404 not in the OpenAPI document),
+    # service.routers.admin_jobs:99:arg_removal:10 (resume's 403 not in the OpenAPI document)
+    "worker figures, model list, erasure, undeclared refusals": (
+        (
+            Defect(
+                "service/jobs/worker_metrics.py",
+                "self._client.mget([c.heartbeat_key(i) for i in ids])",
+                "self._client.mget(None)",
+            ),
+            Defect("service/routers/chat.py", '"object": "list",', '"XXobjectXX": "list",'),
+            Defect(
+                "service/routers/ingest_admin.py",
+                'mapping={"payload": ERASED, "result": ERASED}',
+                'mapping={"payload": ERASED, "XXresultXX": ERASED}',
+            ),
+            Defect(
+                "service/routers/admin_jobs.py",
+                "responses=error_responses(401, 403, 404, 409, 422, 429)",
+                "responses=error_responses(401, 403, 409, 422, 429)",
+            ),
+            Defect(
+                "service/routers/admin_jobs.py",
+                '"/queues/resume", response_model=Queues, responses=error_responses(401, 403, 422)',
+                '"/queues/resume", response_model=Queues, responses=error_responses(401, 422)',
+            ),
+        ),
+        [
+            "health.workers",
+            "endpoints.chat",
+            "datahandling.personal-data",
+            "queue.dead-letter",
+            "auth.admin-protected",
+        ],
     ),
 }
 
