@@ -88,7 +88,12 @@ def _report(args: argparse.Namespace) -> int:
     sections = {}
     if args.coverage_map.is_file():
         sections = CoverageMap.load(args.coverage_map).sections
-    summary = report.summarise(records, report.load_equivalents(args.equivalents), sections)
+    summary = report.summarise(
+        records,
+        report.load_equivalents(args.equivalents),
+        sections,
+        report.load_equivalents(args.equivalents, "not_checked"),
+    )
     report.write(args.dir, summary)
     print(report.markdown(summary))
     return 0

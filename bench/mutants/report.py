@@ -4,7 +4,10 @@ Score = killed (by a box or by the boot) / (killed + survived + no coverage), le
 mutants recorded as equivalent (``bench/mutants_equivalent.yaml``), timed-out and invalid ones
 (both counted apart). Per section: of the counted mutants whose selected boxes include one of
 the section's, the share a box of that section failed on (``killed here``) and the share the
-gate caught at all (``killed``). Every survivor is listed with its diff.
+gate caught at all (``killed``). Every survivor is listed with its diff, and with the triage's
+decision where the same file records it under ``not_checked``: a real difference the gate
+deliberately leaves unchecked (prose wording, a path no check can reach here), still counted
+as a survivor, so that the score never improves by a decision alone.
 """
 
 from __future__ import annotations
@@ -30,17 +33,22 @@ class Equivalent:
     fingerprint: str | None = None
 
 
-def load_equivalents(path: Path) -> dict[str, Equivalent]:
-    """The equivalents file: ``equivalent: [{id, reason, fingerprint?}]``."""
+def load_equivalents(path: Path, key: str = "equivalent") -> dict[str, Equivalent]:
+    """The equivalents file: ``equivalent: [{id, reason, fingerprint?}]``; with
+    ``key="not_checked"`` the survivors the triage decided to leave, in the same shape."""
     if not path.is_file():
         return {}
-    entries = (yaml.safe_load(path.read_text()) or {}).get("equivalent") or []
+    entries = (yaml.safe_load(path.read_text()) or {}).get(key) or []
     found: dict[str, Equivalent] = {}
     for entry in entries:
         if not entry.get("reason"):
-            raise ValueError(f"{path}: equivalent {entry.get('id')!r} has no reason")
+            raise ValueError(f"{path}: {key} {entry.get('id')!r} has no reason")
         found[entry["id"]] = Equivalent(entry["id"], entry["reason"], entry.get("fingerprint"))
     return found
+
+
+def _matches(entry: Equivalent | None, record: Mapping[str, Any]) -> bool:
+    return entry is not None and entry.fingerprint in (None, record.get("fingerprint"))
 
 
 def _score(killed: int, counted: int) -> float | None:
@@ -51,6 +59,7 @@ def summarise(
     records: Iterable[Mapping[str, Any]],
     equivalents: Mapping[str, Equivalent],
     sections: Mapping[str, str],
+    not_checked: Mapping[str, Equivalent] | None = None,
 ) -> dict[str, Any]:
     """The report as data (report.json); ``sections``: checklist id -> section title."""
     kept: list[Mapping[str, Any]] = []
@@ -58,7 +67,7 @@ def summarise(
     stale: list[dict[str, str]] = []
     for record in records:
         equivalent = equivalents.get(record["id"])
-        if equivalent and equivalent.fingerprint not in (None, record.get("fingerprint")):
+        if equivalent and not _matches(equivalent, record):
             stale.append({"id": record["id"], "reason": equivalent.reason})
         elif equivalent:
             applied.append({"id": record["id"], "reason": equivalent.reason})
@@ -84,7 +93,11 @@ def summarise(
             for name, counts in sorted(modules.items())
         },
         "per_section": _per_section(counted, sections),
-        "survivors": [_survivor(r) for r in kept if r["status"] in ("survived", "no_coverage")],
+        "survivors": [
+            _survivor(r, (not_checked or {}).get(r["id"]))
+            for r in kept
+            if r["status"] in ("survived", "no_coverage")
+        ],
         "timing_s": _timing(kept),
     }
 
@@ -115,9 +128,12 @@ def _per_section(
     }
 
 
-def _survivor(record: Mapping[str, Any]) -> dict[str, Any]:
+def _survivor(record: Mapping[str, Any], decision: Equivalent | None) -> dict[str, Any]:
     keys = ("id", "status", "selection", "ids", "unverified", "fingerprint", "diff")
-    return {k: record.get(k) for k in keys}
+    return {
+        **{k: record.get(k) for k in keys},
+        "not_checked": decision.reason if _matches(decision, record) and decision else None,
+    }
 
 
 def _timing(records: Iterable[Mapping[str, Any]]) -> dict[str, float | None]:
@@ -139,7 +155,9 @@ def markdown(summary: Mapping[str, Any]) -> str:
         "# Mutation report",
         "",
         f"Mutants: {summary['mutants']}; outcomes: {summary['statuses']}; "
-        f"equivalent (not counted): {len(summary['equivalent'])}.",
+        f"equivalent (not counted): {len(summary['equivalent'])}; survivors left unchecked by"
+        f" the triage's decision (counted): "
+        f"{sum(1 for s in summary['survivors'] if s.get('not_checked'))}.",
         "",
         f"**Score: {pct(summary['score'])}** (killed / killed + survived + no coverage).",
         "",
@@ -180,6 +198,8 @@ def markdown(summary: Mapping[str, Any]) -> str:
             "",
             f"Boxes run: {ran}.",
         ]
+        if survivor.get("not_checked"):
+            lines.append(f"Not checked, by the triage's decision: {survivor['not_checked']}")
         if survivor.get("unverified"):
             lines.append(
                 f"Ended not verified (passed in the map's run): "

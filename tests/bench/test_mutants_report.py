@@ -77,3 +77,18 @@ def test_equivalents_need_a_reason(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no reason"):
         report.load_equivalents(path)
     assert report.load_equivalents(tmp_path / "missing.yaml") == {}
+
+
+def test_survivor_left_by_decision_is_still_counted(tmp_path: Path) -> None:
+    """A `not_checked` entry adds its reason to the survivor; the score does not change."""
+    path = tmp_path / "eq.yaml"
+    path.write_text(
+        "not_checked:\n- id: service.m:3:number:0\n  reason: an error message's wording\n"
+    )
+    decided = report.load_equivalents(path, "not_checked")
+    summary = report.summarise(RECORDS, {}, {}, decided)
+    assert summary["score"] == report.summarise(RECORDS, {}, {})["score"]
+    reasons = {s["id"]: s["not_checked"] for s in summary["survivors"]}
+    assert reasons["service.m:3:number:0"] == "an error message's wording"
+    assert reasons["service.m:4:number:0"] is None
+    assert "by the triage's decision: an error message's wording" in report.markdown(summary)
