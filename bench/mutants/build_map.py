@@ -106,7 +106,7 @@ def build(
             log = (tmp / "report.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"the preflight wrote no checklist.json (exit {run.exit}): {log}")
         contexts = _contexts(rc, checkout)
-        order = label_file.with_suffix(".order").read_text().splitlines()
+        order = coverage_map.read_order(label_file.with_suffix(".order").read_text())
     checks_of = coverage_map.checks_of_items(run.checklist)
     lines = coverage_map.lines_by_check(contexts, checks_of, order)
     timing = {"boot": booted.boot_s, "checks": run.checks_s, "total": time.monotonic() - started}

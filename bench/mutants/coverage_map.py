@@ -28,6 +28,9 @@ from typing import Any
 import yaml
 
 BOOT = "(boot)"
+# How late a process of the stack may take a new label: its poll (covctx.POLL_S, 50 ms) plus
+# scheduling delays on a loaded 2-core machine. Too long only widens selections.
+LABEL_LAG_S = 0.5
 DEFAULT_MAP = Path("bench/mutants_coverage.json")
 DEFAULT_FALLBACK = Path("bench/mutants_fallback.yaml")
 
@@ -137,20 +140,24 @@ class CoverageMap:
 def lines_by_check(
     contexts: Mapping[str, Mapping[int, Iterable[str]]],
     checks_of: Mapping[str, list[str]],
-    order: Sequence[str],
+    order: Sequence[tuple[float, str]],
 ) -> dict[str, dict[int, set[str]]]:
     """Coverage contexts (check node ids, or labels outside any check) -> checklist ids per line.
 
-    A line executed under one check's label counts for the checks just before and after it in
-    ``order`` as well: a process notices a new label up to ``covctx.POLL_S`` late (the next
-    check's first requests land under the previous label), and work a check leaves behind (a
-    job still retrying) runs under the next one's. A context that is no check's node id (the
-    boot, the stop after the last check) becomes BOOT: no check ran then.
+    ``order``: (start time, node id) of each label as the pytest side wrote it. A line executed
+    under one check's label counts for the check before it (work it left behind, e.g. a job
+    still retrying, runs under the next label) and for every check that started before the
+    processes could have noticed the next label (``LABEL_LAG_S`` after it was written): a
+    process polls the label file, so checks shorter than its poll run under the label of the
+    check before them. A context that is no check's node id (the boot, the stop after the last
+    check) becomes BOOT: no check ran then.
     """
-    checks = [label for label in order if label in checks_of]
+    checks = [(t, label) for t, label in order if label in checks_of]
     neighbours: dict[str, set[str]] = {}
-    for n, label in enumerate(checks):
-        neighbours[label] = set(checks[max(0, n - 1) : n + 2])
+    for n, (_, label) in enumerate(checks):
+        until = checks[n + 1][0] + LABEL_LAG_S if n + 1 < len(checks) else float("inf")
+        later = {other for t, other in checks[n + 1 :] if t <= until}
+        neighbours[label] = {checks[max(0, n - 1)][1], label} | later
     out: dict[str, dict[int, set[str]]] = {}
     for path, by_line in contexts.items():
         mapped: dict[int, set[str]] = {}
@@ -161,6 +168,15 @@ def lines_by_check(
                     ids.update(checks_of.get(near, [BOOT]))
             mapped[line] = ids
         out[path] = mapped
+    return out
+
+
+def read_order(text: str) -> list[tuple[float, str]]:
+    """The ``.order`` file the labels plug-in appends: ``<unix time> <node id>`` a line."""
+    out = []
+    for line in text.splitlines():
+        stamp, _, label = line.partition(" ")
+        out.append((float(stamp), label))
     return out
 
 

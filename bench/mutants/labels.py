@@ -2,13 +2,14 @@
 
 Loaded with ``-p bench.mutants.labels --coverage-label-file PATH`` by ``coverage_map``; the
 stack's processes read the file (``bench.mutants.covctx``). Every label is also appended to
-``PATH`` with the suffix ``.order``: the map counts a line for the checks next to the one it ran
-under. Setup, call and teardown of a check
-all count as the check: its fixtures drive the platform too.
+``PATH`` with the suffix ``.order``, with the time it was written: the map counts a line for
+the checks that ran around the one it ran under (``coverage_map.lines_by_check``). Setup, call
+and teardown of a check all count as the check: its fixtures drive the platform too.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def _write(config: pytest.Config, label: str) -> None:
         partial.write_text(label)
         partial.replace(path)
         with path.with_suffix(".order").open("a") as order:
-            order.write(label + "\n")
+            order.write(f"{time.time():.3f} {label}\n")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -32,7 +32,7 @@ def test_files_round_trip() -> None:
 def test_lines_count_for_the_neighbouring_checks_too() -> None:
     """A line run under check B also counts for A and C (labels switch late); a label that is
     no check (the boot, the stop after the last check) is BOOT and nobody's neighbour."""
-    order = ["t::a", "t::b", "t::c", "t::d", "(after checks)"]
+    order = cm.read_order("10 t::a\n20 t::b\n30 t::c\n40 t::d\n50 (after checks)\n")
     checks_of = {"t::a": ["x.a"], "t::b": ["x.b"], "t::c": ["y.c"], "t::d": ["y.d"]}
     contexts = {
         "service/m.py": {1: ["t::b"], 2: ["(boot)"], 3: ["", "t::d"], 4: ["(after checks)"]}
@@ -42,6 +42,15 @@ def test_lines_count_for_the_neighbouring_checks_too() -> None:
     assert lines[2] == {cm.BOOT}
     assert lines[3] == {cm.BOOT, "y.c", "y.d"}
     assert lines[4] == {cm.BOOT}
+
+
+def test_checks_shorter_than_the_label_poll_count_for_the_label_before() -> None:
+    """Checks that start within the processes' lag after the next label run under the label
+    of the check before them: their work counts for them too, however many they are."""
+    order = [(10.0, "t::a"), (10.01, "t::b"), (10.02, "t::c"), (10.03, "t::d"), (30.0, "t::e")]
+    checks_of = {n: [n.replace("t::", "x.")] for _, n in order}
+    lines = cm.lines_by_check({"service/m.py": {1: ["t::a"]}}, checks_of, order)
+    assert lines["service/m.py"][1] == {"x.a", "x.b", "x.c", "x.d"}
 
 
 def test_selection_by_line_module_fallback_or_none(tmp_path: Path) -> None:
