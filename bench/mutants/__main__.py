@@ -50,10 +50,15 @@ def _run(args: argparse.Namespace) -> int:
         print("--rerun goes with --resume over a run's --out", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
+    current = _selected(root, plan["modules"], plan["operators"])
+    if "mutants" in plan:  # the sample drawn when the run began, found in today's code
+        mutants, gone = runner.resolve(current, plan["mutants"])
+        if gone:
+            print(f"{len(gone)} mutants of the sample no longer exist: {gone}", flush=True)
+    else:
+        mutants = runner.sample(current, plan["sample"], plan["seed"])
+        plan["mutants"] = [[m.id, m.fingerprint] for m in mutants]
     (out / PLAN).write_text(json.dumps(plan, indent=1) + "\n")
-    mutants = runner.sample(
-        _selected(root, plan["modules"], plan["operators"]), plan["sample"], plan["seed"]
-    )
     cmap = CoverageMap.load(args.coverage_map, args.fallback)
     budget = runner.Budget(
         boot_timeout_s=args.boot_timeout_s,

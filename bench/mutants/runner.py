@@ -60,6 +60,34 @@ def sample(mutants: Sequence[Mutant], size: int | None, seed: int) -> list[Mutan
     return sorted(chosen, key=lambda m: (m.module, m.line, m.operator, m.index))
 
 
+def resolve(
+    current: Sequence[Mutant], recorded: Sequence[Sequence[str]]
+) -> tuple[list[Mutant], list[str]]:
+    """A run's recorded sample (``[id, fingerprint]`` pairs) in today's code, and the ids found
+    nowhere. A mutant keeps its id while its line stays; where edits above it moved the line
+    (a triage that strengthened the platform's code, say), it is the one mutant of its module
+    with the same operator and fingerprint, now under a new id. Redrawing the sample instead
+    would swap mutants in and out of it with every such edit."""
+    by_id = {m.id: m for m in current}
+    by_change: dict[tuple[str, str, str], list[Mutant]] = {}
+    for m in current:
+        by_change.setdefault((m.module, m.operator, m.fingerprint), []).append(m)
+    found: list[Mutant] = []
+    gone: list[str] = []
+    for ident, fingerprint in recorded:
+        same = by_id.get(ident)
+        if same is not None and same.fingerprint == fingerprint:
+            found.append(same)
+            continue
+        module, _line, operator, _index = ident.split(":")
+        moved = by_change.get((module, operator, fingerprint), [])
+        if len(moved) == 1:
+            found.append(moved[0])
+        else:  # removed, or the same change twice in the module: no way to tell which
+            gone.append(ident)
+    return sorted(found, key=lambda m: (m.module, m.line, m.operator, m.index)), gone
+
+
 def load_results(out: Path) -> dict[str, dict[str, Any]]:
     """The last record of each mutant in ``out/results.jsonl`` (later lines win)."""
     path = out / RESULTS

@@ -32,6 +32,21 @@ def test_sample_is_deterministic_by_seed() -> None:
     assert runner.sample(pool, None, seed=1) == pool
 
 
+def test_recorded_sample_follows_a_mutant_whose_line_moved() -> None:
+    """The sample recorded at the start is found again: by id, else (the line moved) by its
+    module, operator and fingerprint; a change that is gone is named, not replaced."""
+    before = _mutants(3)
+    moved = [
+        Mutant(m.module, m.path, m.line + 2, m.operator, m.index, m.fingerprint) for m in before
+    ]
+    recorded = [[m.id, m.fingerprint] for m in before] + [["service.m:9:number:0", "f" * 12]]
+    found, gone = runner.resolve(moved[1:], recorded)
+    assert found == moved[1:]
+    assert gone == [before[0].id, "service.m:9:number:0"]
+    same, none = runner.resolve(before, recorded[:3])
+    assert (same, none) == (before, [])
+
+
 def test_resume_runs_only_undecided_mutants(tmp_path: Path) -> None:
     """Decided outcomes are skipped; errors and mutants never run are run again; the last
     record of a mutant wins."""
