@@ -79,11 +79,13 @@ def resolve(
         if same is not None and same.fingerprint == fingerprint:
             found.append(same)
             continue
-        module, _line, operator, _index = ident.split(":")
+        module, _line, operator, index = ident.split(":")
         moved = by_change.get((module, operator, fingerprint), [])
+        if len(moved) > 1:  # the same change at several places: the same place on its line
+            moved = [m for m in moved if m.index == int(index)]
         if len(moved) == 1:
             found.append(moved[0])
-        else:  # removed, or the same change twice in the module: no way to tell which
+        else:  # removed, or still ambiguous: no way to tell which
             gone.append(ident)
     return sorted(found, key=lambda m: (m.module, m.line, m.operator, m.index)), gone
 

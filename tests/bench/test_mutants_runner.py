@@ -45,6 +45,13 @@ def test_recorded_sample_follows_a_mutant_whose_line_moved() -> None:
     assert gone == [before[0].id, "service.m:9:number:0"]
     same, none = runner.resolve(before, recorded[:3])
     assert (same, none) == (before, [])
+    # The same change at two places of the module (a string used twice): the place on its line
+    twice = [
+        Mutant("service.m", "service/m.py", 12, "string", 4, "a" * 12),
+        Mutant("service.m", "service/m.py", 17, "string", 2, "a" * 12),
+    ]
+    found, gone = runner.resolve(twice, [["service.m:13:string:2", "a" * 12]])
+    assert (found, gone) == ([twice[1]], [])
 
 
 def test_resume_runs_only_undecided_mutants(tmp_path: Path) -> None:
