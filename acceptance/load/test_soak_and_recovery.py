@@ -137,7 +137,7 @@ def test_overload_spike_shed_and_recovered(
         calls,
         users=perf.spike_users,
         duration_s=perf.spike_max_s,
-        timeout_s=config.http_timeout_s,
+        timeout_s=perf.spike_timeout_s,
         max_requests=perf.spike_requests,
         stop_after_shed=perf.spike_shed_enough,
         connect_first=True,

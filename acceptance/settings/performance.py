@@ -94,6 +94,13 @@ class PerformanceSettings(BaseModel):
     spike_shed_enough: int = Field(
         default=20, ge=1, description="the spike ends once this many were shed. Default: 20"
     )
+    spike_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="longest wait for one answer during the spike: requests the target admitted"
+        " queue at its provider (the stack's: 64 admitted, 16 generated at a time), so the tail"
+        " of a spike outlasts http_timeout_s without anything failing. Default: 30.0",
+    )
     baseline_probes: int = Field(
         default=10, ge=2, description="sequential requests measuring the baseline. Default: 10"
     )
