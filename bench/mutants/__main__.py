@@ -59,6 +59,12 @@ def _run(args: argparse.Namespace) -> int:
         mutants = runner.sample(current, plan["sample"], plan["seed"])
         plan["mutants"] = [[m.id, m.fingerprint] for m in mutants]
     (out / PLAN).write_text(json.dumps(plan, indent=1) + "\n")
+    if args.only:  # e.g. the kills of a check found to fail on a healthy stack, judged again
+        unknown = sorted(set(args.only) - {m.id for m in mutants})
+        if unknown:
+            print(f"--only: not in the run's sample: {unknown}", file=sys.stderr)
+            return 2
+        mutants = [m for m in mutants if m.id in args.only]
     cmap = CoverageMap.load(args.coverage_map, args.fallback)
     budget = runner.Budget(
         boot_timeout_s=args.boot_timeout_s,
@@ -203,6 +209,13 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         help="run every selected box even after one failed (per-section kills exact, slower)",
     )
     add("--out", type=Path, default=Path("mutants-run"), help="Default: %(default)s")
+    add(
+        "--only",
+        nargs="+",
+        metavar="ID",
+        default=None,
+        help="with --resume --rerun: only these mutants of the run's sample (their ids now)",
+    )
     add("--resume", action="store_true", help="skip mutants already decided in --out")
     add(
         "--rerun",

@@ -134,3 +134,17 @@ def test_judge_kills_on_a_failed_box_only() -> None:
         "failed": [],
         "unverified": ["b.z"],
     }
+
+
+def test_only_names_mutants_of_the_sample(tmp_path: Path) -> None:
+    """--only keeps the run to mutants of its recorded sample; an id outside it is refused."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "plan.json").write_text(
+        json.dumps({"sample": 1, "seed": 1, "modules": ["service.logs"], "operators": None})
+    )
+    assert main(["--resume", "--out", str(out), "--budget-s", "0"]) == 0
+    ((sampled, _fingerprint),) = json.loads((out / "plan.json").read_text())["mutants"]
+    common = ["--resume", "--rerun", "killed", "--out", str(out), "--budget-s", "0"]
+    assert main([*common, "--only", "service.logs:1:nothing:0"]) == 2
+    assert main([*common, "--only", sampled]) == 0
