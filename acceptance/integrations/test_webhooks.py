@@ -13,6 +13,7 @@ import pytest
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
 from acceptance.settings import SuiteConfig
+from acceptance.support.api import documented_responses
 from acceptance.support.documents_api import unique_word
 from acceptance.support.ingestion import wait_job, wait_searchable, webhook_secret
 from service.ingest.signatures import github_signature
@@ -36,6 +37,14 @@ def _processed(
     job = wait_job(admin_client, job_id, timeout)
     evidence.add(job_status=job["status"])
     assert job["status"] == "succeeded", f"the delivery's job {job_id} ended {job['status']}"
+
+
+def _declared(client: httpx.Client, path: str, evidence: Evidence) -> None:
+    """The OpenAPI document declares what the route answered (202 accepted, 401 refused): a
+    sender's integration is set up from it."""
+    declared = documented_responses(client).get(("POST", path), set())
+    evidence.add(openapi_responses=sorted(declared))
+    assert {"202", "401"} <= declared, f"POST {path}: the OpenAPI document declares {declared}"
 
 
 @pytest.mark.checklist("integrations.hf-webhooks")
@@ -64,6 +73,7 @@ def test_huggingface_webhook(
     )
     assert wrong.status_code == 401, f"wrong secret answered {wrong.status_code}, not 401"
     assert first.status_code == 202, f"authenticated event: {first.status_code} {first.text}"
+    _declared(anon_client, "/webhooks/huggingface", evidence)
     assert ack_s <= cfg.webhook_ack_max_s, f"answered in {ack_s:.2f} s"
     assert again.status_code == 202 and again.json()["job_id"] == first.json()["job_id"], (
         f"redelivery was not idempotent: {first.json()} then {again.json()}"
@@ -117,6 +127,7 @@ def test_github_webhook(
     assert bad.status_code == 401, f"bad signature answered {bad.status_code}, not 401"
     assert tampered.status_code == 401, f"tampered body answered {tampered.status_code}"
     assert first.status_code == 202, f"signed push: {first.status_code} {first.text}"
+    _declared(anon_client, "/webhooks/github", evidence)
     assert ack_s <= cfg.webhook_ack_max_s, f"answered in {ack_s:.2f} s"
     assert again.json()["job_id"] == first.json()["job_id"], (
         f"delivery {delivery} processed twice: {first.json()} then {again.json()}"

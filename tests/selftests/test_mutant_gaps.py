@@ -195,6 +195,22 @@ CASES: dict[str, tuple[Defect | tuple[Defect, ...], list[str]]] = {
         ),
         ["health.workers", "metrics.queue", "queue.dead-letter", "data.db-integrity"],
     ),
+    # service.routers.webhooks:94:arg_removal:4 and :126: the webhooks' 202 not documented
+    "webhook acceptance not declared": (
+        (
+            Defect(
+                "service/routers/webhooks.py",
+                '@router.post("/github", status_code=202,',
+                '@router.post("/github",',
+            ),
+            Defect(
+                "service/routers/webhooks.py",
+                '@router.post("/huggingface", status_code=202,',
+                '@router.post("/huggingface",',
+            ),
+        ),
+        ["integrations.github-webhooks", "integrations.hf-webhooks"],
+    ),
     # One boot, five defects caught by five boxes:
     # service.jobs.worker_metrics:70:arg_removal:0 (the workers' figures vanish from /metrics),
     # service.routers.chat:79:string:0 (/v1/models is not OpenAI's list object),
