@@ -125,10 +125,15 @@ def _resumes_from(
 
 
 def _await_primary(client: openai.OpenAI, model: str, primary: str, config: SuiteConfig) -> float:
-    """Seconds until a request is served by the primary again (bounded by the config)."""
+    """Seconds until requests are served by the primary again, ``failover_failback_streak`` in
+    a row (bounded by the config): behind a balancer each API process fails back on its own,
+    and one answer from the primary says only that one of them has."""
     started = time.monotonic()
     poll_until(
-        lambda: _served_by(client, model, config.failover_max_tokens, False) == primary,
+        lambda: all(
+            _served_by(client, model, config.failover_max_tokens, False) == primary
+            for _ in range(config.failover_failback_streak)
+        ),
         timeout=config.failover_recovery_timeout_s,
         interval=0.2,
         message=f"traffic back on {primary}",

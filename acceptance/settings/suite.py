@@ -293,6 +293,12 @@ class SuiteConfig(BaseSettings):
     failover_error_budget: int = Field(
         default=0, ge=0, description="of those, how many may fail. Default: 0"
     )
+    failover_failback_streak: int = Field(
+        default=4,
+        ge=1,
+        description="traffic is back on the primary when this many requests in a row are served"
+        " by it: each API process behind a balancer fails back on its own. Default: 4",
+    )
     failover_recovery_timeout_s: float = Field(
         default=30.0,
         gt=0,

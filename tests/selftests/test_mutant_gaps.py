@@ -195,6 +195,16 @@ CASES: dict[str, tuple[Defect | tuple[Defect, ...], list[str]]] = {
         ),
         ["health.workers", "metrics.queue", "queue.dead-letter", "data.db-integrity"],
     ),
+    # A break mid-answer closed as if the answer were complete (finish "length", [DONE]) when
+    # no provider can resume it: the fallback's broken answer reaches the client as a whole one
+    "broken fallback answer closed as complete": (
+        Defect(
+            "service/gateway/relay.py",
+            "if self.finished or self._left() == 0:",
+            "if self.finished or self._left() >= 0:",
+        ),
+        ["integrations.provider-failover"],
+    ),
     # service.routers.webhooks:94:arg_removal:4 and :126: the webhooks' 202 not documented
     "webhook acceptance not declared": (
         (
