@@ -16,13 +16,9 @@ import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
-from acceptance.harness.verdicts import not_verified
 from acceptance.integrations.test_provider_failover import MESSAGES, _route
 from acceptance.settings import SuiteConfig
-from acceptance.settings.faults import FaultHook
-from acceptance.support.faults import Fault
-from acceptance.support.providers import emulator
-from acceptance.support.redaction import redactor_for
+from acceptance.support.faults import emulator_fault
 
 CHAT_PATH = "/v1/chat/completions"
 
@@ -39,17 +35,13 @@ def test_client_errors_are_not_failed_over(
     """The primary answering 400: the client gets a 400 (plain and streamed), not an answer
     from the fallback."""
     model, primary = _route(anon_client, config, evidence)
-    info = emulator(target, primary)
-    admin = info.get("admin_url") if info else None
-    if not admin:
-        not_verified(f"no way to make {primary} refuse requests with 400 (reference stack only)")
-    refuse = Fault(
-        FaultHook(url=f"{admin}/config", body={"error_rate": 1, "error_status": 400}),
-        FaultHook(url=f"{admin}/config", body={"error_rate": 0, "error_status": None}),
-        f"reference stack: {primary} emulator admin route",
-        {"provider": primary, "model": model},
+    refuse = emulator_fault(
+        target,
         config,
-        redactor_for(target, config),
+        primary,
+        ({"error_rate": 1, "error_status": 400}, {"error_rate": 0, "error_status": None}),
+        {"provider": primary, "model": model},
+        f"no way to make {primary} refuse requests with 400 (reference stack only)",
     )
     answers: dict[str, str] = {}
     try:

@@ -19,13 +19,10 @@ import pytest
 
 from acceptance.harness.fixtures import Evidence
 from acceptance.harness.target import Target
-from acceptance.harness.verdicts import not_verified
 from acceptance.integrations.test_provider_failover import MESSAGES, _await_primary, _route
 from acceptance.settings import SuiteConfig
-from acceptance.settings.faults import FaultHook
-from acceptance.support.faults import Fault, provider_fault
-from acceptance.support.providers import emulator, openai_client, providers_component
-from acceptance.support.redaction import redactor_for
+from acceptance.support.faults import emulator_fault, provider_fault
+from acceptance.support.providers import openai_client, providers_component
 
 BREAK_AFTER_TOKENS = 3  # the fallback's answer breaks after this many tokens
 
@@ -56,24 +53,20 @@ def test_fallback_breaking_mid_stream_reaches_the_client(
     stream without a finish), never the broken answer as a complete one."""
     model, primary = _route(anon_client, config, evidence)
     fallback = ((providers_component(anon_client).get("routes") or {}).get(model) or [])[1]
-    info = emulator(target, fallback)
-    admin = info.get("admin_url") if info else None
-    if not admin:
-        not_verified(f"no way to make {fallback} break mid-stream (reference stack only)")
-    breaking = Fault(
-        FaultHook(
-            url=f"{admin}/config",
-            body={
+    breaking = emulator_fault(
+        target,
+        config,
+        fallback,
+        (
+            {
                 "error_mid_stream": True,
                 "error_after_tokens": BREAK_AFTER_TOKENS,
                 "mid_stream_fault": "error",
             },
+            {"error_mid_stream": False},
         ),
-        FaultHook(url=f"{admin}/config", body={"error_mid_stream": False}),
-        f"reference stack: {fallback} emulator admin route",
         {"provider": fallback, "model": model},
-        config,
-        redactor_for(target, config),
+        f"no way to make {fallback} break mid-stream (reference stack only)",
     )
     down = provider_fault(target, config, primary, model)
     max_tokens = max(config.failover_max_tokens, 4 * BREAK_AFTER_TOKENS)

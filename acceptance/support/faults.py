@@ -76,21 +76,40 @@ def _configured(config: SuiteConfig, name: str) -> tuple[FaultHook, FaultHook] |
 def provider_fault(target: Target, config: SuiteConfig, provider: str, model: str) -> Fault:
     """Take ``provider`` down and up again; not verified when nothing can."""
     values = {"provider": provider, "model": model}
-    redact = redactor_for(target, config)
     hooks = _configured(config, "provider")
     if isinstance(hooks, str):
         not_verified(hooks)
     if hooks is not None:
-        return Fault(*hooks, "[faults] provider_down/provider_up", values, config, redact)
+        origin = "[faults] provider_down/provider_up"
+        return Fault(*hooks, origin, values, config, redactor_for(target, config))
+    return emulator_fault(
+        target,
+        config,
+        provider,
+        ({"outage": "refuse"}, {"outage": "none"}),
+        values,
+        f"no fault hook to take {provider} down: set {_setting('provider')}",
+    )
+
+
+def emulator_fault(
+    target: Target,
+    config: SuiteConfig,
+    provider: str,
+    bodies: tuple[dict[str, Any], dict[str, Any]],
+    values: Mapping[str, str],
+    missing: str,
+) -> Fault:
+    """A fault of ``provider`` set and cleared through the reference stack's emulator admin
+    route (``POST {admin_url}/config`` with the two ``bodies``); not verified with ``missing``
+    where the target has no such route."""
     entry = target.stack.emulators.get(provider) if target.stack is not None else None
     admin = entry.get("admin_url") if isinstance(entry, dict) else None
     if not admin:
-        not_verified(f"no fault hook to take {provider} down: set {_setting('provider')}")
-    down = FaultHook(url=f"{admin}/config", body={"outage": "refuse"})
-    up = FaultHook(url=f"{admin}/config", body={"outage": "none"})
-    return Fault(
-        down, up, f"reference stack: {provider} emulator admin route", values, config, redact
-    )
+        not_verified(missing)
+    down, up = (FaultHook(url=f"{admin}/config", body=body) for body in bodies)
+    origin = f"reference stack: {provider} emulator admin route"
+    return Fault(down, up, origin, values, config, redactor_for(target, config))
 
 
 def workers_fault(target: Target, config: SuiteConfig) -> Fault:
