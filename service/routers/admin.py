@@ -12,10 +12,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service.deps import AdminKey, SettingsDep
-from service.routers.job_models import error_responses
+from service.routers.job_models import ADMIN_REFUSALS
 
-# Every route here needs the admin key: the refusals are declared once, for all of them.
-router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403))
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_REFUSALS)
 
 
 class ConfigPublic(BaseModel):

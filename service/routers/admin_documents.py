@@ -22,11 +22,10 @@ from service.documents.maintenance import integrity_check, rollback_drill
 from service.documents.schema import LATEST_VERSION
 from service.errors import ApiError
 from service.outbound.client import EgressRefused, OutboundClient, OutboundError
-from service.routers.job_models import error_responses
+from service.routers.job_models import ADMIN_REFUSALS
 from service.scheduler import retention
 
-# Every route here needs the admin key: the refusals are declared once, for all of them.
-router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403))
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_REFUSALS)
 
 
 @router.get("/documents/integrity")

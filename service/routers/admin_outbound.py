@@ -17,10 +17,9 @@ from service.deps import AdminKey, RedisDep
 from service.errors import ApiError
 from service.keyspace import keys as c
 from service.outbound import request_log
-from service.routers.job_models import error_responses
+from service.routers.job_models import ADMIN_REFUSALS
 
-# Every route here needs the admin key: the refusals are declared once, for all of them.
-router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403))
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_REFUSALS)
 
 
 def _epoch(value: str) -> float:

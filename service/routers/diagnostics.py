@@ -10,10 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import AdminKey
-from service.routers.job_models import error_responses
+from service.routers.job_models import ADMIN_REFUSALS
 
-# Every route here needs the admin key: the refusals are declared once, for all of them.
-router = APIRouter(prefix="/admin/diagnostics", tags=["admin"], responses=error_responses(401, 403))
+router = APIRouter(prefix="/admin/diagnostics", tags=["admin"], responses=ADMIN_REFUSALS)
 
 
 class DiagnosticError(RuntimeError):

@@ -27,7 +27,7 @@ from service.ingest import personal
 from service.ingest.stats import COLLECTOR
 from service.jobs import queue
 from service.keyspace import keys as c
-from service.routers.job_models import error_responses
+from service.routers.job_models import ADMIN_REFUSALS
 from service.security import sandbox
 
 INGEST_KINDS = frozenset({"webhook_event", "arxiv_paper", "fetch_page"})
@@ -41,10 +41,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-# Every route here needs the admin key: the refusals are declared once, for all of them.
-router = APIRouter(
-    prefix="/admin", tags=["admin"], responses=error_responses(401, 403), lifespan=_lifespan
-)
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_REFUSALS, lifespan=_lifespan)
 
 
 class SubjectErase(BaseModel):

@@ -94,3 +94,8 @@ class ErrorBody(BaseModel):
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the error statuses a route can answer."""
     return {status: {"model": ErrorBody} for status in statuses}
+
+
+# The refusals of every admin-only route (no key, an ordinary key), declared router-wide by the
+# routers that hold only admin routes.
+ADMIN_REFUSALS = error_responses(401, 403)
