@@ -53,6 +53,11 @@ class Mutant:
     def id(self) -> str:
         return f"{self.module}:{self.line}:{self.operator}:{self.index}"
 
+    @property
+    def place(self) -> tuple[str, int, str, int]:
+        """The order of listings and samples: module, line, operator, index."""
+        return (self.module, self.line, self.operator, self.index)
+
 
 @dataclass(frozen=True)
 class _Site:
@@ -179,4 +184,4 @@ def diff(root: Path, mutant: Mutant, mutated: str) -> str:
 def all_mutants(root: Path, modules: dict[str, str]) -> list[Mutant]:
     """The mutants of the given modules, in a stable order (module, line, operator, index)."""
     found: Iterable[Mutant] = (m for name, p in modules.items() for m in mutants_of(root, name, p))
-    return sorted(found, key=lambda m: (m.module, m.line, m.operator, m.index))
+    return sorted(found, key=lambda m: m.place)

@@ -47,8 +47,9 @@ def load_equivalents(path: Path, key: str = "equivalent") -> dict[str, Equivalen
     return found
 
 
-def _matches(entry: Equivalent | None, record: Mapping[str, Any]) -> bool:
-    return entry is not None and entry.fingerprint in (None, record.get("fingerprint"))
+def _matches(entry: Equivalent, record: Mapping[str, Any]) -> bool:
+    """The entry names this change (no fingerprint, or the record's)."""
+    return entry.fingerprint in (None, record.get("fingerprint"))
 
 
 def _score(killed: int, counted: int) -> float | None:
@@ -132,7 +133,9 @@ def _survivor(record: Mapping[str, Any], decision: Equivalent | None) -> dict[st
     keys = ("id", "status", "selection", "ids", "unverified", "fingerprint", "diff")
     return {
         **{k: record.get(k) for k in keys},
-        "not_checked": decision.reason if _matches(decision, record) and decision else None,
+        "not_checked": (
+            decision.reason if decision is not None and _matches(decision, record) else None
+        ),
     }
 
 

@@ -57,7 +57,7 @@ def sample(mutants: Sequence[Mutant], size: int | None, seed: int) -> list[Mutan
     chosen = list(mutants)
     if size is not None and size < len(chosen):
         chosen = random.Random(seed).sample(chosen, size)  # noqa: S311 - a reproducible draw
-    return sorted(chosen, key=lambda m: (m.module, m.line, m.operator, m.index))
+    return sorted(chosen, key=lambda m: m.place)
 
 
 def resolve(
@@ -87,7 +87,7 @@ def resolve(
             found.append(moved[0])
         else:  # removed, or still ambiguous: no way to tell which
             gone.append(ident)
-    return sorted(found, key=lambda m: (m.module, m.line, m.operator, m.index)), gone
+    return sorted(found, key=lambda m: m.place), gone
 
 
 def load_results(out: Path) -> dict[str, dict[str, Any]]:
