@@ -18,6 +18,12 @@ from acceptance.support.promtext import total, values_by
 from service.waiting import poll_until
 
 
+def _workers(client: httpx.Client) -> dict[str, Any]:
+    """/health's workers component: the alive count, the heartbeat interval, each worker."""
+    workers: dict[str, Any] = health(client)["components"]["workers"]
+    return workers
+
+
 def _health_routes(client: httpx.Client) -> list[str]:
     """Every GET route under /health the OpenAPI document lists: the service documents them."""
     paths = get_json(client, "/openapi.json").get("paths", {})
@@ -67,7 +73,7 @@ def test_workers_alive_with_fresh_heartbeats(
     anon_client: httpx.Client, config: SuiteConfig, evidence: Evidence
 ) -> None:
     """Enough workers are alive and no heartbeat is older than allowed (2x its interval)."""
-    workers = health(anon_client)["components"]["workers"]
+    workers = _workers(anon_client)
     interval = float(workers["heartbeat_interval_s"])
     max_age = config.heartbeat_max_age_factor * interval
     ages = {w["id"]: w["age_s"] for w in workers["workers"]}
@@ -91,7 +97,7 @@ def test_admin_workers_list_matches_health(
     """The operators' list of workers (``GET /admin/workers``) answers, in its documented shape,
     with the workers ``/health`` counts alive: the box covers both surfaces, and a release that
     breaks the admin list leaves the operator blind while /health still looks fine."""
-    interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
+    interval = float(_workers(anon_client)["heartbeat_interval_s"])
 
     def same_workers() -> tuple[list[Any]] | None:
         response = admin_client.get("/admin/workers")
@@ -102,7 +108,7 @@ def test_admin_workers_list_matches_health(
         )
         listed = response.json().get("workers")
         assert isinstance(listed, list), f"/admin/workers without a workers list: {listed!r}"
-        alive = {w["id"] for w in health(anon_client)["components"]["workers"]["workers"]}
+        alive = {w["id"] for w in _workers(anon_client)["workers"]}
         # A worker can start or stop between the two reads; a heartbeat interval settles it.
         return (listed,) if alive == {w.get("id") for w in listed} else None
 
@@ -132,7 +138,7 @@ def test_worker_figures_exported_per_live_worker(
     heartbeats: ``platform_workers_alive`` equals the live workers /health counts, and each of
     them has its memory, CPU and start time on /metrics (what an operator's Prometheus and the
     resource checks of a deployment read)."""
-    interval = float(health(anon_client)["components"]["workers"]["heartbeat_interval_s"])
+    interval = float(_workers(anon_client)["heartbeat_interval_s"])
     names = (
         "platform_worker_resident_memory_bytes",
         "platform_worker_cpu_seconds_total",
@@ -142,7 +148,7 @@ def test_worker_figures_exported_per_live_worker(
     def exported() -> tuple[dict[str, Any], PlatformMetrics] | None:
         read = platform_metrics(target, config, anon_client)
         shared = read.shared()
-        alive = {w["id"] for w in health(anon_client)["components"]["workers"]["workers"]}
+        alive = {w["id"] for w in _workers(anon_client)["workers"]}
         per_worker = {n: set(values_by(shared, n, "worker")) for n in names}
         alive_metric = total(shared, "platform_workers_alive")
         seen = {
